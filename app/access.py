@@ -1,0 +1,80 @@
+"""Who may call what: one table for every route, enforced before any view runs.
+
+Each endpoint needs a level: ``public`` (anyone, even anonymous), ``read`` (viewer / read token),
+``write`` (editor / write token) or ``admin``. A route missing from this table is refused for
+everyone and fails the URL-map test, so nothing new ships unguarded.
+"""
+from flask import abort, g, request
+from flask_login import current_user
+
+from app.domain import accounts
+from app.domain.audit import Actor
+from app.extensions import csrf
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+PUBLIC = "public"
+READ, WRITE, ADMIN = 1, 2, 3
+
+RULES = {
+    "static": PUBLIC,
+    "assets.plotly_js": PUBLIC,
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,
+    "pages.timeline": READ,
+    "api.events.list_events": READ,
+    "api.events.create_event": WRITE,
+    "api.events.get_event": READ,
+}
+
+# Endpoints that never touch the database (no connection is opened for them).
+NO_DATABASE = {"static", "assets.plotly_js", "health.healthz"}
+
+
+class Unauthorized(Exception):
+    """The request carries no usable credentials; the message says what is wrong."""
+
+
+def required_level(endpoint):
+    return RULES.get(endpoint)
+
+
+def enforce():
+    """before_request hook: authenticate, then check the route's rule."""
+    endpoint = request.endpoint
+    if endpoint is None:  # 404 / 405: let Flask answer
+        return
+    rule = required_level(endpoint)
+    if rule is None:
+        abort(403, description="This route has no access rule; refusing by default.")
+    g.actor = None
+    g.level = 0
+    g.via = None
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        _authenticate_token(header[7:].strip())
+    elif current_user.is_authenticated:
+        g.actor = Actor(current_user.username, user_id=current_user.id)
+        g.level = accounts.ROLE_LEVEL[current_user.role]
+        g.via = "session"
+    if request.method not in SAFE_METHODS and getattr(g, "via", None) != "token":
+        csrf.protect()  # forms and session-authenticated API calls; bearer tokens cannot be forged cross-site
+    if rule == PUBLIC:
+        return
+    if g.actor is None:
+        raise Unauthorized("Authentication required: log in or send 'Authorization: Bearer <token>'.")
+    if g.level < rule:
+        needed = {READ: "read", WRITE: "write", ADMIN: "admin"}[rule]
+        abort(403, description="This needs %s access; your %s allows less." % (
+            needed, "token" if g.via == "token" else "role"))
+
+
+def _authenticate_token(secret):
+    try:
+        token, user = accounts.resolve_token(secret)
+    except accounts.TokenError as exc:
+        raise Unauthorized(str(exc)) from None
+    g.actor = Actor("%s (token %s)" % (user.username, token.name), user_id=user.id, token_id=token.id)
+    g.level = accounts.token_level(token, user)
+    g.via = "token"

@@ -1,0 +1,183 @@
+"""The ``changetracker`` command line: serve, migrate, seed, and manage users and tokens."""
+import logging
+import os
+import secrets
+import sys
+
+import click
+from marshmallow import ValidationError
+
+from app.domain.audit import Actor
+
+CLI_ACTOR = Actor("cli")
+
+
+def _app():
+    from app import create_app
+
+    return create_app()
+
+
+class AppContext:
+    """An app context with an open database connection, closed on exit."""
+
+    def __enter__(self):
+        from app.db import database
+
+        self.app = _app()
+        self.ctx = self.app.app_context()
+        self.ctx.push()
+        database.connect(reuse_if_open=True)
+        return self.app
+
+    def __exit__(self, *exc):
+        from app.db import database
+
+        if not database.is_closed():
+            database.close()
+        self.ctx.pop()
+
+
+def _fail_validation(exc):
+    for field, messages in sorted(exc.messages.items()):
+        click.echo("error: %s: %s" % (field, " ".join(map(str, messages))), err=True)
+    sys.exit(2)
+
+
+@click.group()
+def main():
+    """Change Tracker: a change ledger for Jenkins fleets."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve(bind, workers, threads):
+    """Serve the web UI and API with gunicorn."""
+    _app()  # fail here, with a clear message, if the configuration is unusable
+    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+            "--access-logfile", "-", "app:create_app()"]
+    os.execv(sys.executable, args)
+
+
+@main.group()
+def db():
+    """Database schema migrations."""
+
+
+@db.command()
+@click.option("--to", type=int, help="Stop after migration number N.")
+def upgrade(to):
+    """Apply pending migrations."""
+    from app import schema
+    from app.db import database
+
+    with AppContext():
+        applied = schema.upgrade(database.obj, to)
+    click.echo("applied: %s" % ", ".join(applied) if applied else "database is up to date")
+
+
+@db.command()
+@click.option("--to", type=int, help="Revert every migration numbered above N (0 reverts all).")
+def downgrade(to):
+    """Revert the newest migration (or down to --to N)."""
+    from app import schema
+    from app.db import database
+
+    with AppContext():
+        reverted = schema.downgrade(database.obj, to)
+    click.echo("reverted: %s" % ", ".join(reverted) if reverted else "nothing to revert")
+
+
+@db.command()
+def status():
+    """List migrations and whether each is applied; exits 1 while any is pending."""
+    from app import schema
+    from app.db import database
+
+    with AppContext():
+        rows = schema.status(database.obj)
+    for _, name, applied in rows:
+        click.echo("[%s] %s%s" % ("x" if applied else " ", name, "  " + applied.strftime("%Y-%m-%d %H:%M:%S") if applied else ""))
+    if any(applied is None for _, _, applied in rows):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--events", "count", default=60, show_default=True, help="How many demo events on an empty ledger.")
+def seed(count):
+    """First-run set-up: an admin (password printed once) and demo events, each only if none exist."""
+    from app.domain import accounts, demo
+    from app.models import User
+
+    with AppContext():
+        if not User.select().exists():
+            password = secrets.token_urlsafe(12)
+            accounts.create_user({"username": "admin", "role": "admin", "password": password}, actor=CLI_ACTOR)
+            click.echo("created admin user 'admin' with password: %s  (shown once; change it after logging in)" % password)
+        made = demo.seed_events(count)
+        click.echo("seeded %d demo events" % made if made else "ledger already has events; no demo data added")
+
+
+@main.group()
+def users():
+    """User accounts."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), default="viewer", show_default=True)
+@click.option("--password", help="Prompted for (hidden, twice) when omitted.")
+def users_create(name, role, password):
+    """Create a user."""
+    from app.domain import accounts
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with AppContext():
+        try:
+            user = accounts.create_user({"username": name, "role": role, "password": password}, actor=CLI_ACTOR)
+        except ValidationError as exc:
+            _fail_validation(exc)
+    click.echo("created %s %s" % (user.role, user.username))
+
+
+@main.group()
+def tokens():
+    """API tokens for pipelines, pollers and scripts."""
+
+
+@tokens.command("create")
+@click.option("--user", "username", required=True)
+@click.option("--scope", type=click.Choice(["read", "write", "admin"]), required=True)
+@click.option("--name", default="cli", show_default=True)
+@click.option("--expires", type=int, help="Days until the token expires (default: never).")
+def tokens_create(username, scope, name, expires):
+    """Create a token; the secret is printed once, on the last line."""
+    from app.domain import accounts
+    from app.models import User
+
+    with AppContext():
+        user = User.get_or_none(User.username == username)
+        if user is None:
+            click.echo("error: no user named %r" % username, err=True)
+            sys.exit(2)
+        try:
+            token, secret = accounts.create_token(user, {"name": name, "scopes": [scope], "expires_days": expires},
+                                                  actor=CLI_ACTOR)
+        except ValidationError as exc:
+            _fail_validation(exc)
+    click.echo("created token %r (%s) for %s%s; the secret is shown only now:" % (
+        token.name, scope, username, ", expires in %d days" % expires if expires else ""))
+    click.echo(secret)
+
+
+@main.command("init-instance", hidden=True)
+def init_instance():
+    """Write instance/secret_key if missing (used by `make run`)."""
+    from app import ROOT, config
+
+    instance = os.environ.get("CHANGETRACKER_INSTANCE_PATH") or os.path.join(ROOT, "instance")
+    click.echo("secret key in %s" % config.write_instance_secret_key(instance))

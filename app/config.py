@@ -1,0 +1,98 @@
+"""One configuration object: defaults, then CHANGETRACKER_* environment, then test overrides."""
+import logging
+import os
+import secrets
+from datetime import timedelta
+
+log = logging.getLogger(__name__)
+
+PREFIX = "CHANGETRACKER_"
+
+
+class ConfigError(RuntimeError):
+    """The service cannot start with the configuration it was given."""
+
+
+def _as_bool(value):
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name -> (default, converter); every key can be set as CHANGETRACKER_<NAME>.
+DEFAULTS = {
+    "ENV": ("production", str),
+    "DATABASE_URL": (None, str),
+    "SECRET_KEY": (None, str),
+    "SESSION_COOKIE_SECURE": (True, _as_bool),
+    "DEDUPE_WINDOW_MINUTES": (60, int),
+    "MAX_BODY_BYTES": (1024 * 1024, int),
+    "LOGIN_RATE_LIMIT": ("10 per minute", str),
+    "RATELIMIT_STORAGE_URI": ("memory://", str),
+    "SQLITE_BUSY_TIMEOUT_MS": (5000, int),
+    "JENKINS_URL": (None, str),
+    "JENKINS_USER": (None, str),
+    "JENKINS_TOKEN": (None, str),
+}
+
+
+def load(instance_path, test_config=None):
+    """Build the Flask config mapping for an app rooted at ``instance_path``."""
+    values = {}
+    for name, (default, convert) in DEFAULTS.items():
+        raw = os.environ.get(PREFIX + name)
+        values[name] = convert(raw) if raw not in (None, "") else default
+    if test_config:
+        values.update(test_config)
+
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "changetracker.db")
+
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = _secret_key_from_instance(instance_path)
+    if not values["SECRET_KEY"]:
+        if values["ENV"] in {"development", "test"} or values.get("TESTING"):
+            log.warning("no CHANGETRACKER_SECRET_KEY set: using a throw-away key (sessions end at restart)")
+            values["SECRET_KEY"] = secrets.token_hex(32)
+        else:
+            raise ConfigError(
+                "CHANGETRACKER_SECRET_KEY is not set. Set it (e.g. `python -c 'import secrets; "
+                "print(secrets.token_hex(32))'`) or write one to %s" % os.path.join(instance_path, "secret_key")
+            )
+
+    flask = {
+        "SECRET_KEY": values["SECRET_KEY"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
+        "SESSION_COOKIE_NAME": "changetracker_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "MAX_CONTENT_LENGTH": values["MAX_BODY_BYTES"],
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": values["RATELIMIT_STORAGE_URI"],
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "JSON_SORT_KEYS": False,
+    }
+    values.update(flask)
+    return values
+
+
+def _secret_key_from_instance(instance_path):
+    path = os.path.join(instance_path, "secret_key")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    return None
+
+
+def write_instance_secret_key(instance_path):
+    """Create ``instance/secret_key`` (mode 0600) unless it exists; return its path."""
+    os.makedirs(instance_path, exist_ok=True)
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    return path

@@ -1,0 +1,197 @@
+"""The ledger's one way in (``record_event``) and its basic reads."""
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+from marshmallow import ValidationError
+
+from app.db import database, from_db_time, to_db_time, utcnow
+from app.domain import audit
+from app.domain.schemas import EventCreateSchema, EventQuerySchema
+from app.models import Agent, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
+
+DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
+
+# (junction model, catalogue model, junction field name, event dict key)
+_LINKS = (
+    (EventAgent, Agent, "agent", "agents"),
+    (EventTool, Tool, "tool", "tools"),
+    (EventToolchain, Toolchain, "toolchain", "toolchains"),
+    (EventTag, Tag, "tag", "tags"),
+)
+
+
+class NotFound(LookupError):
+    pass
+
+
+def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDOW):
+    """Validate ``payload``, then write the event, its links and its audit entry in one transaction.
+
+    Returns ``(event dict, created)``. A ``dedupe_key`` already seen within ``dedupe_window`` folds
+    into that event instead (``created`` is False, ``count`` + 1, ``last_seen`` moved on).
+    Raises marshmallow.ValidationError with per-field messages; nothing is written then.
+    """
+    data = EventCreateSchema().load(payload)
+    now = utcnow()
+    occurred_at = to_db_time(data["occurred_at"]) if data["occurred_at"] else now
+    with database.atomic():
+        if data["reverts"] is not None and not Event.select().where(Event.id == data["reverts"]).exists():
+            raise ValidationError({"reverts": ["No event with id %d." % data["reverts"]]})
+        if data["dedupe_key"]:
+            existing = _fold_duplicate(data["dedupe_key"], now, dedupe_window)
+            if existing is not None:
+                return existing, False
+        event = Event.create(
+            title=data["title"],
+            description=data["description"],
+            type=data["type"],
+            severity=data["severity"],
+            source=data["source"],
+            occurred_at=occurred_at,
+            ended_at=to_db_time(data["ended_at"]),
+            changes=data["changes"],
+            links=data["links"],
+            build_url=data["build_url"],
+            metadata=data["metadata"],
+            dedupe_key=data["dedupe_key"],
+            first_seen=now,
+            last_seen=now,
+            reverts=data["reverts"],
+            created_by=actor.name,
+            created_at=now,
+            updated_at=now,
+        )
+        for junction, catalogue, field, key in _LINKS:
+            names = _unique(data[key])
+            if names:
+                ids = _ensure_named(catalogue, names)
+                junction.insert_many(
+                    [{"event": event.id, field: ids[n], "occurred_at": occurred_at} for n in names]
+                ).execute()
+        result = event_to_dict(event, {key: _unique(data[key]) for _, _, _, key in _LINKS})
+        audit.record(actor, "create", "event", event.id, after=_audit_view(result))
+    return result, True
+
+
+def get_event(event_id):
+    event = Event.get_or_none(Event.id == event_id)
+    if event is None:
+        raise NotFound("No event with id %s." % event_id)
+    return _with_links([event])[0]
+
+
+def parse_query(args):
+    """Turn query-string arguments (a MultiDict-like ``getlist``/``get`` object) into filters."""
+    raw = {}
+    for name in ("agent", "type", "severity"):
+        raw[name] = [v for v in args.getlist(name) if v != ""]
+    for name in ("from", "to", "limit"):
+        if args.get(name) not in (None, ""):
+            raw[name] = args.get(name)
+    return EventQuerySchema().load(raw)
+
+
+def list_events(filters):
+    """Events matching ``filters`` (from ``parse_query``), newest first, with their links."""
+    query = _filtered(filters).order_by(Event.occurred_at.desc(), Event.id.desc()).limit(filters["limit"])
+    return _with_links(list(query))
+
+
+def _filtered(filters):
+    query = Event.select()
+    if filters.get("from_"):
+        query = query.where(Event.occurred_at >= to_db_time(filters["from_"]))
+    if filters.get("to"):
+        query = query.where(Event.occurred_at < to_db_time(filters["to"]))
+    if filters.get("type"):
+        query = query.where(Event.type.in_(filters["type"]))
+    if filters.get("severity"):
+        query = query.where(Event.severity.in_(filters["severity"]))
+    if filters.get("agent"):
+        linked = (EventAgent.select(EventAgent.event).join(Agent)
+                  .where(Agent.name.in_(filters["agent"])))
+        query = query.where(Event.id.in_(linked))
+    return query
+
+
+def event_to_dict(event, links):
+    return {
+        "id": event.id,
+        "title": event.title,
+        "description": event.description,
+        "type": event.type,
+        "severity": event.severity,
+        "source": event.source,
+        "occurred_at": from_db_time(event.occurred_at),
+        "ended_at": from_db_time(event.ended_at),
+        "agents": links.get("agents", []),
+        "tools": links.get("tools", []),
+        "toolchains": links.get("toolchains", []),
+        "tags": links.get("tags", []),
+        "changes": event.changes,
+        "links": event.links,
+        "build_url": event.build_url,
+        "metadata": event.metadata,
+        "dedupe_key": event.dedupe_key,
+        "count": event.count,
+        "first_seen": from_db_time(event.first_seen),
+        "last_seen": from_db_time(event.last_seen),
+        "reverts": event.reverts_id,
+        "created_by": event.created_by,
+        "created_at": from_db_time(event.created_at),
+        "updated_at": from_db_time(event.updated_at),
+    }
+
+
+def _with_links(events):
+    """Attach agent/tool/toolchain/tag names with one query per kind, not one per event."""
+    ids = [e.id for e in events]
+    names = {key: defaultdict(list) for _, _, _, key in _LINKS}
+    if ids:
+        for junction, catalogue, field, key in _LINKS:
+            rows = (junction.select(junction.event, catalogue.name)
+                    .join(catalogue, on=(getattr(junction, field) == catalogue.id))
+                    .where(junction.event.in_(ids))
+                    .order_by(catalogue.name)
+                    .tuples())
+            for event_id, name in rows:
+                names[key][event_id].append(name)
+    return [event_to_dict(e, {key: names[key][e.id] for key in names}) for e in events]
+
+
+def _fold_duplicate(dedupe_key, now, window):
+    existing = (Event.select()
+                .where((Event.dedupe_key == dedupe_key) & (Event.last_seen >= now - window))
+                .order_by(Event.last_seen.desc())
+                .first())
+    if existing is None:
+        return None
+    Event.update(count=Event.count + 1, last_seen=now, updated_at=now).where(Event.id == existing.id).execute()
+    return get_event(existing.id)
+
+
+def _ensure_named(catalogue, names):
+    """Ids for ``names`` in a catalogue table, creating the unknown ones."""
+    found = dict(catalogue.select(catalogue.name, catalogue.id).where(catalogue.name.in_(names)).tuples())
+    for name in names:
+        if name not in found:
+            found[name] = catalogue.create(name=name).id
+    return found
+
+
+def _unique(names):
+    seen = []
+    for name in names:
+        name = name.strip()
+        if name and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def _audit_view(event):
+    """The event as stored in an audit entry: JSON-safe values only."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in event.items()}
+
+
+def utc_iso(value):
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None

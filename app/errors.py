@@ -1,0 +1,56 @@
+"""One error shape from one place: JSON {"code", "message", "errors"} on the API, a page in the browser."""
+import logging
+
+from flask import jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from app.access import Unauthorized
+from app.domain.events import NotFound
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api/", "/hooks/", "/healthz", "/readyz", "/metrics")
+
+
+def wants_json():
+    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(code, message, errors=None, headers=None):
+    if wants_json():
+        response = jsonify({"code": code, "message": message, "errors": errors or {}})
+    else:
+        response = render_template("error.html", code=code, message=message, errors=errors or {})
+    return response, code, headers or {}
+
+
+def register(app):
+    @app.errorhandler(ValidationError)
+    def _invalid(exc):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return error_response(422, "The request has invalid fields: %s." % ", ".join(sorted(messages)), messages)
+
+    @app.errorhandler(Unauthorized)
+    def _unauthorized(exc):
+        if not wants_json():
+            return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+        return error_response(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="changetracker"'})
+
+    @app.errorhandler(NotFound)
+    def _missing(exc):
+        return error_response(404, str(exc))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return error_response(400, "CSRF check failed: %s Reload the page and try again." % exc.description)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        return error_response(exc.code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _crash(exc):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "Internal error; it has been logged.")

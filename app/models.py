@@ -1,0 +1,213 @@
+"""The ledger's tables. Timestamps are naive UTC (see app.db.utcnow)."""
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from app.db import BaseModel, JSONField, utcnow
+
+ROLES = ("viewer", "editor", "admin")
+SCOPES = ("read", "write", "admin")
+EVENT_TYPES = (
+    "agent_config",
+    "tool_update",
+    "toolchain_change",
+    "docker_image",
+    "plugin_update",
+    "jenkins_core",
+    "package_update",
+    "outage",
+    "rollback",
+    "maintenance",
+    "deployment",
+    "note",
+)
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SOURCES = ("manual", "pipeline", "webhook", "poller", "import")
+
+
+class User(BaseModel):
+    id = AutoField()
+    username = CharField(max_length=80, unique=True)
+    password_hash = CharField(max_length=255)
+    role = CharField(max_length=16, default="viewer")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    # flask-login protocol
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    def get_id(self):
+        return str(self.id)
+
+
+class ApiToken(BaseModel):
+    id = AutoField()
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    prefix = CharField(max_length=32, unique=True)
+    secret_hash = CharField(max_length=64)
+    scopes = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+
+
+class Agent(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=200, unique=True)
+    labels = JSONField(default=list)
+    description = TextField(default="")
+    url = TextField(null=True)
+    os = CharField(max_length=100, null=True)
+    executors = IntegerField(null=True)
+    offline = BooleanField(default=False)
+    last_seen_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Tool(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=200, unique=True)
+    kind = CharField(max_length=50, default="other")
+    description = TextField(default="")
+    url = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Toolchain(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=200, unique=True)
+    description = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+class ToolchainTool(BaseModel):
+    toolchain = ForeignKeyField(Toolchain, on_delete="CASCADE")
+    tool = ForeignKeyField(Tool, on_delete="CASCADE")
+
+    class Meta:
+        primary_key = CompositeKey("toolchain", "tool")
+
+
+class Event(BaseModel):
+    id = AutoField()
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    type = CharField(max_length=32, index=True)
+    severity = CharField(max_length=16, index=True)
+    source = CharField(max_length=16, index=True)
+    occurred_at = DateTimeField(index=True)
+    ended_at = DateTimeField(null=True)
+    changes = JSONField(default=list)
+    links = JSONField(default=list)
+    build_url = TextField(null=True)
+    metadata = JSONField(default=dict)
+    dedupe_key = CharField(max_length=255, null=True, index=True)
+    count = IntegerField(default=1)
+    first_seen = DateTimeField(default=utcnow)
+    last_seen = DateTimeField(default=utcnow)
+    # A rollback outlives the deletion of what it undid: the link is cleared, not the rollback.
+    reverts = ForeignKeyField("self", null=True, on_delete="SET NULL")
+    created_by = CharField(max_length=120, null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+# Junctions copy occurred_at so "events on agent X in [from, to)" is one index range scan.
+# Deleting an event removes its links; deleting a referenced agent/tool/toolchain is refused
+# by the database (RESTRICT) so history is only ever unlinked deliberately.
+class EventAgent(BaseModel):
+    event = ForeignKeyField(Event, on_delete="CASCADE")
+    agent = ForeignKeyField(Agent, on_delete="RESTRICT")
+    occurred_at = DateTimeField()
+
+    class Meta:
+        primary_key = CompositeKey("event", "agent")
+        indexes = ((("agent", "occurred_at"), False),)
+
+
+class EventTool(BaseModel):
+    event = ForeignKeyField(Event, on_delete="CASCADE")
+    tool = ForeignKeyField(Tool, on_delete="RESTRICT")
+    occurred_at = DateTimeField()
+
+    class Meta:
+        primary_key = CompositeKey("event", "tool")
+        indexes = ((("tool", "occurred_at"), False),)
+
+
+class EventToolchain(BaseModel):
+    event = ForeignKeyField(Event, on_delete="CASCADE")
+    toolchain = ForeignKeyField(Toolchain, on_delete="RESTRICT")
+    occurred_at = DateTimeField()
+
+    class Meta:
+        primary_key = CompositeKey("event", "toolchain")
+        indexes = ((("toolchain", "occurred_at"), False),)
+
+
+class Tag(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+
+
+class EventTag(BaseModel):
+    event = ForeignKeyField(Event, on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, on_delete="CASCADE")
+    occurred_at = DateTimeField()
+
+    class Meta:
+        primary_key = CompositeKey("event", "tag")
+        indexes = ((("tag", "occurred_at"), False),)
+
+
+class AuditEntry(BaseModel):
+    id = AutoField()
+    at = DateTimeField(default=utcnow, index=True)
+    actor = CharField(max_length=200)
+    # The entry outlives its author: deleting a user keeps the trail and its actor text.
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    action = CharField(max_length=32)
+    entity_type = CharField(max_length=32)
+    entity_id = CharField(max_length=200)
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+
+    class Meta:
+        indexes = ((("entity_type", "entity_id", "at"), False),)
+
+
+MODELS = [
+    User,
+    ApiToken,
+    Agent,
+    Tool,
+    Toolchain,
+    ToolchainTool,
+    Event,
+    EventAgent,
+    EventTool,
+    EventToolchain,
+    Tag,
+    EventTag,
+    AuditEntry,
+]

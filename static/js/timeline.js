@@ -1,0 +1,40 @@
+// Draws the swimlane timeline from the JSON the page embeds (no second request, no CSRF).
+(function () {
+  "use strict";
+  var SEVERITY_COLOURS = {
+    info: "#6b7280", low: "#2563eb", medium: "#d97706", high: "#dc2626", critical: "#7f1d1d"
+  };
+  var ORDER = ["info", "low", "medium", "high", "critical"];
+  var holder = document.getElementById("timeline");
+  var source = document.getElementById("timeline-data");
+  if (!holder || !source || typeof Plotly === "undefined") { return; }
+  var data = JSON.parse(source.textContent);
+
+  var traces = ORDER.map(function (severity) {
+    var x = [], y = [], text = [], ids = [];
+    data.events.forEach(function (e) {
+      if (e.severity !== severity) { return; }
+      (e.agents.length ? e.agents : ["fleet"]).forEach(function (lane) {
+        x.push(e.occurred_at);
+        y.push(lane);
+        text.push([e.title, e.type, e.occurred_at.replace("T", " ").slice(0, 16) + " UTC"]);
+        ids.push(e.id);
+      });
+    });
+    return {
+      type: "scatter", mode: "markers", name: severity, x: x, y: y, customdata: text, ids: ids.map(String),
+      marker: { color: SEVERITY_COLOURS[severity], size: 11, line: { width: 1, color: "#fff" } },
+      hovertemplate: "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}<extra>%{fullData.name}</extra>"
+    };
+  }).filter(function (t) { return t.x.length > 0; });
+
+  var layout = {
+    margin: { l: 120, r: 20, t: 10, b: 40 },
+    height: Math.max(220, 60 + 34 * data.lanes.length),
+    xaxis: { type: "date", title: { text: "UTC" } },
+    yaxis: { type: "category", categoryorder: "array", categoryarray: data.lanes.slice().reverse(), automargin: true },
+    legend: { orientation: "h", y: 1.08 },
+    hovermode: "closest"
+  };
+  Plotly.newPlot(holder, traces, layout, { displaylogo: false, responsive: true });
+}());
