@@ -1,0 +1,232 @@
+"""Fixtures in the Flask tutorial's style: app, client, runner, auth, plus a live server.
+
+Every test gets a fresh database. SQLite (the default) copies a migrated template file per test;
+with CHANGETRACKER_TEST_DATABASE_URL=postgresql://... the suite migrates one throw-away database
+for the session and truncates every table before each test.
+"""
+import os
+import re
+import shutil
+import threading
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app, schema
+from app.db import database, open_database
+from app.domain import accounts
+from app.extensions import limiter
+from app.models import MODELS, User
+
+PG_URL = os.environ.get("CHANGETRACKER_TEST_DATABASE_URL", "")
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config):
+    return "database: %s" % ("PostgreSQL (%s)" % PG_URL if PG_URL else "SQLite")
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Yields a callable giving a fresh, migrated database URL for one test."""
+    if PG_URL:
+        yield from _postgres_template()
+    else:
+        template = tmp_path_factory.mktemp("template") / "template.db"
+        db = open_database("sqlite:///%s" % template)
+        schema.upgrade(db)
+        db.close()
+
+        def fresh(tmp_path):
+            target = tmp_path / "changetracker.db"
+            shutil.copy(template, target)
+            return "sqlite:///%s" % target
+
+        yield fresh
+
+
+def _postgres_template():
+    import psycopg2
+    from psycopg2 import sql
+
+    name = "changetracker_test_%s" % uuid.uuid4().hex[:8]
+    admin = psycopg2.connect(re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", PG_URL, count=1) if "/" in PG_URL[13:] else PG_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _pg_url_for(name)
+    db = open_database(url)
+    schema.upgrade(db)
+    db.close()
+    tables = [m._meta.table_name for m in MODELS]
+
+    def fresh(tmp_path):
+        db = open_database(url)
+        db.execute_sql("TRUNCATE %s RESTART IDENTITY CASCADE" % ", ".join('"%s"' % t for t in tables))
+        db.close()
+        return url
+
+    try:
+        yield fresh
+    finally:
+        if not database.is_closed():
+            database.close()
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
+
+
+def _pg_url_for(dbname):
+    """PG_URL with its database name replaced, e.g. postgresql:///postgres -> postgresql:///<dbname>."""
+    head, sep, query = PG_URL.partition("?")
+    scheme, rest = head.split("://", 1)
+    hostpart = rest.split("/", 1)[0]
+    return "%s://%s/%s%s%s" % (scheme, hostpart, dbname, sep, query)
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path):
+    return database_template(tmp_path)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+    })
+    app.instance_path = str(tmp_path / "instance")
+    limiter.reset()
+    yield app
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@contextmanager
+def connected(app):
+    """Domain calls from a test, outside any request."""
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        try:
+            yield
+        finally:
+            database.close()
+
+
+class AuthActions:
+    """Create users and tokens directly, and log in through the real form."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+
+    def user(self, username="editor", role="editor", password=PASSWORD):
+        with connected(self.app):
+            existing = User.get_or_none(User.username == username)
+            return existing or accounts.create_user({"username": username, "role": role, "password": password})
+
+    def token(self, role="editor", scope="write", username=None, **extra):
+        """A bearer token secret for a (new or existing) user with ``role``."""
+        user = self.user(username or role, role)
+        with connected(self.app):
+            _, secret = accounts.create_token(user, {"name": "test", "scopes": [scope], **extra})
+        return secret
+
+    def headers(self, role="editor", scope="write"):
+        return {"Authorization": "Bearer " + self.token(role, scope)}
+
+    def csrf_token(self, path="/login"):
+        page = self.client.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def login(self, username="editor", password=PASSWORD, role="editor"):
+        self.user(username, role, password)
+        return self.client.post("/login", data={
+            "username": username, "password": password, "csrf_token": self.csrf_token()})
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.csrf_token("/")})
+
+
+@pytest.fixture
+def auth(app, client):
+    return AuthActions(app, client)
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = "http://127.0.0.1:%d" % self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free loopback port, for Groovy and the browser."""
+    app.config["SESSION_COOKIE_SECURE"] = False  # plain http on 127.0.0.1
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+CHROMIUM = os.environ.get("CHANGETRACKER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context whose requests may only go to the live server."""
+    context = browser.new_context(base_url=live_server.url)
+    outside = []
+
+    def guard(route):
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.outside_requests = outside
+    yield page
+    context.close()
+    assert not outside, "the page tried to fetch from outside the service: %s" % outside
