@@ -58,12 +58,12 @@ def enforce():
         g.actor = Actor(current_user.username, user_id=current_user.id)
         g.level = accounts.ROLE_LEVEL[current_user.role]
         g.via = "session"
-    if request.method not in SAFE_METHODS and getattr(g, "via", None) != "token":
+    if rule != PUBLIC and g.actor is None:
+        raise Unauthorized("Authentication required: log in or send 'Authorization: Bearer <token>'.")
+    if request.method not in SAFE_METHODS and g.via != "token":
         csrf.protect()  # forms and session-authenticated API calls; bearer tokens cannot be forged cross-site
     if rule == PUBLIC:
         return
-    if g.actor is None:
-        raise Unauthorized("Authentication required: log in or send 'Authorization: Bearer <token>'.")
     if g.level < rule:
         needed = {READ: "read", WRITE: "write", ADMIN: "admin"}[rule]
         abort(403, description="This needs %s access; your %s allows less." % (

@@ -13,9 +13,14 @@ CLI_ACTOR = Actor("cli")
 
 
 def _app():
+    """The app under test when invoked through Flask's CliRunner, else one built from the environment."""
+    from flask.cli import ScriptInfo
+
     from app import create_app
 
-    return create_app()
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_object(ScriptInfo) if ctx else None
+    return info.load_app() if info else create_app()
 
 
 class AppContext:

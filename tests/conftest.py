@@ -52,7 +52,7 @@ def _postgres_template():
     from psycopg2 import sql
 
     name = "changetracker_test_%s" % uuid.uuid4().hex[:8]
-    admin = psycopg2.connect(re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", PG_URL, count=1) if "/" in PG_URL[13:] else PG_URL)
+    admin = psycopg2.connect(_pg_url_for("postgres"))
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -10,7 +10,7 @@ def json_body():
     if not raw.strip():
         abort(400, description="The request body is empty; send a JSON object.")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         abort(400, description="The request body is not UTF-8.")
     except json.JSONDecodeError as exc:

@@ -1,0 +1,228 @@
+"""POST/GET /api/v1/events: what a pipeline author or script sees."""
+import json
+
+import pytest
+
+from app.models import AuditEntry, Event
+from tests.conftest import connected
+
+GOOD = {
+    "title": "JDK 17.0.8 → 17.0.9 on linux-07",
+    "type": "tool_update",
+    "severity": "medium",
+    "source": "pipeline",
+    "occurred_at": "2026-11-20T10:15:00+01:00",
+    "agents": ["linux-07", "linux-08"],
+    "tools": ["jdk-17"],
+    "toolchains": ["java-build"],
+    "tags": ["jdk", "upgrade"],
+    "description": "Rolled by the platform team",
+    "changes": [{"path": "tools/jdk-17/home", "before": "/opt/jdk-17.0.8", "after": "/opt/jdk-17.0.9"}],
+    "links": [{"url": "https://wiki.example.test/jdk", "text": "runbook"}],
+    "build_url": "http://jenkins:8080/job/infra/42/",
+    "metadata": {"job": "infra", "build_number": "42"},
+}
+
+
+def count_rows(app):
+    with connected(app):
+        return Event.select().count(), AuditEntry.select().where(AuditEntry.entity_type == "event").count()
+
+
+def test_record_event_round_trips_every_field(client, auth):
+    headers = auth.headers()
+    created = client.post("/api/v1/events", json=GOOD, headers=headers)
+    assert created.status_code == 201, created.json
+    event = client.get("/api/v1/events/%d" % created.json["id"], headers=headers).json
+    assert event["title"] == GOOD["title"]
+    assert event["occurred_at"] == "2026-11-20T09:15:00+00:00"  # stored and returned in UTC
+    assert event["agents"] == ["linux-07", "linux-08"]
+    assert event["tools"] == ["jdk-17"] and event["toolchains"] == ["java-build"]
+    assert event["tags"] == ["jdk", "upgrade"]
+    assert event["changes"] == GOOD["changes"] and event["links"] == GOOD["links"]
+    assert event["metadata"] == GOOD["metadata"] and event["build_url"] == GOOD["build_url"]
+    assert event["count"] == 1 and event["created_by"] == "editor (token test)"
+
+
+def test_record_event_defaults_and_audit(client, auth, app):
+    response = client.post("/api/v1/events", json={"title": "Agent rebooted"}, headers=auth.headers())
+    assert response.status_code == 201
+    body = response.json
+    assert (body["type"], body["severity"], body["source"]) == ("note", "info", "manual")
+    assert body["agents"] == [] and body["occurred_at"].endswith("+00:00")
+    with connected(app):
+        entry = AuditEntry.get((AuditEntry.entity_type == "event") & (AuditEntry.entity_id == str(body["id"])))
+    assert entry.action == "create" and entry.actor == "editor (token test)"
+    assert entry.after["title"] == "Agent rebooted"
+
+
+def test_unknown_agents_are_created_once(client, auth):
+    headers = auth.headers()
+    for _ in range(2):
+        assert client.post("/api/v1/events", json={"title": "x", "agents": ["new-agent"]}, headers=headers).status_code == 201
+    listed = client.get("/api/v1/events?agent=new-agent", headers=headers).json["items"]
+    assert len(listed) == 2
+
+
+def test_dedupe_key_folds_repeats(client, auth):
+    headers = auth.headers()
+    first = client.post("/api/v1/events", json={"title": "Image re-tagged", "dedupe_key": "img:maven:3.9"}, headers=headers)
+    again = client.post("/api/v1/events", json={"title": "Image re-tagged", "dedupe_key": "img:maven:3.9"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json["id"] == first.json["id"] and again.json["count"] == 2
+    assert again.json["last_seen"] >= first.json["last_seen"]
+
+
+BAD_INPUT = [
+    ({"title": ""}, "title", "Length must be between 1 and 200."),
+    ({"title": "x" * 201}, "title", "Length must be between 1 and 200."),
+    ({}, "title", "Missing data for required field."),
+    ({"title": 5}, "title", "Not a valid string."),
+    ({"title": "x", "type": "upgrade"}, "type", "Must be one of:"),
+    ({"title": "x", "severity": "urgent"}, "severity", "Must be one of:"),
+    ({"title": "x", "source": "cron"}, "source", "Must be one of:"),
+    ({"title": "x", "occurred_at": "2026-11-20T10:00:00"}, "occurred_at", "Must include a UTC offset"),
+    ({"title": "x", "occurred_at": "yesterday"}, "occurred_at", "Not a valid ISO 8601 datetime."),
+    ({"title": "x", "occurred_at": "2026-02-30T10:00:00Z"}, "occurred_at", "Not a valid ISO 8601 datetime."),
+    ({"title": "x", "occurred_at": "2026-11-20T10:00:00Z", "ended_at": "2026-11-20T09:00:00Z"}, "ended_at", "Must not be before"),
+    ({"title": "x", "metadata": ["not", "an", "object"]}, "metadata", "Not a valid mapping type."),
+    ({"title": "x", "metadata": {"blob": "y" * 70000}}, "metadata", "Must be at most 64 KiB"),
+    ({"title": "x", "agents": "linux-01"}, "agents", "Not a valid list."),
+    ({"title": "x", "agents": [""]}, "agents", "Length must be between 1 and 200."),
+    ({"title": "x", "changes": [{"before": 1}]}, "changes", "Missing data for required field."),
+    ({"title": "x", "links": [{"url": "javascript:alert(1)"}]}, "links", "Not a valid URL."),
+    ({"title": "x", "build_url": "not a url"}, "build_url", "Not a valid URL."),
+    ({"title": "x", "reverts": 999}, "reverts", "No event with id 999."),
+    ({"title": "x", "reverts": "1"}, "reverts", "Not a valid integer."),
+    ({"title": "x", "colour": "red"}, "colour", "Unknown field."),
+]
+
+
+@pytest.mark.parametrize("body, field, message", BAD_INPUT, ids=[f"{f}-{i}" for i, (_, f, _m) in enumerate(BAD_INPUT)])
+def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, auth, app, body, field, message):
+    headers = auth.headers()
+    before = count_rows(app)
+    response = client.post("/api/v1/events", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json["code"] == 422
+    assert field in response.json["errors"]
+    assert message in json.dumps(response.json["errors"][field], ensure_ascii=False)
+    assert count_rows(app) == before
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"{\"title\": ", "not valid JSON"),
+    (b"", "empty"),
+    (b"[1, 2]", "must be a JSON object, not an array"),
+    (b"\xff\xfe{}", "not UTF-8"),
+])
+def test_malformed_body_is_400(client, auth, app, raw, message):
+    before = count_rows(app)
+    response = client.post("/api/v1/events", data=raw, headers={**auth.headers(), "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert message in response.json["message"]
+    assert response.json["errors"] == {}
+    assert count_rows(app) == before
+
+
+def test_huge_body_is_413(client, auth, app):
+    response = client.post("/api/v1/events", data=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                           headers={**auth.headers(), "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json["code"] == 413
+
+
+@pytest.mark.parametrize("header, message", [
+    (None, "Authentication required"),
+    ("Bearer nonsense", "Invalid token."),
+    ("Bearer ct_000000000000_" + "a" * 43, "Invalid token."),
+])
+def test_missing_or_invalid_token_is_401(client, header, message, app):
+    headers = {"Authorization": header} if header else {}
+    response = client.post("/api/v1/events", json={"title": "x"}, headers=headers)
+    assert response.status_code == 401
+    assert message in response.json["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert count_rows(app) == (0, 0)
+
+
+def test_revoked_and_expired_tokens_are_401(client, auth, app):
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.models import ApiToken
+
+    secret = auth.token()
+    with connected(app):
+        ApiToken.update(revoked_at=utcnow()).execute()
+    response = client.get("/api/v1/events", headers={"Authorization": "Bearer " + secret})
+    assert (response.status_code, response.json["message"]) == (401, "Token has been revoked.")
+
+    secret = auth.token(username="other")
+    with connected(app):
+        ApiToken.update(expires_at=utcnow() - timedelta(seconds=1)).where(ApiToken.revoked_at.is_null()).execute()
+    response = client.get("/api/v1/events", headers={"Authorization": "Bearer " + secret})
+    assert (response.status_code, response.json["message"]) == (401, "Token has expired.")
+
+
+def test_read_token_cannot_write(client, auth, app):
+    headers = {"Authorization": "Bearer " + auth.token(role="editor", scope="read")}
+    assert client.get("/api/v1/events", headers=headers).status_code == 200
+    response = client.post("/api/v1/events", json={"title": "x"}, headers=headers)
+    assert response.status_code == 403
+    assert "write" in response.json["message"]
+    assert count_rows(app) == (0, 0)
+
+
+def test_viewer_token_is_capped_by_role(auth):
+    from marshmallow import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        auth.token(role="viewer", scope="write")
+    assert "scopes" in raised.value.messages
+
+
+def test_unknown_event_is_404(client, auth):
+    response = client.get("/api/v1/events/12345", headers=auth.headers())
+    assert response.status_code == 404
+    assert response.json == {"code": 404, "message": "No event with id 12345.", "errors": {}}
+
+
+def test_list_filters_and_order(client, auth):
+    headers = auth.headers()
+
+    def post(title, when, **extra):
+        assert client.post("/api/v1/events", json={"title": title, "occurred_at": when, **extra}, headers=headers).status_code == 201
+
+    post("old", "2026-11-01T00:00:00Z", agents=["a1"], severity="high")
+    post("mid", "2026-11-10T00:00:00Z", agents=["a2"], type="outage")
+    post("new", "2026-11-20T00:00:00Z", agents=["a1", "a2"], severity="low")
+
+    def titles(query):
+        response = client.get("/api/v1/events" + query, headers=headers)
+        assert response.status_code == 200, response.json
+        return [e["title"] for e in response.json["items"]]
+
+    assert titles("") == ["new", "mid", "old"]
+    assert titles("?agent=a1") == ["new", "old"]
+    assert titles("?agent=a1&agent=a2") == ["new", "mid", "old"]
+    assert titles("?severity=high&severity=low") == ["new", "old"]
+    assert titles("?type=outage") == ["mid"]
+    assert titles("?from=2026-11-05T00:00:00Z&to=2026-11-15T00:00:00Z") == ["mid"]
+    assert titles("?agent=a2&severity=low") == ["new"]
+    assert titles("?limit=1") == ["new"]
+
+
+@pytest.mark.parametrize("query, field", [
+    ("?limit=0", "limit"),
+    ("?limit=501", "limit"),
+    ("?limit=ten", "limit"),
+    ("?from=2026-11-20T00:00:00Z&to=2026-11-01T00:00:00Z", "from"),
+    ("?from=last-week", "from"),
+    ("?severity=urgent", "severity"),
+    ("?type=upgrade", "type"),
+])
+def test_bad_list_filters_are_422(client, auth, query, field):
+    response = client.get("/api/v1/events" + query, headers=auth.headers())
+    assert response.status_code == 422
+    assert field in response.json["errors"]
