@@ -16,3 +16,10 @@ def test_dbg(page, auth, events, problems):
         page.wait_for_timeout(500)
         print("hover:", page.locator("#timeline .hoverlayer").inner_html()[:500])
     print(problems)
+
+@pytest.mark.browser
+def test_shot3(page, auth, events, problems):
+    log_in(page, auth)
+    page.wait_for_selector("#timeline .main-svg")
+    page.screenshot(path="/tmp/three.png", full_page=True)
+    print(page.evaluate("() => { const e = document.elementFromPoint(201, 229); return e.outerHTML.slice(0,200) + ' parent ' + e.parentNode.getAttribute('class'); }"))
