@@ -13,7 +13,7 @@ def create_app(test_config=None):
     from app.api import create_blueprint as api_blueprint
     from app.extensions import csrf, limiter, login_manager
     from app.models import User
-    from app.web import assets, auth, pages
+    from app.web import account, admin, assets, auth, pages
 
     app = Flask(
         __name__,
@@ -42,7 +42,7 @@ def create_app(test_config=None):
     app.after_request(_security_headers)
     errors.register(app)
 
-    for blueprint in (health.bp, assets.bp, auth.bp, pages.bp, api_blueprint()):
+    for blueprint in (health.bp, assets.bp, auth.bp, pages.bp, account.bp, admin.bp, api_blueprint()):
         app.register_blueprint(blueprint)
     return app
 

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.access import Unauthorized
-from app.domain.events import NotFound
+from app.domain import accounts, events
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ def register(app):
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return error_response(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="changetracker"'})
 
-    @app.errorhandler(NotFound)
+    @app.errorhandler(events.NotFound)
+    @app.errorhandler(accounts.NotFound)
     def _missing(exc):
         return error_response(404, str(exc))
 

@@ -3,8 +3,9 @@ from flask import Blueprint
 
 
 def create_blueprint():
-    from app.api import events
+    from app.api import events, tokens, users
 
     api = Blueprint("api", __name__, url_prefix="/api/v1")
-    api.register_blueprint(events.bp)
+    for resource in (events, tokens, users):
+        api.register_blueprint(resource.bp)
     return api

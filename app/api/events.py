@@ -1,14 +1,15 @@
-"""Events: record, read, list."""
+"""Events: record, read, list, edit, delete, history."""
 from datetime import timedelta
 
 from flask import Blueprint, current_app, g, request
 
 from app.api.bodies import json_body
 from app.domain import events
-from app.domain.schemas import EventSchema
+from app.domain.schemas import AuditEntrySchema, EventSchema
 
 bp = Blueprint("events", __name__)
 event_schema = EventSchema()
+audit_schema = AuditEntrySchema(many=True)
 
 
 @bp.post("/events")
@@ -18,13 +19,28 @@ def create_event():
     return event_schema.dump(event), 201 if created else 200
 
 
+@bp.get("/events")
+def list_events():
+    filters = events.parse_query(request.args)
+    return {"items": event_schema.dump(events.list_events(filters), many=True), "next_cursor": None}
+
+
 @bp.get("/events/<int:event_id>")
 def get_event(event_id):
     return event_schema.dump(events.get_event(event_id))
 
 
-@bp.get("/events")
-def list_events():
-    filters = events.parse_query(request.args)
-    items = events.list_events(filters)
-    return {"items": event_schema.dump(items, many=True), "next_cursor": None}
+@bp.patch("/events/<int:event_id>")
+def update_event(event_id):
+    return event_schema.dump(events.update_event(event_id, json_body(), actor=g.actor))
+
+
+@bp.delete("/events/<int:event_id>")
+def delete_event(event_id):
+    events.delete_event(event_id, actor=g.actor)
+    return "", 204
+
+
+@bp.get("/events/<int:event_id>/history")
+def event_history(event_id):
+    return {"items": audit_schema.dump(events.event_history(event_id))}

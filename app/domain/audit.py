@@ -48,3 +48,15 @@ def entry_to_dict(entry):
         "before": entry.before,
         "after": entry.after,
     }
+
+
+def recent(limit=200, entity_type=None, actor=None, before_id=None):
+    """Newest entries first, optionally for one kind of entity or one actor (substring)."""
+    query = AuditEntry.select().order_by(AuditEntry.id.desc()).limit(limit)
+    if entity_type:
+        query = query.where(AuditEntry.entity_type == entity_type)
+    if actor:
+        query = query.where(AuditEntry.actor.contains(actor))
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    return [entry_to_dict(e) for e in query]

@@ -73,6 +73,70 @@ def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDO
     return result, True
 
 
+# Fields a PATCH may not touch: identity, provenance and the de-duplication counters.
+READ_ONLY = ("id", "source", "dedupe_key", "count", "first_seen", "last_seen", "created_by", "created_at", "updated_at")
+
+
+def update_event(event_id, patch, actor=audit.SYSTEM):
+    """Partially update an event; the audit entry holds the changed fields before and after."""
+    read_only = {name: ["Read-only field."] for name in READ_ONLY if name in patch}
+    if read_only:
+        raise ValidationError(read_only)
+    data = EventCreateSchema(partial=True).load(patch)
+    with database.atomic():
+        current = get_event(event_id)
+        start = data.get("occurred_at", current["occurred_at"])
+        end = data.get("ended_at", current["ended_at"])
+        if start and end and end < start:
+            raise ValidationError({"ended_at": ["Must not be before occurred_at."]})
+        if data.get("reverts") is not None:
+            if data["reverts"] == event_id:
+                raise ValidationError({"reverts": ["An event cannot revert itself."]})
+            if not Event.select().where(Event.id == data["reverts"]).exists():
+                raise ValidationError({"reverts": ["No event with id %d." % data["reverts"]]})
+        columns = {k: v for k, v in data.items() if k not in {key for _, _, _, key in _LINKS}}
+        for key in ("occurred_at", "ended_at"):
+            if key in columns:
+                columns[key] = to_db_time(columns[key])
+        columns["updated_at"] = utcnow()
+        Event.update(**columns).where(Event.id == event_id).execute()
+        occurred_at = to_db_time(start)
+        for junction, catalogue, field, key in _LINKS:
+            if key in data:
+                junction.delete().where(junction.event == event_id).execute()
+                names = _unique(data[key])
+                if names:
+                    ids = _ensure_named(catalogue, names)
+                    junction.insert_many(
+                        [{"event": event_id, field: ids[n], "occurred_at": occurred_at} for n in names]).execute()
+            elif "occurred_at" in data:
+                junction.update(occurred_at=occurred_at).where(junction.event == event_id).execute()
+        updated = get_event(event_id)
+        before, after = _audit_view(current), _audit_view(updated)
+        changed = [k for k in after if k not in ("updated_at",) and before.get(k) != after.get(k)]
+        if changed:
+            audit.record(actor, "update", "event", event_id,
+                         before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return updated
+
+
+def delete_event(event_id, actor=audit.SYSTEM):
+    """Delete an event and its links; the audit entry keeps everything it held."""
+    with database.atomic():
+        current = get_event(event_id)
+        Event.delete().where(Event.id == event_id).execute()
+        audit.record(actor, "delete", "event", event_id, before=_audit_view(current))
+    return current
+
+
+def event_history(event_id):
+    """The audit entries of an event, oldest first (still there after it was deleted)."""
+    entries = audit.history("event", event_id)
+    if not entries:
+        get_event(event_id)  # a 404 when the event never existed
+    return entries
+
+
 def get_event(event_id):
     event = Event.get_or_none(Event.id == event_id)
     if event is None:

@@ -138,6 +138,52 @@ class UserCreateSchema(Schema):
     password = fields.String(required=True, load_only=True)
 
 
+class UserUpdateSchema(Schema):
+    """What an admin may change on a user; all optional."""
+
+    class Meta:
+        unknown = RAISE
+
+    role = fields.String(validate=_one_of(ROLES))
+    active = fields.Boolean()
+    password = fields.String(load_only=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    username = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime(format="iso")
+    last_login_at = fields.DateTime(format="iso", allow_none=True)
+
+
+class TokenSchema(Schema):
+    """A token as listed: never its secret."""
+
+    id = fields.Integer(dump_only=True)
+    name = fields.String()
+    user = fields.String()
+    prefix = fields.String()
+    scopes = fields.List(fields.String())
+    created_at = fields.DateTime(format="iso")
+    expires_at = fields.DateTime(format="iso", allow_none=True)
+    revoked_at = fields.DateTime(format="iso", allow_none=True)
+    last_used_at = fields.DateTime(format="iso", allow_none=True)
+    state = fields.String()
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime(format="iso")
+    actor = fields.String()
+    action = fields.String()
+    entity_type = fields.String()
+    entity_id = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
 class TokenCreateSchema(Schema):
     class Meta:
         unknown = RAISE

@@ -1,5 +1,6 @@
 """The browser pages: thin views over the domain's queries."""
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
 from app.domain import events
 from app.domain.timeline import swimlanes
@@ -18,3 +19,25 @@ def timeline():
             lanes["events"], many=True),
     }
     return render_template("timeline.html", events=lanes["events"], chart=chart, filters=filters, args=request.args)
+
+
+EDITABLE = ("title", "description", "type", "severity")
+
+
+@bp.get("/events/<int:event_id>")
+def event_detail(event_id):
+    event = events.get_event(event_id)
+    return render_template("event.html", event=event, history=events.event_history(event_id), errors={}, form=event)
+
+
+@bp.post("/events/<int:event_id>")
+def edit_event(event_id):
+    patch = {k: request.form[k] for k in EDITABLE if k in request.form}
+    try:
+        events.update_event(event_id, patch, actor=g.actor)
+    except ValidationError as exc:
+        event = events.get_event(event_id)
+        return render_template("event.html", event=event, history=events.event_history(event_id),
+                               errors=exc.messages, form={**event, **patch}), 422
+    flash("Saved.", "info")
+    return redirect(url_for("pages.event_detail", event_id=event_id))

@@ -1,0 +1,53 @@
+"""Admin pages: users and the audit trail."""
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from app.domain import accounts, audit
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _users_page(errors=None, form=None, status=200):
+    users = [accounts.user_view(u) for u in accounts.list_users()]
+    return render_template("admin_users.html", users=users, errors=errors or {}, form=form or {}), status
+
+
+@bp.get("/users")
+def users():
+    return _users_page()
+
+
+@bp.post("/users")
+def create_user():
+    form = {k: request.form.get(k, "") for k in ("username", "role", "password")}
+    try:
+        user = accounts.create_user(form, actor=g.actor)
+    except ValidationError as exc:
+        return _users_page(exc.messages, {"username": form["username"], "role": form["role"]}, 422)
+    flash("Created %s %s." % (user.role, user.username), "info")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<username>")
+def update_user(username):
+    change = {}
+    if request.form.get("role"):
+        change["role"] = request.form["role"]
+    if request.form.get("active") in ("true", "false"):
+        change["active"] = request.form["active"] == "true"
+    if request.form.get("password"):
+        change["password"] = request.form["password"]
+    try:
+        accounts.update_user(username, change, actor=g.actor)
+    except ValidationError as exc:
+        return _users_page({"%s.%s" % (username, k): v for k, v in exc.messages.items()}, status=422)
+    flash("Updated %s." % username, "info")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/audit")
+def audit_trail():
+    entity_type = request.args.get("entity_type") or None
+    actor = request.args.get("actor") or None
+    entries = audit.recent(limit=200, entity_type=entity_type, actor=actor)
+    return render_template("admin_audit.html", entries=entries, entity_type=entity_type or "", actor=actor or "")
