@@ -47,6 +47,12 @@ def register(app):
     def _csrf(exc):
         return error_response(400, "CSRF check failed: %s Reload the page and try again." % exc.description)
 
+    @app.errorhandler(429)
+    def _too_many(exc):
+        # Flask-Limiter adds Retry-After to the response itself.
+        limit = getattr(getattr(exc, "limit", None), "limit", exc.description)
+        return error_response(429, "Too many requests (limit: %s). Wait a little and try again." % limit)
+
     @app.errorhandler(HTTPException)
     def _http(exc):
         return error_response(exc.code, exc.description or exc.name)
