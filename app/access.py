@@ -38,6 +38,7 @@ RULES = {
     "api.events.update_event": WRITE,
     "api.events.delete_event": WRITE,
     "api.events.event_history": READ,
+    "api.timeline.get_timeline": READ,
     "api.tokens.list_tokens": READ,
     "api.tokens.create_token": READ,
     "api.tokens.revoke_token": READ,

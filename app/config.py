@@ -24,6 +24,7 @@ DEFAULTS = {
     "SECRET_KEY": (None, str),
     "SESSION_COOKIE_SECURE": (True, _as_bool),
     "DEDUPE_WINDOW_MINUTES": (60, int),
+    "TIMELINE_MAX_EVENTS": (2000, int),
     "MAX_BODY_BYTES": (1024 * 1024, int),
     "LOGIN_RATE_LIMIT": ("10 per minute", str),
     "RATELIMIT_STORAGE_URI": ("memory://", str),

@@ -3,7 +3,7 @@ import json
 from datetime import datetime, timezone
 
 from flask import request
-from peewee import DatabaseProxy, Model, TextField
+from peewee import DatabaseProxy, Model, SqliteDatabase, TextField
 from playhouse.db_url import connect
 
 database = DatabaseProxy()
@@ -43,6 +43,14 @@ def from_db_time(value):
     if isinstance(value, str):  # SQLite hands back text for expressions such as MAX()
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=timezone.utc)
+
+
+def write_transaction():
+    """A transaction that will write: on SQLite it takes the write lock up front (BEGIN IMMEDIATE),
+    so read-then-write sequences never fail half-way with "database is locked"."""
+    if isinstance(database.obj, SqliteDatabase):
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()
 
 
 def open_database(url, busy_timeout_ms=5000):

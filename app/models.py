@@ -180,6 +180,14 @@ class EventTag(BaseModel):
         indexes = ((("tag", "occurred_at"), False),)
 
 
+class DedupeSlot(BaseModel):
+    """The event a dedupe key (or machine fingerprint) currently folds into; locked while deciding."""
+
+    key = CharField(primary_key=True, max_length=300)
+    event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
+    last_seen = DateTimeField(null=True)
+
+
 class AuditEntry(BaseModel):
     id = AutoField()
     at = DateTimeField(default=utcnow, index=True)
@@ -209,5 +217,6 @@ MODELS = [
     EventToolchain,
     Tag,
     EventTag,
+    DedupeSlot,
     AuditEntry,
 ]

@@ -4,7 +4,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, request
 
 from app.api.bodies import json_body
-from app.domain import events
+from app.domain import events, filters
 from app.domain.schemas import AuditEntrySchema, EventSchema
 
 bp = Blueprint("events", __name__)
@@ -21,8 +21,8 @@ def create_event():
 
 @bp.get("/events")
 def list_events():
-    filters = events.parse_query(request.args)
-    return {"items": event_schema.dump(events.list_events(filters), many=True), "next_cursor": None}
+    items, cursor = events.list_events(filters.parse(request.args))
+    return {"items": event_schema.dump(items, many=True), "next_cursor": cursor}
 
 
 @bp.get("/events/<int:event_id>")

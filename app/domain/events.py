@@ -1,15 +1,20 @@
 """The ledger's one way in (``record_event``) and its basic reads."""
+import hashlib
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
+from peewee import PostgresqlDatabase
 
-from app.db import database, from_db_time, to_db_time, utcnow
-from app.domain import audit
-from app.domain.schemas import EventCreateSchema, EventQuerySchema
-from app.models import Agent, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
+from app.db import database, from_db_time, to_db_time, utcnow, write_transaction
+from app.domain import audit, filters
+from app.domain.schemas import EventCreateSchema
+from app.models import Agent, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
+# Machine sources repeat themselves; people mean each note they write.
+FINGERPRINTED_SOURCES = ("webhook", "poller")
 
 # (junction model, catalogue model, junction field name, event dict key)
 _LINKS = (
@@ -34,13 +39,15 @@ def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDO
     data = EventCreateSchema().load(payload)
     now = utcnow()
     occurred_at = to_db_time(data["occurred_at"]) if data["occurred_at"] else now
-    with database.atomic():
+    slot_key = dedupe_slot_key(data)
+    with write_transaction():
         if data["reverts"] is not None and not Event.select().where(Event.id == data["reverts"]).exists():
             raise ValidationError({"reverts": ["No event with id %d." % data["reverts"]]})
-        if data["dedupe_key"]:
-            existing = _fold_duplicate(data["dedupe_key"], now, dedupe_window)
-            if existing is not None:
-                return existing, False
+        slot = _claim_slot(slot_key) if slot_key else None
+        if slot is not None and slot.event_id and slot.last_seen and slot.last_seen >= now - dedupe_window:
+            Event.update(count=Event.count + 1, last_seen=now, updated_at=now).where(Event.id == slot.event_id).execute()
+            DedupeSlot.update(last_seen=now).where(DedupeSlot.key == slot_key).execute()
+            return get_event(slot.event_id), False
         event = Event.create(
             title=data["title"],
             description=data["description"],
@@ -68,9 +75,44 @@ def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDO
                 junction.insert_many(
                     [{"event": event.id, field: ids[n], "occurred_at": occurred_at} for n in names]
                 ).execute()
+        if slot is not None:
+            DedupeSlot.update(event=event.id, last_seen=now).where(DedupeSlot.key == slot_key).execute()
         result = event_to_dict(event, {key: _unique(data[key]) for _, _, _, key in _LINKS})
         audit.record(actor, "create", "event", event.id, after=_audit_view(result))
     return result, True
+
+
+def dedupe_slot_key(data):
+    """The key repeats of this event share: its dedupe_key, else a fingerprint for machine sources."""
+    if data.get("dedupe_key"):
+        return "key:" + data["dedupe_key"]
+    if data.get("source") not in FINGERPRINTED_SOURCES:
+        return None
+    parts = [data["source"], data["type"], ",".join(sorted(set(data["agents"]))), ",".join(sorted(set(data["tools"]))),
+             normalise_title(data["title"])]
+    return "fp:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+_HASH = re.compile(r"\b(sha256:)?[0-9a-f]{7,64}\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+")
+
+
+def normalise_title(title):
+    """The title with timestamps, hashes and numbers blanked, so "build #41" and "build #42" match."""
+    title = _TIMESTAMP.sub("<time>", title)
+    title = _HASH.sub("<hash>", title)
+    title = _NUMBER.sub("<n>", title)
+    return " ".join(title.lower().split())
+
+
+def _claim_slot(key):
+    """The dedupe slot for ``key``, created if new and locked until the transaction ends."""
+    DedupeSlot.insert(key=key).on_conflict_ignore().execute()
+    query = DedupeSlot.select().where(DedupeSlot.key == key)
+    if isinstance(database.obj, PostgresqlDatabase):
+        query = query.for_update()
+    return query.get()
 
 
 # Fields a PATCH may not touch: identity, provenance and the de-duplication counters.
@@ -83,7 +125,7 @@ def update_event(event_id, patch, actor=audit.SYSTEM):
     if read_only:
         raise ValidationError(read_only)
     data = EventCreateSchema(partial=True).load(patch)
-    with database.atomic():
+    with write_transaction():
         current = get_event(event_id)
         start = data.get("occurred_at", current["occurred_at"])
         end = data.get("ended_at", current["ended_at"])
@@ -122,7 +164,7 @@ def update_event(event_id, patch, actor=audit.SYSTEM):
 
 def delete_event(event_id, actor=audit.SYSTEM):
     """Delete an event and its links; the audit entry keeps everything it held."""
-    with database.atomic():
+    with write_transaction():
         current = get_event(event_id)
         Event.delete().where(Event.id == event_id).execute()
         audit.record(actor, "delete", "event", event_id, before=_audit_view(current))
@@ -141,41 +183,13 @@ def get_event(event_id):
     event = Event.get_or_none(Event.id == event_id)
     if event is None:
         raise NotFound("No event with id %s." % event_id)
-    return _with_links([event])[0]
+    return with_links([event])[0]
 
 
-def parse_query(args):
-    """Turn query-string arguments (a MultiDict-like ``getlist``/``get`` object) into filters."""
-    raw = {}
-    for name in ("agent", "type", "severity"):
-        raw[name] = [v for v in args.getlist(name) if v != ""]
-    for name in ("from", "to", "limit"):
-        if args.get(name) not in (None, ""):
-            raw[name] = args.get(name)
-    return EventQuerySchema().load(raw)
-
-
-def list_events(filters):
-    """Events matching ``filters`` (from ``parse_query``), newest first, with their links."""
-    query = _filtered(filters).order_by(Event.occurred_at.desc(), Event.id.desc()).limit(filters["limit"])
-    return _with_links(list(query))
-
-
-def _filtered(filters):
-    query = Event.select()
-    if filters.get("from_"):
-        query = query.where(Event.occurred_at >= to_db_time(filters["from_"]))
-    if filters.get("to"):
-        query = query.where(Event.occurred_at < to_db_time(filters["to"]))
-    if filters.get("type"):
-        query = query.where(Event.type.in_(filters["type"]))
-    if filters.get("severity"):
-        query = query.where(Event.severity.in_(filters["severity"]))
-    if filters.get("agent"):
-        linked = (EventAgent.select(EventAgent.event).join(Agent)
-                  .where(Agent.name.in_(filters["agent"])))
-        query = query.where(Event.id.in_(linked))
-    return query
+def list_events(query_filters):
+    """One page of events matching ``query_filters`` (see app.domain.filters): (events, next_cursor)."""
+    rows, cursor = filters.page(query_filters)
+    return with_links(rows), cursor
 
 
 def event_to_dict(event, links):
@@ -207,7 +221,7 @@ def event_to_dict(event, links):
     }
 
 
-def _with_links(events):
+def with_links(events):
     """Attach agent/tool/toolchain/tag names with one query per kind, not one per event."""
     ids = [e.id for e in events]
     names = {key: defaultdict(list) for _, _, _, key in _LINKS}
@@ -221,17 +235,6 @@ def _with_links(events):
             for event_id, name in rows:
                 names[key][event_id].append(name)
     return [event_to_dict(e, {key: names[key][e.id] for key in names}) for e in events]
-
-
-def _fold_duplicate(dedupe_key, now, window):
-    existing = (Event.select()
-                .where((Event.dedupe_key == dedupe_key) & (Event.last_seen >= now - window))
-                .order_by(Event.last_seen.desc())
-                .first())
-    if existing is None:
-        return None
-    Event.update(count=Event.count + 1, last_seen=now, updated_at=now).where(Event.id == existing.id).execute()
-    return get_event(existing.id)
 
 
 def _ensure_named(catalogue, names):

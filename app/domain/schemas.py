@@ -1,7 +1,7 @@
 """Load and dump schemas for the ledger (marshmallow 4). Loading validates; dumping shapes output."""
 import json
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from app.models import EVENT_TYPES, ROLES, SCOPES, SEVERITIES, SOURCES
 
@@ -74,27 +74,6 @@ class EventCreateSchema(Schema):
         start, end = data.get("occurred_at"), data.get("ended_at")
         if start and end and end < start:
             raise ValidationError("Must not be before occurred_at.", "ended_at")
-
-
-class EventQuerySchema(Schema):
-    """Query-string filters of GET /api/v1/events (repeatable ones arrive as lists)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    from_ = fields.AwareDateTime(data_key="from", load_default=None, format="iso",
-                                 error_messages={"invalid_awareness": "Must include a UTC offset."})
-    to = fields.AwareDateTime(load_default=None, format="iso",
-                              error_messages={"invalid_awareness": "Must include a UTC offset."})
-    agent = fields.List(fields.String(validate=NAME), load_default=list)
-    type = fields.List(fields.String(validate=_one_of(EVENT_TYPES)), load_default=list)
-    severity = fields.List(fields.String(validate=_one_of(SEVERITIES)), load_default=list)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-
-    @validates_schema
-    def _range(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ValidationError("Must not be after 'to'.", "from")
 
 
 class EventSchema(Schema):

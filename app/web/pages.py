@@ -2,23 +2,25 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from app.domain import events
-from app.domain.timeline import swimlanes
+from app.domain import events, filters
 from app.domain.schemas import EventSchema
+from app.domain.timeline import FLEET_LANE
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
 def timeline():
-    filters = events.parse_query(request.args)
-    lanes = swimlanes(filters)
+    query = filters.parse(request.args, defaults={"limit": 500})
+    items, cursor = events.list_events(query)
+    agents = sorted({a for e in items for a in e["agents"]}, key=str.lower)
     chart = {
-        "lanes": [lane["name"] for lane in lanes["lanes"]],
+        "lanes": agents + ([FLEET_LANE] if any(not e["agents"] for e in items) else []),
         "events": EventSchema(only=("id", "title", "type", "severity", "occurred_at", "ended_at", "agents")).dump(
-            lanes["events"], many=True),
+            items, many=True),
     }
-    return render_template("timeline.html", events=lanes["events"], chart=chart, filters=filters, args=request.args)
+    return render_template("timeline.html", events=items, chart=chart, filters=query, args=request.args,
+                           more=cursor is not None)
 
 
 EDITABLE = ("title", "description", "type", "severity")

@@ -1,0 +1,199 @@
+"""Event queries: the one place that turns filters, text search, sorting and cursors into SQL.
+
+Shared by the API, the pages, CSV export and the timeline, so they always agree on what matches.
+"""
+import base64
+import binascii
+import json
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from peewee import SQL, Case, Expression, PostgresqlDatabase, fn
+
+from app.db import database, from_db_time, to_db_time
+from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool,
+                        EventToolchain, Tag, Tool, Toolchain)
+
+SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
+REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag")
+MAX_LIMIT = 500
+_AWARE = {"invalid": "Not a valid ISO 8601 datetime.", "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T00:00:00Z."}
+_NAME = validate.Length(min=1, max=200)
+
+
+def _one_of(choices):
+    return validate.OneOf(choices, error="Must be one of: {choices}.")
+
+
+class EventFilterSchema(Schema):
+    """Query-string filters; repeatable ones arrive as lists (OR within, AND across)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    from_ = fields.AwareDateTime(data_key="from", load_default=None, format="iso", error_messages=_AWARE)
+    to = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE)
+    agent = fields.List(fields.String(validate=_NAME), load_default=list)
+    label = fields.List(fields.String(validate=_NAME), load_default=list)
+    tool = fields.List(fields.String(validate=_NAME), load_default=list)
+    toolchain = fields.List(fields.String(validate=_NAME), load_default=list)
+    tag = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    type = fields.List(fields.String(validate=_one_of(EVENT_TYPES)), load_default=list)
+    severity = fields.List(fields.String(validate=_one_of(SEVERITIES)), load_default=list)
+    source = fields.List(fields.String(validate=_one_of(SOURCES)), load_default=list)
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    sort = fields.String(load_default="-occurred_at", validate=_one_of(SORTS))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
+    cursor = fields.String(load_default=None)
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("Must not be after 'to'.", "from")
+
+
+def parse(args, defaults=None):
+    """Filters from query-string arguments (anything with ``getlist`` and ``get``)."""
+    raw = dict(defaults or {})
+    for name in REPEATABLE:
+        values = [v for v in args.getlist(name) if v != ""]
+        if values:
+            raw[name] = values
+    for name in ("from", "to", "q", "sort", "limit", "cursor"):
+        if args.get(name) not in (None, ""):
+            raw[name] = args.get(name)
+    filters = EventFilterSchema().load(raw)
+    if filters["cursor"]:
+        filters["after"] = _decode_cursor(filters["cursor"], filters["sort"])
+    return filters
+
+
+def matching(filters):
+    """A SELECT of events matching every filter (no order, no limit)."""
+    query = Event.select()
+    if filters.get("from_"):
+        query = query.where(Event.occurred_at >= to_db_time(filters["from_"]))
+    if filters.get("to"):
+        query = query.where(Event.occurred_at < to_db_time(filters["to"]))
+    for name, column in (("type", Event.type), ("severity", Event.severity), ("source", Event.source)):
+        if filters.get(name):
+            query = query.where(column.in_(filters[name]))
+    agent_ids = agent_ids_of(filters)
+    if agent_ids is not None:
+        query = query.where(Event.id.in_(_linked(EventAgent, EventAgent.agent, agent_ids, filters)))
+    for name, junction, column, catalogue in (("tool", EventTool, EventTool.tool, Tool),
+                                              ("toolchain", EventToolchain, EventToolchain.toolchain, Toolchain),
+                                              ("tag", EventTag, EventTag.tag, Tag)):
+        if filters.get(name):
+            ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
+            query = query.where(Event.id.in_(_linked(junction, column, ids, filters)))
+    if filters.get("q"):
+        query = query.where(_text_match(filters["q"]))
+    return query
+
+
+def page(filters):
+    """(events, next_cursor): one page in the requested order, keyset-paginated."""
+    sort = filters.get("sort", "-occurred_at")
+    key, descending = _sort_key(sort)
+    query = matching(filters)
+    if filters.get("after"):
+        value, last_id = filters["after"]
+        if descending:
+            query = query.where((key < value) | ((key == value) & (Event.id < last_id)))
+        else:
+            query = query.where((key > value) | ((key == value) & (Event.id > last_id)))
+    order = (key.desc(), Event.id.desc()) if descending else (key.asc(), Event.id.asc())
+    limit = filters.get("limit", 100)
+    rows = list(query.order_by(*order).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = _encode_cursor(sort, rows[-1]) if more and rows else None
+    return rows, cursor
+
+
+def _sort_key(sort):
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    if name == "severity":
+        return Case(Event.severity, [(s, i) for i, s in enumerate(SEVERITIES)], 0), descending
+    return getattr(Event, name), descending
+
+
+def _sort_value(sort, event):
+    name = sort.lstrip("-")
+    if name == "severity":
+        return SEVERITIES.index(event.severity)
+    if name == "occurred_at":
+        return from_db_time(event.occurred_at).isoformat()
+    return getattr(event, name)
+
+
+def _encode_cursor(sort, event):
+    raw = json.dumps([sort, _sort_value(sort, event), event.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor, sort):
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(last_id, int):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError({"cursor": ["Not a cursor this API issued; start again without it."]}) from None
+    if cursor_sort != sort:
+        raise ValidationError({"cursor": ["This cursor belongs to sort=%s; keep the same sort while paging." % cursor_sort]})
+    if sort.lstrip("-") == "occurred_at":
+        from datetime import datetime
+
+        try:
+            value = to_db_time(datetime.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise ValidationError({"cursor": ["Not a cursor this API issued; start again without it."]}) from None
+    return value, last_id
+
+
+def agent_ids_of(filters):
+    """Ids of the agents named or labelled in the filters; None when neither filter is given."""
+    if not filters.get("agent") and not filters.get("label"):
+        return None
+    ids = set()
+    if filters.get("agent"):
+        ids.update(a for (a,) in Agent.select(Agent.id).where(Agent.name.in_(filters["agent"])).tuples())
+    if filters.get("label"):
+        wanted = set(filters["label"])
+        # Labels live in a JSON list; fleets are thousands of agents at most, so match them here.
+        ids.update(i for i, labels in Agent.select(Agent.id, Agent.labels).tuples()
+                   if wanted & set(json.loads(labels or "[]")))
+    return sorted(ids) or [-1]
+
+
+def _linked(junction, column, ids, filters):
+    """Event ids linked to ``ids`` through ``junction``, narrowed by time on its (entity, occurred_at) index."""
+    query = junction.select(junction.event).where(column.in_(ids))
+    if filters.get("from_"):
+        query = query.where(junction.occurred_at >= to_db_time(filters["from_"]))
+    if filters.get("to"):
+        query = query.where(junction.occurred_at < to_db_time(filters["to"]))
+    return query
+
+
+def _words(text):
+    return re.findall(r"\w+", text.lower())[:20]
+
+
+def _text_match(text):
+    words = _words(text)
+    if not words:
+        return SQL("1 = 0")
+    if isinstance(database.obj, PostgresqlDatabase):
+        # The same expression as the GIN index of migration 0002, so the index serves it.
+        document = fn.to_tsvector(SQL("'simple'"), fn.coalesce(Event.title, "").concat(" ")
+                                  .concat(fn.coalesce(Event.description, "")).concat(" ")
+                                  .concat(fn.coalesce(Event.metadata, "")))
+        tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
+        return Expression(document, "@@", fn.to_tsquery(SQL("'simple'"), tsquery))
+    # Every word must appear; the last one may be a prefix (search as you type).
+    match = " ".join('"%s"' % w for w in words[:-1]) + ' "%s"*' % words[-1]
+    return Event.id.in_(SQL("SELECT rowid FROM event_fts WHERE event_fts MATCH ?", [match.strip()]))
