@@ -165,7 +165,7 @@ def agent_ids_of(filters):
         wanted = set(filters["label"])
         # Labels live in a JSON list; fleets are thousands of agents at most, so match them here.
         ids.update(i for i, labels in Agent.select(Agent.id, Agent.labels).tuples()
-                   if wanted & set(json.loads(labels or "[]")))
+                   if wanted & set(labels or ()))
     return sorted(ids) or [-1]
 
 
@@ -189,11 +189,11 @@ def _text_match(text):
         return SQL("1 = 0")
     if isinstance(database.obj, PostgresqlDatabase):
         # The same expression as the GIN index of migration 0002, so the index serves it.
-        document = fn.to_tsvector(SQL("'simple'"), fn.coalesce(Event.title, "").concat(" ")
-                                  .concat(fn.coalesce(Event.description, "")).concat(" ")
-                                  .concat(fn.coalesce(Event.metadata, "")))
+        text = (fn.coalesce(Event.title, "").concat(" ").concat(fn.coalesce(Event.description, "")).concat(" ")
+                .concat(fn.coalesce(Event.metadata, "")))
+        document = fn.to_tsvector(SQL("'simple'"), fn.regexp_replace(text, SQL("'[^[:alnum:]_]+'"), SQL("' '"), SQL("'g'")))
         tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
         return Expression(document, "@@", fn.to_tsquery(SQL("'simple'"), tsquery))
     # Every word must appear; the last one may be a prefix (search as you type).
     match = " ".join('"%s"' % w for w in words[:-1]) + ' "%s"*' % words[-1]
-    return Event.id.in_(SQL("SELECT rowid FROM event_fts WHERE event_fts MATCH ?", [match.strip()]))
+    return Expression(Event.id, "IN", SQL("(SELECT rowid FROM event_fts WHERE event_fts MATCH ?)", [match.strip()]))

@@ -8,9 +8,12 @@ on the same to_tsvector('simple', ...) expression the query uses. Never edit; ad
 """
 from peewee import CharField, DateTimeField, ForeignKeyField, Model, PostgresqlDatabase
 
+# Punctuation becomes spaces first, so "linux-07" is the words linux and 07 (as in SQLite's FTS5),
+# not PostgreSQL's 'linux' and the signed number '-07'.
 PG_SEARCH_INDEX = (
-    "CREATE INDEX event_search ON event USING GIN (to_tsvector('simple', "
-    "coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(metadata, '')))"
+    "CREATE INDEX event_search ON event USING GIN (to_tsvector('simple', regexp_replace("
+    "coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(metadata, ''), "
+    "'[^[:alnum:]_]+', ' ', 'g')))"
 )
 SQLITE_SEARCH = [
     "CREATE VIRTUAL TABLE event_fts USING fts5(title, description, metadata, content='event', content_rowid='id')",
