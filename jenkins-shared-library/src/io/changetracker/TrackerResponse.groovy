@@ -1,0 +1,118 @@
+package io.changetracker
+
+import com.cloudbees.groovy.cps.NonCPS
+import groovy.json.JsonOutput
+import groovy.json.JsonSlurperClassic
+
+/**
+ * What came of one attempt to record an event: the event id, or a problem worth a warning and whether trying
+ * again could help. Built from the HTTP status and text only, so no plugin object outlives the httpRequest step.
+ */
+class TrackerResponse implements Serializable {
+    private static final long serialVersionUID = 1L
+
+    private static final int SNIPPET_MAX = 300
+
+    /** The HTTP status, or 0 when no answer came (connection refused, timeout, missing plugin). */
+    final int status
+    final Object eventId
+    final Integer count
+    /** Human-readable and safe to echo: it never contains the token. Null on success. */
+    final String problem
+    final boolean retryable
+
+    private TrackerResponse(int status, Object eventId, Integer count, String problem, boolean retryable) {
+        this.status = status
+        this.eventId = eventId
+        this.count = count
+        this.problem = problem
+        this.retryable = retryable
+    }
+
+    /** Reads the tracker's answer: 201 recorded, 200 folded into an event with the same dedupe key. */
+    @NonCPS
+    static TrackerResponse of(int status, String content, String credentialsId) {
+        def body = parse(content)
+        String detail = body instanceof Map ? errorDetail((Map) body) : snippet(content)
+        String answered = "HTTP ${status}${detail ? ': ' + detail : ''}"
+        if (status == 200 || status == 201) {
+            Object id = body instanceof Map ? body.id : null
+            if (id == null) {
+                return new TrackerResponse(status, null, null, "Change Tracker answered ${answered} without an event id".toString(), false)
+            }
+            Integer count = body.count instanceof Number ? (body.count as Integer) : null
+            return new TrackerResponse(status, id, count, null, false)
+        }
+        if (status == 401) {
+            return new TrackerResponse(status, null, null,
+                "Change Tracker refused the token in credentials '${credentialsId}' (${answered}); check that it exists, has not expired and was not revoked".toString(), false)
+        }
+        if (status == 403) {
+            return new TrackerResponse(status, null, null,
+                "the token in credentials '${credentialsId}' may not record events (${answered}); it needs the write scope and an editor or admin user".toString(), false)
+        }
+        if (status == 422) {
+            return new TrackerResponse(status, null, null, "Change Tracker rejected the event (${answered})".toString(), false)
+        }
+        boolean worthRetrying = status == 408 || status == 429 || status >= 500
+        return new TrackerResponse(status, null, null, "Change Tracker answered ${answered}".toString(), worthRetrying)
+    }
+
+    /** No answer at all: the tracker is down, unreachable or too slow. Worth another try. */
+    @NonCPS
+    static TrackerResponse unreachable(String endpoint, Throwable cause) {
+        String reason = cause.getClass().simpleName + (cause.message ? ': ' + cause.message : '')
+        return new TrackerResponse(0, null, null, "could not reach Change Tracker at ${endpoint} (${reason})".toString(), true)
+    }
+
+    /** Something no retry will fix, e.g. the credential or the HTTP Request plugin is missing. */
+    @NonCPS
+    static TrackerResponse unusable(String problem) {
+        return new TrackerResponse(0, null, null, problem, false)
+    }
+
+    @NonCPS
+    boolean isOk() {
+        return problem == null
+    }
+
+    /** True when the tracker folded the change into an earlier event with the same dedupe key. */
+    @NonCPS
+    boolean isFolded() {
+        return status == 200
+    }
+
+    @NonCPS
+    private static Object parse(String content) {
+        if (!content?.trim()) {
+            return null
+        }
+        try {
+            return new JsonSlurperClassic().parseText(content)
+        } catch (Exception ignored) {
+            return null  // a proxy's HTML error page, say; the snippet will do
+        }
+    }
+
+    /** "message (field: msg; field: msg)" from the tracker's {"code", "message", "errors"} error shape. */
+    @NonCPS
+    private static String errorDetail(Map body) {
+        String message = body.message ? body.message.toString() : ''
+        List<String> fields = []
+        if (body.errors instanceof Map) {
+            ((Map) body.errors).each { field, messages ->
+                String text = messages instanceof List && messages.every { it instanceof CharSequence } ?
+                    ((List) messages).join(' ') : JsonOutput.toJson(messages)
+                fields << "${field}: ${text}".toString()
+            }
+        }
+        String detail = fields ? (message ? message + ' (' + fields.join('; ') + ')' : fields.join('; ')) : message
+        return detail.length() > SNIPPET_MAX ? detail.take(SNIPPET_MAX - 3) + '...' : detail
+    }
+
+    @NonCPS
+    private static String snippet(String content) {
+        String text = (content ?: '').replaceAll(/<[^>]*>/, ' ').replaceAll(/\s+/, ' ').trim()
+        return text.length() > SNIPPET_MAX ? text.take(SNIPPET_MAX - 3) + '...' : text
+    }
+}

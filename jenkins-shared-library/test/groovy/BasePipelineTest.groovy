@@ -1,0 +1,93 @@
+import groovy.json.JsonSlurperClassic
+
+/**
+ * Shared set-up for step tests: a harness with a realistic build environment, a token credential, and a fake
+ * httpRequest that records each call and answers from a queue (201 {"id": 42} when the queue is empty).
+ */
+abstract class BasePipelineTest extends GroovyTestCase {
+    public static final String TOKEN = 'ct_s3cr3t-T0KEN-value'
+    public static final String TRACKER = 'https://changes.example.test'
+    public static final Map<String, String> BUILD_ENV = [
+        JOB_NAME          : 'platform/agent-images/main',
+        BUILD_NUMBER      : '128',
+        BUILD_URL         : 'https://jenkins.example.test/job/platform/job/agent-images/job/main/128/',
+        NODE_NAME         : 'linux-07',
+        NODE_LABELS       : 'linux docker jdk17 linux-07',
+        CHANGE_TRACKER_URL: TRACKER,
+    ].asImmutable()
+
+    PipelineHarness harness
+    /** Queued answers of the fake httpRequest: a response map or a Throwable to throw. */
+    List answers = []
+
+    static File libraryRoot() {
+        String configured = System.getProperty('changetracker.library')
+        if (configured) {
+            return new File(configured)
+        }
+        File dir = new File('.').canonicalFile
+        while (dir != null && !new File(dir, 'vars').isDirectory()) {
+            dir = new File(dir, 'jenkins-shared-library').isDirectory() ? new File(dir, 'jenkins-shared-library') : dir.parentFile
+        }
+        assert dir != null: 'run from the repository or set -Dchangetracker.library'
+        return dir
+    }
+
+    @Override
+    protected void setUp() {
+        super.setUp()
+        harness = new PipelineHarness(libraryRoot())
+        harness.env.putAll(BUILD_ENV)
+        harness.credentials['change-tracker-token'] = TOKEN
+        harness.transport = { Map args ->
+            def next = answers ? answers.remove(0) : [status: 201, content: '{"id": 42, "count": 1}']
+            if (next instanceof Throwable) {
+                throw next
+            }
+            return next
+        }
+    }
+
+    /** Queues an answer of the fake tracker; a Map or List body is sent as JSON. */
+    void answer(int status, Object body = null) {
+        String content = body instanceof CharSequence ? body.toString() :
+            body == null ? '' : groovy.json.JsonOutput.toJson(body)
+        answers << [status: status, content: content]
+    }
+
+    void answerUnreachable(int times = 1) {
+        times.times { answers << new ConnectException('Connection refused') }
+    }
+
+    /** Runs the step's call(...) like a pipeline would. */
+    def recordChange(Map config, Closure body = null) {
+        Script step = harness.step('recordChange')
+        return body == null ? step.invokeMethod('call', [config] as Object[]) :
+            step.invokeMethod('call', [config, body] as Object[])
+    }
+
+    /** The JSON body of the n-th httpRequest, parsed back into maps and lists. */
+    Map sentBody(int index = 0) {
+        assert harness.httpRequests.size() > index: "expected at least ${index + 1} httpRequest call(s), got ${harness.httpRequests.size()}"
+        return (Map) new JsonSlurperClassic().parseText(harness.httpRequests[index].requestBody as String)
+    }
+
+    /** The failure message of an error step (or of any other throw) in {@code code}. */
+    String failureOf(Closure code) {
+        try {
+            code()
+        } catch (Throwable e) {
+            return e.message
+        }
+        fail('expected the step to fail')
+    }
+
+    void assertNoSecretEchoed() {
+        List<String> leaks = harness.log.findAll { it.contains(TOKEN) }
+        assert leaks.isEmpty(): "the token was echoed: ${leaks}"
+    }
+
+    void assertLogContains(String text) {
+        assert harness.log.any { it.contains(text) }: "no echoed line contains '${text}':\n${harness.log.join('\n')}"
+    }
+}

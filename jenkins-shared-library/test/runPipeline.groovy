@@ -1,0 +1,55 @@
+/*
+ * Runs a Jenkinsfile-like script through the pipeline harness, with real HTTP, as a build would:
+ *
+ *   groovy jenkins-shared-library/test/runPipeline.groovy CONTEXT.json PIPELINE.groovy
+ *
+ * CONTEXT.json: {"env": {"BUILD_URL": ..., "CHANGE_TRACKER_URL": ...}, "credentials": {"change-tracker-token": ...},
+ *                "badgePlugin": true, "realSleep": true}
+ * (a file rather than arguments, so no secret shows in the process list).
+ *
+ * Echoed lines go to stdout as they come; the last stdout line is
+ *   PIPELINE-RESULT {"result": "SUCCESS" | "FAILURE" | "ABORTED", "value": <what the script returned>, ...}
+ * A failed pipeline prints "ERROR: <message>" on stderr, as Jenkins does, and exits 1.
+ */
+import groovy.json.JsonOutput
+import groovy.json.JsonSlurperClassic
+
+if (args.length != 2) {
+    System.err.println 'usage: runPipeline.groovy CONTEXT.json PIPELINE.groovy'
+    System.exit(2)
+}
+File testDir = new File(getClass().protectionDomain.codeSource.location.toURI()).parentFile.canonicalFile
+GroovyClassLoader loader = new GroovyClassLoader(getClass().classLoader)
+loader.addClasspath(new File(testDir, 'groovy').path)
+
+Map context = (Map) new JsonSlurperClassic().parse(new File(args[0]), 'UTF-8')
+File pipeline = new File(args[1])
+
+def harness = loader.loadClass('PipelineHarness').newInstance(testDir.parentFile)
+harness.env.putAll((Map) (context.env ?: [:]))
+harness.credentials.putAll((Map) (context.credentials ?: [:]))
+harness.badgePluginInstalled = context.badgePlugin != false
+harness.realSleep = context.realSleep != false
+harness.printLog = true
+
+Object value = null
+Throwable failure = null
+try {
+    value = harness.runPipeline(pipeline.getText('UTF-8'), pipeline.name - '.groovy')
+} catch (Throwable e) {
+    failure = e
+}
+System.out.flush()
+if (failure != null) {
+    System.err.println "ERROR: ${failure.message ?: failure.getClass().name}"
+}
+Map summary = [
+    result      : harness.currentBuild.result,
+    value       : value == null || value instanceof Number || value instanceof Boolean ? value : String.valueOf(value),
+    error       : failure?.message,
+    badges      : harness.badges,
+    httpRequests: harness.httpRequests.size(),  // never their arguments: they carry the token
+    sleeps      : harness.sleeps,
+]
+println 'PIPELINE-RESULT ' + JsonOutput.toJson(summary)
+System.exit(failure == null ? 0 : 1)
