@@ -28,13 +28,26 @@
     };
   }).filter(function (t) { return t.x.length > 0; });
 
+  if (!traces.length) {  // an empty Plotly chart would show a meaningless axis (year 2000)
+    holder.classList.add("chart-empty");
+    holder.textContent = "No events to chart for these filters.";
+    return;
+  }
+
   var layout = {
-    margin: { l: 120, r: 20, t: 10, b: 40 },
+    margin: { l: 120, r: 20, t: 36, b: 40 },
     height: Math.max(220, 60 + 34 * data.lanes.length),
     xaxis: { type: "date", title: { text: "UTC" } },
     yaxis: { type: "category", categoryorder: "array", categoryarray: data.lanes.slice().reverse(), automargin: true },
-    legend: { orientation: "h", y: 1.08 },
+    // Above the plot area, anchored at its bottom: at y 1.08 anchored at its top it covered the first lane.
+    legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" },
     hovermode: "closest"
   };
-  Plotly.newPlot(holder, traces, layout, { displaylogo: false, responsive: true });
+  // plotly.js 4 shows a "Share chart..." button by default that opens cloud.plotly.com and posts the chart
+  // (every title and agent name) to it: never offer that on an intranet ledger.
+  var config = {
+    displaylogo: false, responsive: true, showSendToCloud: false,
+    modeBarButtonsToRemove: ["sendChartToCloud", "select2d", "lasso2d"]
+  };
+  Plotly.newPlot(holder, traces, layout, config);
 }());

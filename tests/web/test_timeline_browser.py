@@ -120,7 +120,9 @@ def test_right_password_lands_on_timeline(page, auth, problems):
     assert page.locator("h1").inner_text() == "Timeline"
     assert "viewer · viewer" in page.locator("form.whoami").inner_text()
     assert page.locator("#event-list").inner_text().count("No events match these filters.") == 1
-    page.wait_for_selector("#timeline .main-svg")  # plotly drew, even with nothing to show
+    # Nothing to chart: a sentence, not an empty Plotly axis around the year 2000.
+    assert page.locator("#timeline").inner_text() == "No events to chart for these filters."
+    assert page.locator("#timeline .main-svg").count() == 0
     assert problems == []
 
 
@@ -143,15 +145,34 @@ def test_chart_has_a_lane_per_agent_and_markers_by_severity(page, auth, events, 
 
     points = markers(page)
     assert points.count() == 3
-    by_title = {}
+    for i in range(points.count()):  # nothing (e.g. the legend) sits on top of a marker
+        on_top = points.nth(i).evaluate(
+            "el => { const b = el.getBoundingClientRect();"
+            " const top = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);"
+            " return top.getAttribute('class') + ' in ' + top.parentNode.getAttribute('class'); }")
+        assert on_top.startswith("nsewdrag"), "marker %d is covered by %s" % (i, on_top)
+    ticks = page.locator("#timeline .yaxislayer-above .ytick text")
+    tick_y = {}
+    for i in range(ticks.count()):
+        box = ticks.nth(i).bounding_box()
+        tick_y[ticks.nth(i).text_content()] = box["y"] + box["height"] / 2
+
+    seen = []  # (x, lane the marker sits on, hover text, fill)
     for i in range(points.count()):
+        box = points.nth(i).bounding_box()
+        centre_y = box["y"] + box["height"] / 2
+        lane = min(tick_y, key=lambda name: abs(tick_y[name] - centre_y))
         fill = points.nth(i).evaluate("el => getComputedStyle(el).fill")
-        by_title[hover_label(page, points.nth(i))] = fill
+        seen.append((box["x"], lane, hover_label(page, points.nth(i)), fill))
+
+    # Oldest on the left (the x axis is time), each on its agent's lane, hover naming title, type and severity.
+    seen.sort()
     fills = {}
-    for event in events:
-        (label,) = [text for text in by_title if event["title"] in text]
+    for event, (_, lane, label, fill) in zip(events, seen):
+        assert event["title"] in label, (event["title"], label)
         assert event["type"] in label and event["severity"] in label, label
-        fills[event["severity"]] = by_title[label]
+        assert lane == (event["agents"] or ["fleet"])[0]
+        fills[event["severity"]] = fill
     assert fills == SEVERITY_FILLS
     assert len(set(fills.values())) == 3
 
@@ -200,7 +221,7 @@ def test_filter_matching_nothing_says_so(page, auth, events, problems):
     page.goto("/?agent=no-such-agent")
     assert "No events match these filters." in page.locator("#event-list").inner_text()
     assert page.locator("main h2").inner_text() == "0 events"
-    page.wait_for_selector("#timeline .main-svg")
+    assert page.locator("#timeline").inner_text() == "No events to chart for these filters."
     assert markers(page).count() == 0
     assert problems == []
 
@@ -227,6 +248,16 @@ def test_plotly_runs_under_the_content_security_policy(page, auth, events, probl
     assert markers(page).count() == 3
     assert problems == [], problems
     assert page.outside_requests == []
+
+
+def test_chart_offers_no_upload_to_plotly_cloud(page, auth, events, problems):
+    log_in(page, auth)
+    page.wait_for_selector("#timeline .main-svg")
+    page.hover("#timeline .main-svg")  # the mode bar shows on hover
+    titles = page.locator("#timeline .modebar-btn").evaluate_all("els => els.map(e => e.getAttribute('data-title'))")
+    assert "Download plot as a PNG" in titles
+    assert not [t for t in titles if "share" in t.lower() or "cloud" in t.lower() or "chart studio" in t.lower()], titles
+    assert problems == []
 
 
 def test_screenshot_with_demo_data(app, page, auth, problems):
