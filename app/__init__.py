@@ -2,8 +2,11 @@
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, abort, request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
 
+MAX_ID = 2**63 - 1
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -22,6 +25,7 @@ def create_app(test_config=None):
         static_folder=os.path.join(ROOT, "static"),
     )
     app.config.from_mapping(config.load(app.instance_path, test_config))
+    app.url_map.converters["id"] = IdConverter
     app.config["NO_DATABASE_ENDPOINTS"] = access.NO_DATABASE
     app.json.sort_keys = False
     if not app.debug:
@@ -38,6 +42,7 @@ def create_app(test_config=None):
     def _load_user(user_id):
         return User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
 
+    app.before_request(_reject_nul_characters)
     app.before_request(access.enforce)
     app.after_request(_security_headers)
     errors.register(app)
@@ -45,6 +50,31 @@ def create_app(test_config=None):
     for blueprint in (health.bp, assets.bp, auth.bp, pages.bp, account.bp, admin.bp, api_blueprint()):
         app.register_blueprint(blueprint)
     return app
+
+
+class IdConverter(BaseConverter):
+    """Database ids in URLs: digits only; a number past 64 bits is a 404 before it reaches the database."""
+
+    regex = r"\d{1,30}"
+    weight = 50
+
+    def to_python(self, value):
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise NotFound("No object with id %s." % value)
+        return number
+
+    def to_url(self, value):
+        return str(int(value))
+
+
+def _reject_nul_characters():
+    """No path, query or form value may carry NUL: PostgreSQL cannot store it and no real client sends it."""
+    values = [request.path, *request.args.values(), *request.args.keys()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.values(), *request.form.keys()]
+    if any("\x00" in value for value in values):
+        abort(400, description="NUL (\\u0000) characters are not allowed in the URL or form fields.")
 
 
 def _security_headers(response):

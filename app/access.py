@@ -39,6 +39,9 @@ RULES = {
     "api.events.delete_event": WRITE,
     "api.events.event_history": READ,
     "api.timeline.get_timeline": READ,
+    "api.docs.openapi_document": READ,
+    "api.docs.docs_page": READ,
+    "api.docs.docs_asset": PUBLIC,
     "api.tokens.list_tokens": READ,
     "api.tokens.create_token": READ,
     "api.tokens.revoke_token": READ,
@@ -49,7 +52,7 @@ RULES = {
 }
 
 # Endpoints that never touch the database (no connection is opened for them).
-NO_DATABASE = {"static", "assets.plotly_js", "health.healthz"}
+NO_DATABASE = {"static", "assets.plotly_js", "health.healthz", "api.docs.docs_asset"}
 
 
 class Unauthorized(Exception):

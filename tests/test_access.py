@@ -6,6 +6,9 @@ import re
 
 import pytest
 
+from werkzeug.routing import IntegerConverter
+
+from app import IdConverter
 from app.access import ADMIN, PUBLIC, READ, RULES, WRITE
 
 IDENTITIES = {
@@ -38,7 +41,8 @@ def test_no_stale_rules(app):
 
 def _path(rule):
     # Ids that do not exist: the walk checks access, and must not revoke or delete what it walks with.
-    values = {arg: 999999 if "int" in str(rule._converters[arg].__class__).lower() else "no-such-name" for arg in rule.arguments}
+    values = {arg: 999999 if isinstance(rule._converters[arg], (IntegerConverter, IdConverter)) else "no-such-name"
+              for arg in rule.arguments}
     return re.sub(r"<[^>]+>", lambda m: str(values[m.group(0).strip("<>").split(":")[-1]]), rule.rule)
 
 

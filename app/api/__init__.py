@@ -3,9 +3,9 @@ from flask import Blueprint
 
 
 def create_blueprint():
-    from app.api import events, timeline, tokens, users
+    from app.api import docs, events, timeline, tokens, users
 
     api = Blueprint("api", __name__, url_prefix="/api/v1")
-    for resource in (events, timeline, tokens, users):
+    for resource in (docs, events, timeline, tokens, users):
         api.register_blueprint(resource.bp)
     return api

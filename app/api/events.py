@@ -4,15 +4,22 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, request
 
 from app.api.bodies import json_body
+from app.api.openapi import doc
 from app.domain import events, filters
-from app.domain.schemas import AuditEntrySchema, EventSchema
+from app.domain.schemas import AuditEntrySchema, EventCreateSchema, EventSchema, items_of
 
 bp = Blueprint("events", __name__)
 event_schema = EventSchema()
 audit_schema = AuditEntrySchema(many=True)
+EventPage = items_of(EventSchema, "EventPage", cursor=True)
+History = items_of(AuditEntrySchema, "EventHistory")
 
 
 @bp.post("/events")
+@doc("Record an event", body=EventCreateSchema, response=EventSchema, status=201,
+     description="201 with the new event; 200 with the existing event (count + 1) when its dedupe_key was seen "
+                 "within the dedupe window, or a webhook/poller event repeats (same source, type, agents, tools "
+                 "and title up to numbers, hashes and timestamps).")
 def create_event():
     window = timedelta(minutes=current_app.config["DEDUPE_WINDOW_MINUTES"])
     event, created = events.record_event(json_body(), actor=g.actor, dedupe_window=window)
@@ -20,27 +27,36 @@ def create_event():
 
 
 @bp.get("/events")
+@doc("List events", query=filters.EventFilterSchema, response=EventPage,
+     description="Repeatable filters OR within themselves and AND across. Pass next_cursor back as cursor for "
+                 "the next page (keep the same sort); it stays correct when events arrive between pages.")
 def list_events():
     items, cursor = events.list_events(filters.parse(request.args))
     return {"items": event_schema.dump(items, many=True), "next_cursor": cursor}
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
+@doc("One event", response=EventSchema)
 def get_event(event_id):
     return event_schema.dump(events.get_event(event_id))
 
 
-@bp.patch("/events/<int:event_id>")
+@bp.patch("/events/<id:event_id>")
+@doc("Edit an event", body=EventCreateSchema(partial=True), response=EventSchema,
+     description="Only the fields sent change. id, source, dedupe_key, count, first_seen, last_seen, created_by, "
+                 "created_at and updated_at are read-only (422). The audit entry keeps before and after.")
 def update_event(event_id):
     return event_schema.dump(events.update_event(event_id, json_body(), actor=g.actor))
 
 
-@bp.delete("/events/<int:event_id>")
+@bp.delete("/events/<id:event_id>")
+@doc("Delete an event", status=204)
 def delete_event(event_id):
     events.delete_event(event_id, actor=g.actor)
     return "", 204
 
 
-@bp.get("/events/<int:event_id>/history")
+@bp.get("/events/<id:event_id>/history")
+@doc("An event's audit entries, oldest first (kept after deletion)", response=History)
 def event_history(event_id):
     return {"items": audit_schema.dump(events.event_history(event_id))}

@@ -1,7 +1,8 @@
 """Timeline data: swimlanes per agent, as events or per-bucket counts."""
 from flask import Blueprint, current_app, request
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from app.api.openapi import doc
 from app.domain import filters, timeline
 from app.domain.schemas import EventSchema
 
@@ -31,8 +32,16 @@ class TimelineSchema(Schema):
     to = fields.DateTime(format="iso")
 
 
+class TimelineQuerySchema(filters.EventFilterSchema):
+    bucket = fields.String(load_default="auto", validate=validate.OneOf(timeline.BUCKETS, error="Must be one of: {choices}."),
+                           metadata={"description": "auto: events, or counts once the range holds more than the "
+                                                    "configured maximum; none: always events; hour/day/week: counts"})
+
+
 @bp.get("/timeline")
+@doc("Swimlanes per agent (and a fleet lane), as events or per-bucket counts", query=TimelineQuerySchema,
+     response=TimelineSchema, description="Without from/to: the last 30 days.")
 def get_timeline():
-    result = timeline.build(filters.parse(request.args), bucket=request.args.get("bucket", "auto"),
-                            max_events=current_app.config["TIMELINE_MAX_EVENTS"])
+    query = filters.parse(request.args, schema=TimelineQuerySchema, extra=("bucket",))
+    result = timeline.build(query, bucket=query["bucket"], max_events=current_app.config["TIMELINE_MAX_EVENTS"])
     return TimelineSchema().dump(result)

@@ -2,16 +2,23 @@
 from flask import Blueprint, g, request
 
 from app.access import ADMIN
+from marshmallow import Schema, fields
+
 from app.api.bodies import json_body
+from app.api.openapi import doc
 from app.domain import accounts
-from app.domain.schemas import TokenSchema
+from app.domain.schemas import TokenCreatedSchema, TokenRequestSchema, TokenSchema, items_of
 from app.models import User
 
 bp = Blueprint("tokens", __name__)
 token_schema = TokenSchema()
+TokenList = items_of(TokenSchema, "TokenList")
+TokenQuery = Schema.from_dict({"user": fields.String(metadata={"description": "admins: a username, or * for all"})},
+                              name="TokenQuery")
 
 
 @bp.get("/tokens")
+@doc("List API tokens", query=TokenQuery, response=TokenList, errors=(401, 403, 404))
 def list_tokens():
     """Your tokens; admins may pass ``?user=NAME`` or ``?user=*`` for everyone's."""
     wanted = request.args.get("user")
@@ -23,6 +30,7 @@ def list_tokens():
 
 
 @bp.post("/tokens")
+@doc("Create an API token", body=TokenRequestSchema, response=TokenCreatedSchema, status=201, errors=(401, 403, 404))
 def create_token():
     """Create a token for yourself (admins: for ``user`` in the body). The secret is in this response only."""
     body = json_body()
@@ -32,7 +40,8 @@ def create_token():
     return {**token_schema.dump(accounts.token_view(token)), "secret": secret}, 201
 
 
-@bp.delete("/tokens/<int:token_id>")
+@bp.delete("/tokens/<id:token_id>")
+@doc("Revoke a token (yours; admins: anyone's)", status=204)
 def revoke_token(token_id):
     accounts.revoke_token(token_id, actor=g.actor, may_revoke_others=g.level >= ADMIN)
     return "", 204

@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from peewee import SQL, Case, Expression, PostgresqlDatabase, fn
 
 from app.db import database, from_db_time, to_db_time
+from app.domain.schemas import Text
 from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool,
                         EventToolchain, Tag, Tool, Toolchain)
 
@@ -33,18 +34,18 @@ class EventFilterSchema(Schema):
 
     from_ = fields.AwareDateTime(data_key="from", load_default=None, format="iso", error_messages=_AWARE)
     to = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE)
-    agent = fields.List(fields.String(validate=_NAME), load_default=list)
-    label = fields.List(fields.String(validate=_NAME), load_default=list)
-    tool = fields.List(fields.String(validate=_NAME), load_default=list)
-    toolchain = fields.List(fields.String(validate=_NAME), load_default=list)
-    tag = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
-    type = fields.List(fields.String(validate=_one_of(EVENT_TYPES)), load_default=list)
-    severity = fields.List(fields.String(validate=_one_of(SEVERITIES)), load_default=list)
-    source = fields.List(fields.String(validate=_one_of(SOURCES)), load_default=list)
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
-    sort = fields.String(load_default="-occurred_at", validate=_one_of(SORTS))
+    agent = fields.List(Text(validate=_NAME), load_default=list)
+    label = fields.List(Text(validate=_NAME), load_default=list)
+    tool = fields.List(Text(validate=_NAME), load_default=list)
+    toolchain = fields.List(Text(validate=_NAME), load_default=list)
+    tag = fields.List(Text(validate=validate.Length(min=1, max=100)), load_default=list)
+    type = fields.List(Text(validate=_one_of(EVENT_TYPES)), load_default=list)
+    severity = fields.List(Text(validate=_one_of(SEVERITIES)), load_default=list)
+    source = fields.List(Text(validate=_one_of(SOURCES)), load_default=list)
+    q = Text(load_default=None, validate=validate.Length(max=200))
+    sort = Text(load_default="-occurred_at", validate=_one_of(SORTS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
-    cursor = fields.String(load_default=None)
+    cursor = Text(load_default=None)
 
     @validates_schema
     def _range(self, data, **kwargs):
@@ -52,17 +53,20 @@ class EventFilterSchema(Schema):
             raise ValidationError("Must not be after 'to'.", "from")
 
 
-def parse(args, defaults=None):
-    """Filters from query-string arguments (anything with ``getlist`` and ``get``)."""
+def parse(args, defaults=None, schema=EventFilterSchema, extra=()):
+    """Filters from query-string arguments (anything with ``getlist`` and ``get``).
+
+    ``schema`` may extend EventFilterSchema with single-valued ``extra`` arguments (e.g. ``bucket``).
+    """
     raw = dict(defaults or {})
     for name in REPEATABLE:
         values = [v for v in args.getlist(name) if v != ""]
         if values:
             raw[name] = values
-    for name in ("from", "to", "q", "sort", "limit", "cursor"):
+    for name in ("from", "to", "q", "sort", "limit", "cursor") + tuple(extra):
         if args.get(name) not in (None, ""):
             raw[name] = args.get(name)
-    filters = EventFilterSchema().load(raw)
+    filters = schema().load(raw)
     if filters["cursor"]:
         filters["after"] = _decode_cursor(filters["cursor"], filters["sort"])
     return filters

@@ -6,6 +6,17 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from app.models import EVENT_TYPES, ROLES, SCOPES, SEVERITIES, SOURCES
 
 METADATA_MAX_BYTES = 64 * 1024
+
+
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL cannot store them; no legitimate input has them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL (\\u0000) characters.")
+        return text
+
 NAME = validate.Length(min=1, max=200)
 
 
@@ -17,7 +28,7 @@ class ChangeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    path = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    path = Text(required=True, validate=validate.Length(min=1, max=500))
     before = fields.Raw(allow_none=True, load_default=None)
     after = fields.Raw(allow_none=True, load_default=None)
 
@@ -27,7 +38,7 @@ class LinkSchema(Schema):
         unknown = RAISE
 
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
-    text = fields.String(load_default="", validate=validate.Length(max=200))
+    text = Text(load_default="", validate=validate.Length(max=200))
 
 
 class EventCreateSchema(Schema):
@@ -36,11 +47,11 @@ class EventCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(load_default="", validate=validate.Length(max=20000))
-    type = fields.String(load_default="note", validate=_one_of(EVENT_TYPES))
-    severity = fields.String(load_default="info", validate=_one_of(SEVERITIES))
-    source = fields.String(load_default="manual", validate=_one_of(SOURCES))
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    description = Text(load_default="", validate=validate.Length(max=20000))
+    type = Text(load_default="note", validate=_one_of(EVENT_TYPES))
+    severity = Text(load_default="info", validate=_one_of(SEVERITIES))
+    source = Text(load_default="manual", validate=_one_of(SOURCES))
     occurred_at = fields.AwareDateTime(
         load_default=None,
         format="iso",
@@ -52,15 +63,15 @@ class EventCreateSchema(Schema):
         format="iso",
         error_messages={"invalid": "Not a valid ISO 8601 datetime.", "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."},
     )
-    agents = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=1000))
-    tools = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=1000))
-    toolchains = fields.List(fields.String(validate=NAME), load_default=list, validate=validate.Length(max=1000))
-    tags = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=100))
+    agents = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
+    tools = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
+    toolchains = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
+    tags = fields.List(Text(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=100))
     changes = fields.List(fields.Nested(ChangeSchema), load_default=list, validate=validate.Length(max=1000))
     links = fields.List(fields.Nested(LinkSchema), load_default=list, validate=validate.Length(max=100))
     build_url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
-    metadata = fields.Dict(keys=fields.String(), load_default=dict)
-    dedupe_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255))
+    metadata = fields.Dict(keys=Text(), load_default=dict)
+    dedupe_key = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255))
     reverts = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
 
     @validates("metadata")
@@ -80,27 +91,27 @@ class EventSchema(Schema):
     """An event as the API returns it."""
 
     id = fields.Integer(dump_only=True)
-    title = fields.String()
-    description = fields.String()
-    type = fields.String()
-    severity = fields.String()
-    source = fields.String()
+    title = Text()
+    description = Text()
+    type = Text()
+    severity = Text()
+    source = Text()
     occurred_at = fields.DateTime(format="iso")
     ended_at = fields.DateTime(format="iso", allow_none=True)
-    agents = fields.List(fields.String())
-    tools = fields.List(fields.String())
-    toolchains = fields.List(fields.String())
-    tags = fields.List(fields.String())
+    agents = fields.List(Text())
+    tools = fields.List(Text())
+    toolchains = fields.List(Text())
+    tags = fields.List(Text())
     changes = fields.List(fields.Dict())
     links = fields.List(fields.Dict())
-    build_url = fields.String(allow_none=True)
+    build_url = Text(allow_none=True)
     metadata = fields.Dict()
-    dedupe_key = fields.String(allow_none=True)
+    dedupe_key = Text(allow_none=True)
     count = fields.Integer(dump_only=True)
     first_seen = fields.DateTime(format="iso", dump_only=True)
     last_seen = fields.DateTime(format="iso", dump_only=True)
     reverts = fields.Integer(allow_none=True)
-    created_by = fields.String(allow_none=True, dump_only=True)
+    created_by = Text(allow_none=True, dump_only=True)
     created_at = fields.DateTime(format="iso", dump_only=True)
     updated_at = fields.DateTime(format="iso", dump_only=True)
 
@@ -109,12 +120,12 @@ class UserCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    username = fields.String(required=True, validate=[
+    username = Text(required=True, validate=[
         validate.Length(min=1, max=80),
         validate.Regexp(r"^[A-Za-z0-9_.@-]+$", error="Use letters, digits and . _ @ - only."),
     ])
-    role = fields.String(load_default="viewer", validate=_one_of(ROLES))
-    password = fields.String(required=True, load_only=True)
+    role = Text(load_default="viewer", validate=_one_of(ROLES))
+    password = Text(required=True, load_only=True)
 
 
 class UserUpdateSchema(Schema):
@@ -123,15 +134,15 @@ class UserUpdateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    role = fields.String(validate=_one_of(ROLES))
+    role = Text(validate=_one_of(ROLES))
     active = fields.Boolean()
-    password = fields.String(load_only=True)
+    password = Text(load_only=True)
 
 
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
-    username = fields.String()
-    role = fields.String()
+    username = Text()
+    role = Text()
     active = fields.Boolean()
     created_at = fields.DateTime(format="iso")
     last_login_at = fields.DateTime(format="iso", allow_none=True)
@@ -141,24 +152,24 @@ class TokenSchema(Schema):
     """A token as listed: never its secret."""
 
     id = fields.Integer(dump_only=True)
-    name = fields.String()
-    user = fields.String()
-    prefix = fields.String()
-    scopes = fields.List(fields.String())
+    name = Text()
+    user = Text()
+    prefix = Text()
+    scopes = fields.List(Text())
     created_at = fields.DateTime(format="iso")
     expires_at = fields.DateTime(format="iso", allow_none=True)
     revoked_at = fields.DateTime(format="iso", allow_none=True)
     last_used_at = fields.DateTime(format="iso", allow_none=True)
-    state = fields.String()
+    state = Text()
 
 
 class AuditEntrySchema(Schema):
     id = fields.Integer()
     at = fields.DateTime(format="iso")
-    actor = fields.String()
-    action = fields.String()
-    entity_type = fields.String()
-    entity_id = fields.String()
+    actor = Text()
+    action = Text()
+    entity_type = Text()
+    entity_id = Text()
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
 
@@ -167,8 +178,27 @@ class TokenCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(load_default="token", validate=validate.Length(min=1, max=100))
-    scopes = fields.List(fields.String(validate=_one_of(SCOPES)), load_default=lambda: ["read"],
+    name = Text(load_default="token", validate=validate.Length(min=1, max=100))
+    scopes = fields.List(Text(validate=_one_of(SCOPES)), load_default=lambda: ["read"],
                          validate=validate.Length(min=1))
     expires_days = fields.Integer(load_default=None, allow_none=True, strict=True,
                                   validate=validate.Range(min=1, max=3650))
+
+
+def items_of(schema, name, cursor=False):
+    """A response schema ``{"items": [schema...]}`` (plus ``next_cursor`` for paged lists)."""
+    shape = {"items": fields.List(fields.Nested(schema), required=True)}
+    if cursor:
+        shape["next_cursor"] = Text(allow_none=True, required=True,
+                                             metadata={"description": "pass as cursor for the next page; null at the end"})
+    return Schema.from_dict(shape, name=name)
+
+
+class TokenRequestSchema(TokenCreateSchema):
+    """POST /api/v1/tokens: admins may name another ``user`` to create the token for."""
+
+    user = Text(metadata={"description": "admins only: whose token"})
+
+
+class TokenCreatedSchema(TokenSchema):
+    secret = Text(required=True, metadata={"description": "shown in this response only"})

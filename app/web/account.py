@@ -35,7 +35,7 @@ def create_token():
                            errors=errors, new_secret=secret, form=form), status
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 def revoke_token(token_id):
     token = accounts.revoke_token(token_id, actor=g.actor)
     flash("Token %r revoked." % token.name, "info")

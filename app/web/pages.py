@@ -26,13 +26,13 @@ def timeline():
 EDITABLE = ("title", "description", "type", "severity")
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 def event_detail(event_id):
     event = events.get_event(event_id)
     return render_template("event.html", event=event, history=events.event_history(event_id), errors={}, form=event)
 
 
-@bp.post("/events/<int:event_id>")
+@bp.post("/events/<id:event_id>")
 def edit_event(event_id):
     patch = {k: request.form[k] for k in EDITABLE if k in request.form}
     try:

@@ -95,6 +95,8 @@ BAD_INPUT = [
     ({"title": "x", "reverts": 999}, "reverts", "No event with id 999."),
     ({"title": "x", "reverts": "1"}, "reverts", "Not a valid integer."),
     ({"title": "x", "colour": "red"}, "colour", "Unknown field."),
+    ({"title": "a\x00b"}, "title", "Must not contain NUL"),
+    ({"title": "x", "agents": ["linux\x0001"]}, "agents", "Must not contain NUL"),
 ]
 
 
@@ -226,3 +228,10 @@ def test_bad_list_filters_are_422(client, auth, query, field):
     response = client.get("/api/v1/events" + query, headers=auth.headers())
     assert response.status_code == 422
     assert field in response.json["errors"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events?agent=a%00b", "/api/v1/users/a%00b", "/api/v1/events/99999999999999999999999"])
+def test_hostile_urls_get_a_clear_4xx(client, auth, path):
+    response = client.get(path, headers=auth.headers(role="admin", scope="admin"))
+    assert response.status_code in (400, 404)
+    assert response.json["message"]
