@@ -18,6 +18,30 @@ def wants_json():
     return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
 
 
+def field_messages(exc):
+    """marshmallow's messages as the contract's ``{field: [messages]}``; nested ones are flattened into
+    dotted names ("changes.0.path") and list items into "item N: ..." so every value is a list of strings."""
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    flat = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if isinstance(key, int) and all(isinstance(m, str) for m in _as_list(inner)):
+                    flat.setdefault(prefix, []).extend("Item %d: %s" % (key + 1, m) for m in _as_list(inner))
+                else:
+                    walk("%s.%s" % (prefix, key) if prefix else str(key), inner)
+        else:
+            flat.setdefault(prefix or "_schema", []).extend(_as_list(value))
+
+    walk("", messages)
+    return flat
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
 def error_response(code, message, errors=None, headers=None):
     if wants_json():
         response = jsonify({"code": code, "message": message, "errors": errors or {}})
@@ -29,7 +53,7 @@ def error_response(code, message, errors=None, headers=None):
 def register(app):
     @app.errorhandler(ValidationError)
     def _invalid(exc):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        messages = field_messages(exc)
         return error_response(422, "The request has invalid fields: %s." % ", ".join(sorted(messages)), messages)
 
     @app.errorhandler(Unauthorized)

@@ -3,15 +3,24 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from marshmallow import ValidationError
 
 from app.domain import events, filters
+from app.errors import field_messages
 from app.domain.schemas import EventSchema
 from app.domain.timeline import FLEET_LANE
 
 bp = Blueprint("pages", __name__)
 
 
+PAGE_LIMIT = 500
+
+
 @bp.get("/")
 def timeline():
-    query = filters.parse(request.args, defaults={"limit": 500})
+    try:
+        query = filters.parse(_utc_form_times(request.args), defaults={"limit": PAGE_LIMIT})
+    except ValidationError as exc:
+        # Keep the filter form on screen, with what is wrong, rather than a bare error page.
+        return render_template("timeline.html", events=[], chart={"lanes": [], "events": []}, args=request.args,
+                               errors=field_messages(exc), more=False, limit=PAGE_LIMIT), 422
     items, cursor = events.list_events(query)
     agents = sorted({a for e in items for a in e["agents"]}, key=str.lower)
     chart = {
@@ -19,8 +28,18 @@ def timeline():
         "events": EventSchema(only=("id", "title", "type", "severity", "occurred_at", "ended_at", "agents")).dump(
             items, many=True),
     }
-    return render_template("timeline.html", events=items, chart=chart, filters=query, args=request.args,
-                           more=cursor is not None)
+    return render_template("timeline.html", events=items, chart=chart, args=request.args, errors={},
+                           more=cursor is not None, limit=query["limit"])
+
+
+def _utc_form_times(args):
+    """The form's datetime-local fields carry no offset: they mean UTC, as the page says."""
+    args = args.copy()
+    for name in ("from", "to"):
+        value = args.get(name, "")
+        if len(value) in (16, 19) and value[10:11] == "T":
+            args[name] = value + "Z"
+    return args
 
 
 EDITABLE = ("title", "description", "type", "severity")

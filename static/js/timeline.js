@@ -28,6 +28,22 @@
     };
   }).filter(function (t) { return t.x.length > 0; });
 
+  // Outages and maintenance are intervals: a translucent bar from start to end under their marker.
+  var intervals = ORDER.map(function (severity) {
+    var x = [], y = [];
+    data.events.forEach(function (e) {
+      if (e.severity !== severity || !e.ended_at) { return; }
+      (e.agents.length ? e.agents : ["fleet"]).forEach(function (lane) {
+        x.push(e.occurred_at, e.ended_at, null);
+        y.push(lane, lane, null);
+      });
+    });
+    return {
+      type: "scatter", mode: "lines", x: x, y: y, showlegend: false, hoverinfo: "skip",
+      line: { color: SEVERITY_COLOURS[severity], width: 8 }, opacity: 0.35
+    };
+  }).filter(function (t) { return t.x.length > 0; });
+
   if (!traces.length) {  // an empty Plotly chart would show a meaningless axis (year 2000)
     holder.classList.add("chart-empty");
     holder.textContent = "No events to chart for these filters.";
@@ -49,5 +65,10 @@
     displaylogo: false, responsive: true, showSendToCloud: false,
     modeBarButtonsToRemove: ["sendChartToCloud", "select2d", "lasso2d"]
   };
-  Plotly.newPlot(holder, traces, layout, config);
+  Plotly.newPlot(holder, intervals.concat(traces), layout, config);
+  // A marker is a way into its event.
+  holder.on("plotly_click", function (click) {
+    var point = click.points && click.points[0];
+    if (point && point.id) { window.location.href = "/events/" + encodeURIComponent(point.id); }
+  });
 }());

@@ -89,7 +89,7 @@ BAD_INPUT = [
     ({"title": "x", "metadata": {"blob": "y" * 70000}}, "metadata", "Must be at most 64 KiB"),
     ({"title": "x", "agents": "linux-01"}, "agents", "Not a valid list."),
     ({"title": "x", "agents": [""]}, "agents", "Length must be between 1 and 200."),
-    ({"title": "x", "changes": [{"before": 1}]}, "changes", "Missing data for required field."),
+    ({"title": "x", "changes": [{"before": 1}]}, "changes.0.path", "Missing data for required field."),
     ({"title": "x", "links": [{"url": "javascript:alert(1)"}]}, "links", "Not a valid URL."),
     ({"title": "x", "build_url": "not a url"}, "build_url", "Not a valid URL."),
     ({"title": "x", "reverts": 999}, "reverts", "No event with id 999."),
@@ -107,8 +107,10 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, auth, app,
     response = client.post("/api/v1/events", json=body, headers=headers)
     assert response.status_code == 422
     assert response.json["code"] == 422
-    assert field in response.json["errors"]
-    assert message in json.dumps(response.json["errors"][field], ensure_ascii=False)
+    named = {k: v for k, v in response.json["errors"].items() if k == field or k.startswith(field + ".")}
+    assert named, response.json["errors"]
+    assert all(isinstance(m, str) for v in named.values() for m in v)
+    assert message in json.dumps(named, ensure_ascii=False)
     assert count_rows(app) == before
 
 
