@@ -120,7 +120,8 @@ def update_user(username, data, actor=audit.SYSTEM):
         after = user_to_dict(user)
         if "password" in data:
             after["password"] = "(reset)"
-        audit.record(actor, "update", "user", user.username, before=before, after=after)
+        if after != before:
+            audit.record(actor, "update", "user", user.username, before=before, after=after)
     return user
 
 

@@ -1,5 +1,5 @@
 """A user's own API tokens."""
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
 from app.domain import accounts
@@ -11,8 +11,13 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 @bp.get("/tokens")
 def tokens():
     owner = User.get_by_id(g.actor.user_id)
-    return render_template("account_tokens.html", tokens=[accounts.token_view(t) for t in accounts.list_tokens(owner)],
-                           errors={}, new_secret=None, form={})
+    # Handed over once by create_token's redirect, so a reload neither re-posts nor shows it again.
+    secret = session.pop("new_token_secret", None)
+    response = make_response(render_template(
+        "account_tokens.html", tokens=[accounts.token_view(t) for t in accounts.list_tokens(owner)],
+        errors={}, new_secret=secret, form={}))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/tokens")
@@ -30,9 +35,12 @@ def create_token():
         errors = {"expires_days": ["Must be a whole number of days."]}
     except ValidationError as exc:
         errors = exc.messages
-    status = 422 if errors else 201
+    if not errors:
+        session["new_token_secret"] = secret
+        return redirect(url_for("account.tokens"), code=303)
+    form["expires_days"] = expires
     return render_template("account_tokens.html", tokens=[accounts.token_view(t) for t in accounts.list_tokens(owner)],
-                           errors=errors, new_secret=secret, form=form), status
+                           errors=errors, new_secret=None, form=form), 422
 
 
 @bp.post("/tokens/<id:token_id>/revoke")

@@ -53,7 +53,8 @@ def event_detail(event_id):
 
 @bp.post("/events/<id:event_id>")
 def edit_event(event_id):
-    patch = {k: request.form[k] for k in EDITABLE if k in request.form}
+    # Browsers send textarea line breaks as CRLF; store what the user sees, not a phantom change.
+    patch = {k: request.form[k].replace("\r\n", "\n") for k in EDITABLE if k in request.form}
     try:
         events.update_event(event_id, patch, actor=g.actor)
     except ValidationError as exc:
