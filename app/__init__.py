@@ -16,7 +16,7 @@ def create_app(test_config=None):
     from app.api import create_blueprint as api_blueprint
     from app.extensions import csrf, limiter, login_manager
     from app.models import User
-    from app.web import account, admin, assets, auth, pages
+    from app.web import account, admin, assets, auth, catalogue, comments, pages
 
     app = Flask(
         __name__,
@@ -47,7 +47,8 @@ def create_app(test_config=None):
     app.after_request(_security_headers)
     errors.register(app)
 
-    for blueprint in (health.bp, assets.bp, auth.bp, pages.bp, account.bp, admin.bp, api_blueprint()):
+    for blueprint in (health.bp, assets.bp, auth.bp, pages.bp, catalogue.bp, comments.bp, account.bp, admin.bp,
+                      api_blueprint()):
         app.register_blueprint(blueprint)
     return app
 

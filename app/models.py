@@ -204,6 +204,33 @@ class AuditEntry(BaseModel):
         indexes = ((("entity_type", "entity_id", "at"), False),)
 
 
+class Comment(BaseModel):
+    """A note on an event; goes with the event, keeps its author text when the user is deleted."""
+
+    id = AutoField()
+    event = ForeignKeyField(Event, on_delete="CASCADE")
+    author = CharField(max_length=200)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    body = TextField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class SavedSearch(BaseModel):
+    """A named /events query string; private to its owner unless shared."""
+
+    id = AutoField()
+    # The unique (user, name) index serves "a user's searches"; no separate index on user.
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    name = CharField(max_length=100)
+    query = TextField(default="")
+    shared = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "name"), True),)
+
+
 MODELS = [
     User,
     ApiToken,
@@ -219,4 +246,6 @@ MODELS = [
     EventTag,
     DedupeSlot,
     AuditEntry,
+    Comment,
+    SavedSearch,
 ]

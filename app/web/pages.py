@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from app.domain import events, filters
+from app.domain import comments, events, filters
 from app.errors import field_messages
 from app.domain.schemas import EventSchema
 from app.domain.timeline import FLEET_LANE
@@ -48,7 +48,8 @@ EDITABLE = ("title", "description", "type", "severity")
 @bp.get("/events/<id:event_id>")
 def event_detail(event_id):
     event = events.get_event(event_id)
-    return render_template("event.html", event=event, history=events.event_history(event_id), errors={}, form=event)
+    return render_template("event.html", event=event, history=events.event_history(event_id), errors={}, form=event,
+                           comments=comments.list_comments(event_id))
 
 
 @bp.post("/events/<id:event_id>")
@@ -60,6 +61,7 @@ def edit_event(event_id):
     except ValidationError as exc:
         event = events.get_event(event_id)
         return render_template("event.html", event=event, history=events.event_history(event_id),
-                               errors=exc.messages, form={**event, **patch}), 422
+                               errors=exc.messages, form={**event, **patch},
+                               comments=comments.list_comments(event_id)), 422
     flash("Saved.", "info")
     return redirect(url_for("pages.event_detail", event_id=event_id))
