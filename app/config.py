@@ -26,6 +26,7 @@ DEFAULTS = {
     "DEDUPE_WINDOW_MINUTES": (60, int),
     "TIMELINE_MAX_EVENTS": (2000, int),
     "MAX_BODY_BYTES": (1024 * 1024, int),
+    "MAX_IMPORT_BYTES": (50 * 1024 * 1024, int),  # POST /api/v1/events/import only
     "LOGIN_RATE_LIMIT": ("10 per minute", str),
     "RATELIMIT_STORAGE_URI": ("memory://", str),
     "SQLITE_BUSY_TIMEOUT_MS": (5000, int),

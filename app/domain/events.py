@@ -1,16 +1,16 @@
 """The ledger's one way in (``record_event``) and its basic reads."""
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import PostgresqlDatabase
+from peewee import PostgresqlDatabase, chunked
 
 from app.db import database, from_db_time, to_db_time, utcnow, write_transaction
 from app.domain import audit, filters
 from app.domain.schemas import EventCreateSchema
-from app.models import Agent, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
+from app.models import Agent, AuditEntry, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
 # Machine sources repeat themselves; people mean each note they write.
@@ -36,9 +36,8 @@ def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDO
     into that event instead (``created`` is False, ``count`` + 1, ``last_seen`` moved on).
     Raises marshmallow.ValidationError with per-field messages; nothing is written then.
     """
-    data = EventCreateSchema().load(payload)
+    data = validate_event(payload)
     now = utcnow()
-    occurred_at = to_db_time(data["occurred_at"]) if data["occurred_at"] else now
     slot_key = dedupe_slot_key(data)
     with write_transaction():
         if data["reverts"] is not None and not Event.select().where(Event.id == data["reverts"]).exists():
@@ -48,38 +47,139 @@ def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDO
             Event.update(count=Event.count + 1, last_seen=now, updated_at=now).where(Event.id == slot.event_id).execute()
             DedupeSlot.update(last_seen=now).where(DedupeSlot.key == slot_key).execute()
             return get_event(slot.event_id), False
-        event = Event.create(
-            title=data["title"],
-            description=data["description"],
-            type=data["type"],
-            severity=data["severity"],
-            source=data["source"],
-            occurred_at=occurred_at,
-            ended_at=to_db_time(data["ended_at"]),
-            changes=data["changes"],
-            links=data["links"],
-            build_url=data["build_url"],
-            metadata=data["metadata"],
-            dedupe_key=data["dedupe_key"],
-            first_seen=now,
-            last_seen=now,
-            reverts=data["reverts"],
-            created_by=actor.name,
-            created_at=now,
-            updated_at=now,
-        )
-        for junction, catalogue, field, key in _LINKS:
-            names = _unique(data[key])
-            if names:
-                ids = _ensure_named(catalogue, names)
-                junction.insert_many(
-                    [{"event": event.id, field: ids[n], "occurred_at": occurred_at} for n in names]
-                ).execute()
+        result = _insert_events([data], actor, now)[0]
         if slot is not None:
-            DedupeSlot.update(event=event.id, last_seen=now).where(DedupeSlot.key == slot_key).execute()
-        result = event_to_dict(event, {key: _unique(data[key]) for _, _, _, key in _LINKS})
-        audit.record(actor, "create", "event", event.id, after=_audit_view(result))
+            DedupeSlot.update(event=result["id"], last_seen=now).where(DedupeSlot.key == slot_key).execute()
+        audit.record(actor, "create", "event", result["id"], after=_audit_view(result))
     return result, True
+
+
+def validate_event(payload):
+    """``payload`` loaded through the ingest schema: defaults filled in, or ValidationError per field."""
+    return EventCreateSchema().load(payload)
+
+
+def validate_events(payloads):
+    """``validate_event`` for many payloads through one schema instance (building one costs more than
+    loading a row): ``(loaded, errors)``, loaded[i] None where errors[i] holds its field messages."""
+    schema = EventCreateSchema()
+    loaded, errors = [], {}
+    for index, payload in enumerate(payloads):
+        try:
+            loaded.append(schema.load(payload))
+        except ValidationError as exc:
+            loaded.append(None)
+            errors[index] = exc.messages
+    return loaded, errors
+
+
+class BatchInvalid(ValueError):
+    """Some items of a batch cannot be written; ``errors`` is {index: {field: [messages]}}."""
+
+    def __init__(self, errors):
+        super().__init__("%d items of the batch are invalid" % len(errors))
+        self.errors = errors
+
+
+def record_events(batch, actor=audit.SYSTEM, action="import"):
+    """Write many validated events (``validate_event`` results) as new events in ONE transaction.
+
+    ``batch`` is a list of ``(data, ref)``: ``ref`` is the id an item had where it came from (an
+    exported file's id column) or None. A ``reverts`` naming another item's ref points at that
+    item's new event; any other ``reverts`` must name an existing event. Items never fold by
+    dedupe_key: a batch is history that was already de-duplicated where it was recorded, and
+    folding by a window measured from now would merge distinct past events. Each event gets an
+    audit entry with ``action``. Returns the event dicts in batch order; raises BatchInvalid
+    (nothing written) when ``batch_errors`` finds a problem.
+    """
+    now = utcnow()
+    refs = {ref: index for index, (_, ref) in enumerate(batch) if ref is not None}
+    with write_transaction():
+        errors = batch_errors(batch)
+        if errors:
+            raise BatchInvalid(errors)
+        # Reverted items of the same batch get their ids only on insert: link them afterwards.
+        internal = {index: refs[data["reverts"]] for index, (data, _) in enumerate(batch)
+                    if data["reverts"] is not None and data["reverts"] in refs}
+        results = _insert_events([dict(data, reverts=None) if index in internal else data
+                                  for index, (data, _) in enumerate(batch)], actor, now)
+        for index, target in internal.items():
+            results[index]["reverts"] = results[target]["id"]
+            Event.update(reverts=results[target]["id"]).where(Event.id == results[index]["id"]).execute()
+        # audit.record's entries, one INSERT per chunk instead of one per event.
+        entries = [{"actor": actor.name, "user": actor.user_id, "action": action, "entity_type": "event",
+                    "entity_id": str(result["id"]), "before": None, "after": _audit_view(result), "at": now}
+                   for result in results]
+        for chunk in chunked(entries, 500):
+            AuditEntry.insert_many(chunk).execute()
+    return results
+
+
+def batch_errors(batch):
+    """What only the database can tell about a ``record_events`` batch: {index: {field: [messages]}}."""
+    refs = Counter(ref for _, ref in batch if ref is not None)
+    outside = sorted({data["reverts"] for data, _ in batch if data["reverts"] not in refs} - {None})
+    existing = set()
+    for ids in chunked(outside, 500):
+        existing.update(i for (i,) in Event.select(Event.id).where(Event.id.in_(ids)).tuples())
+    errors = {}
+    for index, (data, ref) in enumerate(batch):
+        target = data["reverts"]
+        if target is None:
+            continue
+        if target == ref:
+            errors[index] = {"reverts": ["An event cannot revert itself."]}
+        elif refs[target] > 1:
+            errors[index] = {"reverts": ["Ambiguous: %d rows have id %d." % (refs[target], target)]}
+        elif target not in refs and target not in existing:
+            errors[index] = {"reverts": ["No event with id %d, neither a row of this batch nor in the ledger."
+                                         % target]}
+    return errors
+
+
+def _insert_events(batch, actor, now):
+    """Insert validated events as new rows with their agent/tool/toolchain/tag links; their dicts in order.
+
+    Bulk INSERTs, chunked under SQLite's and PostgreSQL's bound-parameter limits, so a 10,000-row
+    import costs a few dozen statements rather than tens of thousands.
+    """
+    rows = [{
+        "title": data["title"],
+        "description": data["description"],
+        "type": data["type"],
+        "severity": data["severity"],
+        "source": data["source"],
+        "occurred_at": to_db_time(data["occurred_at"]) if data["occurred_at"] else now,
+        "ended_at": to_db_time(data["ended_at"]),
+        "changes": data["changes"],
+        "links": data["links"],
+        "build_url": data["build_url"],
+        "metadata": data["metadata"],
+        "dedupe_key": data["dedupe_key"],
+        "count": 1,
+        "first_seen": now,
+        "last_seen": now,
+        "reverts": data["reverts"],
+        "created_by": actor.name,
+        "created_at": now,
+        "updated_at": now,
+    } for data in batch]
+    ids = []
+    for chunk in chunked(rows, 500):
+        # One INSERT numbers its rows in order on both databases (SQLite holds the write lock, a
+        # PostgreSQL sequence only grows), so the sorted ids line up with the chunk's rows.
+        ids.extend(sorted(i for (i,) in Event.insert_many(chunk).returning(Event.id).tuples().execute()))
+    names = [{key: _unique(data[key]) for _, _, _, key in _LINKS} for data in batch]
+    for junction, catalogue, field, key in _LINKS:
+        wanted = _unique(n for item in names for n in item[key])
+        if not wanted:
+            continue
+        known = _ensure_named(catalogue, wanted)
+        links = [{"event": event_id, field: known[n], "occurred_at": row["occurred_at"]}
+                 for event_id, row, item in zip(ids, rows, names) for n in item[key]]
+        for chunk in chunked(links, 1000):
+            junction.insert_many(chunk).execute()
+    return [event_to_dict(Event(id=event_id, **row), item) for event_id, row, item in zip(ids, rows, names)]
 
 
 def dedupe_slot_key(data):
@@ -239,20 +339,24 @@ def with_links(events):
 
 def _ensure_named(catalogue, names):
     """Ids for ``names`` in a catalogue table, creating the unknown ones."""
-    found = dict(catalogue.select(catalogue.name, catalogue.id).where(catalogue.name.in_(names)).tuples())
-    for name in names:
-        if name not in found:
-            found[name] = catalogue.create(name=name).id
+    found = {}
+    for chunk in chunked(names, 500):
+        found.update(catalogue.select(catalogue.name, catalogue.id).where(catalogue.name.in_(chunk)).tuples())
+    missing = [name for name in names if name not in found]
+    for chunk in chunked(missing, 500):
+        # A concurrent writer may add the same name first: ignore that conflict and read its id back.
+        catalogue.insert_many([{"name": name} for name in chunk]).on_conflict_ignore().execute()
+        found.update(catalogue.select(catalogue.name, catalogue.id).where(catalogue.name.in_(chunk)).tuples())
     return found
 
 
 def _unique(names):
-    seen = []
+    seen = {}
     for name in names:
         name = name.strip()
-        if name and name not in seen:
-            seen.append(name)
-    return seen
+        if name:
+            seen.setdefault(name, None)
+    return list(seen)
 
 
 def _audit_view(event):

@@ -1,0 +1,257 @@
+"""Events as CSV: the export's columns and cell encoding, and an import that reads exactly that back.
+
+One row per event, header first. Timestamps are ISO 8601 in UTC (``...Z``); agents, tools,
+toolchains and tags are joined with ``;``; changes, links and metadata are JSON text. A cell that a
+spreadsheet would run as a formula (it starts with ``= + - @``, a tab or a carriage return) is
+written with a leading ``'``, and so is a cell that is already quotes followed by such a character;
+the import strips exactly that one quote, so export → import → export gives the same rows.
+"""
+import csv
+import io
+import json
+import re
+
+from app.db import utcnow
+from app.domain import events, filters
+
+COLUMNS = ("id", "title", "description", "type", "severity", "source", "occurred_at", "ended_at", "agents", "tools",
+           "toolchains", "tags", "changes", "links", "build_url", "metadata", "dedupe_key", "reverts", "count",
+           "first_seen", "last_seen", "created_by")
+# Written by the export so a file describes its events fully; the ledger sets these itself on import.
+IGNORED_ON_IMPORT = ("count", "first_seen", "last_seen", "created_by")
+REQUIRED_COLUMNS = ("title",)
+LIST_COLUMNS = ("agents", "tools", "toolchains", "tags")
+JSON_COLUMNS = ("changes", "links", "metadata")
+TIME_COLUMNS = ("occurred_at", "ended_at", "first_seen", "last_seen")
+LIST_SEPARATOR = ";"
+EXPORT_BATCH = 1000
+# Paging belongs to the JSON list; an export is every matching event, newest first.
+PAGING_ARGUMENTS = ("sort", "limit", "cursor")
+# csv's default 128 KiB per cell is less than an event's changes may hold; request limits bound it anyway.
+MAX_CELL_CHARS = 16 * 1024 * 1024
+
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+class UnreadableFile(ValueError):
+    """The upload is not UTF-8 text; the message says what to do about it."""
+
+
+def export_filters(args):
+    """The list filters (see app.domain.filters) from query-string-like ``args``, ignoring sort/limit/cursor."""
+    return filters.parse(_Without(args, PAGING_ARGUMENTS))
+
+
+def export_filename(now=None):
+    return "changetracker-events-%s.csv" % (now or utcnow()).strftime("%Y%m%dT%H%M%SZ")
+
+
+def export_rows(query_filters, batch_size=EXPORT_BATCH):
+    """CSV text in chunks: the header, then one chunk per ``batch_size`` events, newest first.
+
+    Walks the matching events with the list's keyset (occurred_at, id), so memory stays at one batch
+    however large the ledger is, and loads their links with one query per kind per batch.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    yield _drain(buffer)
+    page = dict(query_filters, sort="-occurred_at", limit=batch_size, after=None)
+    while True:
+        rows, next_cursor = filters.page(page)
+        for event in events.with_links(rows):
+            writer.writerow(_cells(event))
+        if rows:
+            yield _drain(buffer)
+        if next_cursor is None:
+            return
+        page["after"] = (rows[-1].occurred_at, rows[-1].id)
+
+
+def import_csv(data, actor, dry_run=False):
+    """Read CSV ``data`` (bytes) and record every row as a new event, or none.
+
+    Every row is checked first, through the same schema as ``events.record_event``; only when all
+    pass are they written, in one transaction (``events.record_events``). Returns
+    ``{"created": n, "errors": [{"row", "field", "message"}]}``: ``row`` counts the header as row 1,
+    as a spreadsheet shows it; with errors ``created`` is 0 and nothing was written. ``dry_run``
+    checks everything and writes nothing. Raises UnreadableFile when ``data`` is not UTF-8.
+    """
+    # strict: a stray or unbalanced quote is an error to report, not text to guess around.
+    reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
+    errors = []
+    payloads, refs, row_numbers = [], [], []
+    number = 0
+    try:
+        columns = _columns(next(reader, None), errors)
+        if errors:
+            return {"created": 0, "errors": errors}
+        for number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines, e.g. at the end of a hand-edited file
+            if len(cells) != len(columns):
+                errors.append(_error(number, None, "Expected %d cells (one per header column), found %d."
+                                     % (len(columns), len(cells))))
+                continue
+            payload, ref, cell_errors = _payload(dict(zip(columns, (_restore(cell) for cell in cells))))
+            errors.extend(_error(number, field, message) for field, message in cell_errors)
+            payloads.append(payload)
+            refs.append(ref)
+            row_numbers.append(number)
+    except csv.Error as exc:  # the rest of the file cannot be split into cells reliably
+        errors.append(_error(number + 1, None, "Not readable as CSV: %s." % exc))
+    loaded, invalid = events.validate_events(payloads)
+    errors.extend(_batch_errors(invalid, row_numbers))
+    batch = list(zip(loaded, refs))
+    # Rows that failed above still count as ids a reverts may name, so check reverts on them all.
+    errors.extend(_batch_errors(events.batch_errors([(data or {"reverts": None}, ref) for data, ref in batch]),
+                                row_numbers))
+    if errors:
+        return {"created": 0, "errors": sorted(errors, key=lambda e: e["row"])}
+    if dry_run:
+        return {"created": len(batch), "errors": []}
+    # Exports list newest first: inserting from the bottom up gives new ids in the original order.
+    order = list(reversed(range(len(batch))))
+    try:
+        events.record_events([batch[i] for i in order], actor=actor, action="import")
+    except events.BatchInvalid as exc:  # the ledger changed since the check above
+        return {"created": 0, "errors": _batch_errors({order[i]: e for i, e in exc.errors.items()}, row_numbers)}
+    return {"created": len(batch), "errors": []}
+
+
+def summary(report):
+    """One sentence about an import report's errors, for the API's message and the command line."""
+    rows = sorted({e["row"] for e in report["errors"]})
+    parts = []
+    if rows and rows[0] == 1:
+        parts.append("the header is wrong")
+        rows = rows[1:]
+    if rows:
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        parts.append("%d %s errors (%s %s)" % (len(rows), "row has" if len(rows) == 1 else "rows have",
+                                               "row" if len(rows) == 1 else "rows", shown))
+    return "Nothing was imported: %s." % " and ".join(parts)
+
+
+def _columns(header, errors):
+    if header is None or not any(cell.strip() for cell in header):
+        errors.append(_error(1, None, "The file is empty; its first line must be a header with columns from: %s."
+                             % ", ".join(COLUMNS)))
+        return []
+    columns = [cell.strip().lower() for cell in header]
+    for index, name in enumerate(columns):
+        if name not in COLUMNS:
+            errors.append(_error(1, name or "(column %d)" % (index + 1),
+                                 "Unknown column; the header may use: %s." % ", ".join(COLUMNS)))
+        elif name in columns[:index]:
+            errors.append(_error(1, name, "Column appears more than once."))
+    for name in REQUIRED_COLUMNS:
+        if name not in columns:
+            errors.append(_error(1, name, "Missing column; every file needs it."))
+    return columns
+
+
+def _payload(values):
+    """(payload for validate_event, the row's id or None, [(field, message)]) from one row's cells."""
+    payload, problems = {}, []
+    for name in ("title", "description"):
+        if name in values:
+            payload[name] = values[name]
+    for name in ("type", "severity", "occurred_at"):
+        if values.get(name):
+            payload[name] = values[name]
+    payload["source"] = values.get("source") or "import"
+    for name in ("ended_at", "build_url", "dedupe_key"):
+        if name in values:
+            payload[name] = values[name] or None
+    for name in LIST_COLUMNS:
+        if name in values:
+            payload[name] = [item.strip() for item in values[name].split(LIST_SEPARATOR) if item.strip()]
+    for name in JSON_COLUMNS:
+        if values.get(name, "").strip():
+            try:
+                payload[name] = json.loads(values[name])
+            except json.JSONDecodeError as exc:
+                problems.append((name, "Not valid JSON: %s (character %d)." % (exc.msg, exc.pos + 1)))
+    if values.get("reverts", "").strip():
+        try:
+            payload["reverts"] = int(values["reverts"])
+        except ValueError:
+            problems.append(("reverts", "Not a valid integer."))
+    ref = values.get("id", "").strip()
+    return payload, int(ref) if ref.isdigit() else None, problems
+
+
+def _cells(event):
+    values = dict(event)
+    for name in TIME_COLUMNS:
+        values[name] = events.utc_iso(event[name])
+    for name in LIST_COLUMNS:
+        values[name] = LIST_SEPARATOR.join(event[name])
+    for name in JSON_COLUMNS:
+        values[name] = json.dumps(event[name], ensure_ascii=False, separators=(",", ":"))
+    return [_defuse("" if values[name] is None else str(values[name])) for name in COLUMNS]
+
+
+def _defuse(cell):
+    """A cell a spreadsheet will show as text, never run as a formula."""
+    return "'" + cell if _FORMULA.match(cell) else cell
+
+
+def _restore(cell):
+    """The inverse of ``_defuse``: one leading quote off a defused cell, anything else unchanged."""
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell) else cell
+
+
+def _decode(data):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableFile("The file is UTF-16 text; save it as UTF-8 (in Excel: \"CSV UTF-8\") and import it again.")
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 byte-order mark, as Excel writes, is fine
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UnreadableFile("The file is not UTF-8: byte 0x%02x on line %d is not valid UTF-8. Save it as UTF-8 "
+                             "(in Excel: \"CSV UTF-8\") and import it again." % (data[exc.start], line)) from None
+
+
+def _flatten(messages, field=None):
+    """marshmallow's nested messages as (dotted field, message) pairs, e.g. ("changes.0.path", "...")."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flatten(value, "%s.%s" % (field, key) if field else str(key))
+    elif isinstance(messages, (list, tuple)):
+        for message in messages:
+            yield from _flatten(message, field)
+    else:
+        yield field, str(messages)
+
+
+def _batch_errors(errors, row_numbers):
+    return [_error(row_numbers[index], field, message)
+            for index, fields in errors.items() for field, message in _flatten(fields)]
+
+
+def _error(row, field, message):
+    return {"row": row, "field": field, "message": message}
+
+
+def _drain(buffer):
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+class _Without:
+    """Query-string-like arguments with some names hidden."""
+
+    def __init__(self, args, hidden):
+        self.args = args
+        self.hidden = set(hidden)
+
+    def get(self, name, default=None):
+        return default if name in self.hidden else self.args.get(name, default)
+
+    def getlist(self, name):
+        return [] if name in self.hidden else self.args.getlist(name)
