@@ -1,0 +1,444 @@
+"""Correlation: the events related to one event, and the changes that could explain a failed build.
+
+Both answers are built from the agent/tool/toolchain junction tables, whose (entity, occurred_at)
+indexes turn "events on these agents between t0 and t1" into index range scans. Candidates are
+ranked from light tuples; only the events that are returned are loaded in full (``with_links``:
+one query per kind of link), so the number of queries never grows with the number of events.
+"""
+import re
+from datetime import datetime, timedelta, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from peewee import SQL, fn
+
+from app.db import from_db_time, to_db_time
+from app.domain.events import get_event, with_links
+from app.domain.schemas import NAME, EventSchema, Text
+from app.models import SEVERITIES, Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain
+
+DEFAULT_WINDOW = timedelta(hours=24)
+MAX_WINDOW = timedelta(days=90)
+DEFAULT_LOOKBACK = timedelta(days=7)
+MAX_LOOKBACK = timedelta(days=90)
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+# Rows read per rank before ranking: far more than a page, few enough to rank in memory.
+MAX_CANDIDATES = 5000
+
+RANKS = ("same_agent", "same_tool", "fleet_wide")
+_RANK_POINTS = {"same_agent": 300, "same_tool": 200, "fleet_wide": 100}
+_CLOSENESS_POINTS = 25
+# Within a rank: changes first, then notes (observations, not changes), then changes undone before the failure.
+_DEMOTION_POINTS = (0, 30, 60)
+
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_WINDOW = re.compile(r"^(\d{1,6})\s*([mhdw])$")
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+_AWARE = {"invalid": "Not a valid ISO 8601 datetime.",
+          "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T00:00:00Z."}
+_TIME_RANGE = validate.Range(min=_EARLIEST, max=_LATEST, error="Must be between 1970-01-01 and 9999-01-01.")
+
+
+def parse_window(text):
+    """``30m``, ``24h``, ``7d`` or ``2w`` as a timedelta; ValueError with a message a user can act on."""
+    match = _WINDOW.match(text.strip().lower())
+    if not match:
+        raise ValueError("Not a window: use a number and a unit, e.g. 30m, 24h or 7d.")
+    window = int(match.group(1)) * _UNITS[match.group(2)]
+    if not window:
+        raise ValueError("Must be longer than zero, e.g. 30m, 24h or 7d.")
+    if window > MAX_WINDOW:
+        raise ValueError("Must be at most 90d.")
+    return window
+
+
+def format_window(window):
+    """``window`` as people write it: 24h (not 1d or 1440m), 1h (not 60m), 2d, 90m, 14d for 2w."""
+    for unit, least in (("d", 2), ("h", 1)):
+        if window % _UNITS[unit] == timedelta(0) and window // _UNITS[unit] >= least:
+            return "%d%s" % (window // _UNITS[unit], unit)
+    return "%dm" % (window // _UNITS["m"])
+
+
+def describe_span(seconds):
+    """``8100`` → ``2h 15m``: the two largest units, as people say it."""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return "%ds" % seconds
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append("%d%s" % (seconds // size, unit))
+            seconds %= size
+    return " ".join(parts[:2])
+
+
+class Window(Text):
+    """A window such as ``24h``; loads as a timedelta."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_window(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_window(value)
+
+
+class RelatedQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    window = Window(load_default=DEFAULT_WINDOW,
+                    metadata={"description": "± this much around the event: a number and m, h, d or w "
+                                             "(30m, 24h, 7d); at most 90d"})
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT),
+                           metadata={"description": "events sharing an agent, tool or toolchain; rollback "
+                                                    "partners come on top of these"})
+
+
+class SuspectQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    agent = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=100),
+                        metadata={"description": "the failed build's agent (repeatable)"})
+    before = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE, validate=_TIME_RANGE,
+                                  metadata={"description": "when the build failed; default now"})
+    since = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE, validate=_TIME_RANGE,
+                                 metadata={"description": "e.g. the job's last success; default 7 days before "
+                                                          "`before`, at most 90 days before it"})
+    tool = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=100),
+                       metadata={"description": "a tool or toolchain the build uses (repeatable)"})
+    build_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"},
+                           validate=validate.Length(max=2000),
+                           metadata={"description": "without agent: the agents come from events this build recorded"})
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+
+    @validates_schema
+    def _something_to_match(self, data, **kwargs):
+        if not data.get("agent") and not data.get("tool") and not data.get("build_url"):
+            raise ValidationError("Name the failed build's agent (agent=), its build_url= or a tool=.", "agent")
+
+
+class RelatedItemSchema(Schema):
+    event = fields.Nested(EventSchema, required=True)
+    reasons = fields.List(fields.String(), required=True)
+    offset_seconds = fields.Integer(required=True, metadata={"description": "this event's time minus the asked one's"})
+    offset = fields.String(required=True, metadata={"description": "the same, for people: 2h 15m earlier"})
+
+
+class RelatedSchema(Schema):
+    event_id = fields.Integer(required=True)
+    window = Window(required=True)
+    from_ = fields.DateTime(format="iso", data_key="from", attribute="from", required=True)
+    to = fields.DateTime(format="iso", required=True)
+    items = fields.List(fields.Nested(RelatedItemSchema), required=True)
+
+
+class SuspectSchema(Schema):
+    event = fields.Nested(EventSchema, required=True)
+    rank = fields.String(required=True, validate=validate.OneOf(RANKS))
+    score = fields.Float(required=True, metadata={"description": "higher first: 300s same agent, 200s same "
+                                                                 "tool/toolchain, 100s fleet-wide"})
+    reasons = fields.List(fields.String(), required=True)
+    seconds_before = fields.Integer(required=True, metadata={"description": "how long before `before` it happened"})
+    reverted_by = fields.List(fields.Integer(), required=True,
+                              metadata={"description": "ids of rollbacks of it recorded before `before`"})
+
+
+class SuspectsSchema(Schema):
+    agents = fields.List(fields.String(), required=True,
+                         metadata={"description": "the agents searched (from agent=, or found through build_url)"})
+    since = fields.DateTime(format="iso", required=True)
+    before = fields.DateTime(format="iso", required=True)
+    items = fields.List(fields.Nested(SuspectSchema), required=True)
+
+
+def parse_related_query(args):
+    """RelatedQuerySchema from query-string arguments (anything with ``get``)."""
+    return RelatedQuerySchema().load({name: args.get(name) for name in ("window", "limit")
+                                      if args.get(name) not in (None, "")})
+
+
+def parse_suspect_query(args):
+    """SuspectQuerySchema from query-string arguments (anything with ``getlist`` and ``get``)."""
+    raw = {name: [v for v in args.getlist(name) if v != ""] for name in ("agent", "tool")}
+    raw.update({name: args.get(name) for name in ("before", "since", "build_url", "limit")
+                if args.get(name) not in (None, "")})
+    return SuspectQuerySchema().load(raw)
+
+
+def related(event_id, window=DEFAULT_WINDOW, limit=DEFAULT_LIMIT):
+    """Events sharing an agent, tool or toolchain with event ``event_id`` within ± ``window``, closest first.
+
+    Each item carries its ``reasons`` ("same agent linux-07", "same tool jdk-17") and its offset from
+    the event. Rollback partners (events that revert this one, and the one it reverts) are always
+    listed, whatever the window and on top of ``limit``. The event itself never is.
+    """
+    event = get_event(event_id)
+    center = to_db_time(event["occurred_at"])
+    lo, hi = _shift(center, -window), _shift(center, window)
+
+    # Ties in time go to the older id on both sides, as in the final order.
+    earlier = _sharing(event_id, center, lo).order_by(SQL("occurred_at").desc(), SQL("event_id").asc()).limit(limit)
+    later = _sharing(event_id, center, hi).order_by(SQL("occurred_at").asc(), SQL("event_id").asc()).limit(limit)
+    # A UNION's columns come back raw (text on SQLite), hence from_db_time.
+    nearby = sorted((_closeness(from_db_time(when) - event["occurred_at"], other_id), other_id)
+                    for other_id, when in list(earlier.tuples()) + list(later.tuples()))
+    ids = {other_id for _, other_id in nearby[:limit]}
+    partners = Event.select(Event.id).where(Event.reverts == event_id)
+    if event["reverts"] is not None:
+        partners = partners | Event.select(Event.id).where(Event.id == event["reverts"])
+    ids.update(i for (i,) in partners.tuples())
+    ids.discard(event_id)
+
+    items = []
+    for other in with_links(list(Event.select().where(Event.id.in_(sorted(ids))))) if ids else []:
+        offset = other["occurred_at"] - event["occurred_at"]
+        items.append((_closeness(offset, other["id"]), {
+            "event": other, "reasons": _related_reasons(event, other),
+            "offset_seconds": int(offset.total_seconds()), "offset": _describe_offset(offset.total_seconds())}))
+    items.sort(key=lambda pair: pair[0])
+    return {"event_id": event_id, "window": window, "from": from_db_time(lo), "to": from_db_time(hi),
+            "items": [item for _, item in items]}
+
+
+def _closeness(offset, event_id):
+    """Sort key: nearer first; at the same distance, earlier first, then the older id."""
+    return abs(offset), offset, event_id
+
+
+def _sharing(event_id, center, bound):
+    """(event id, occurred_at) of other events linked to one of ``event_id``'s agents, tools or toolchains
+    between ``center`` and ``bound`` (the center itself counts on the earlier side): a UNION of range
+    scans on each junction's (entity, occurred_at) index."""
+    members = []
+    for junction, column in ((EventAgent, EventAgent.agent), (EventTool, EventTool.tool),
+                             (EventToolchain, EventToolchain.toolchain)):
+        own = junction.alias("own")
+        if bound <= center:
+            when = (junction.occurred_at >= bound) & (junction.occurred_at <= center)
+        else:
+            when = (junction.occurred_at > center) & (junction.occurred_at <= bound)
+        members.append(junction.select(junction.event, junction.occurred_at)
+                       .where(column.in_(own.select(getattr(own, column.name)).where(own.event == event_id)),
+                              junction.event != event_id, when))
+    return members[0] | members[1] | members[2]
+
+
+def _related_reasons(event, other):
+    reasons = []
+    if other["reverts"] == event["id"]:
+        reasons.append("reverts this event")
+    if event["reverts"] == other["id"]:
+        reasons.append("reverted by this event")
+    for key, noun in (("agents", "agent"), ("tools", "tool"), ("toolchains", "toolchain")):
+        shared = set(event[key]) & set(other[key])
+        reasons.extend("same %s %s" % (noun, name) for name in sorted(shared))
+    return reasons
+
+
+def _describe_offset(seconds):
+    if seconds == 0:
+        return "at the same time"
+    return "%s %s" % (describe_span(seconds), "earlier" if seconds < 0 else "later")
+
+
+def find_suspects(query, now=None):
+    """Changes in [since, before) that could explain a build that failed at ``before``, most likely first.
+
+    ``query`` is a loaded SuspectQuerySchema. Without ``agent``, the agents come from events already
+    recorded with ``build_url`` (a build's own recordChange events carry it); when none names an
+    agent, a ValidationError on ``build_url`` asks for ``agent=``.
+
+    Ranks, best first:
+
+    - ``same_agent``: the event names one of the agents;
+    - ``same_tool``: it names a tool or toolchain that the agents' events in the same period name,
+      or that ``tool=`` names (matched against tools and toolchains alike);
+    - ``fleet_wide``: it names no agent at all (an outage of the artifact proxy, a core update).
+
+    Events on other agents that share nothing with these are left out. Within a rank, changes come
+    before notes, and both before changes that a rollback recorded before ``before`` undid (their
+    reasons say "reverted by #N"); then the closer to ``before`` the better, then the more severe.
+    Every event type is kept: a note such as "rebooted linux-07 by hand" may well be the answer,
+    so notes are only ranked lower, not hidden. ``score`` sums the rank (300/200/100), up to 25 for
+    closeness to ``before``, minus 30 for a note or 60 for a reverted change, so it sorts like the list.
+    """
+    since, before = _period(query, now)
+    build_urls = _url_variants(query["build_url"]) if query.get("build_url") else []
+    agents = _unique(query.get("agent") or [])
+    if build_urls and not agents:
+        agents = _agents_of_build(build_urls)
+        if not agents:
+            raise ValidationError({"build_url": [
+                "The build's agent is unknown: no event recorded with this build_url names an agent. "
+                "Pass agent=<name> (the agent the build ran on)."]})
+    lo, hi = to_db_time(since), to_db_time(before)
+    candidates = _gather(agents, _unique(query.get("tool") or []), lo, hi)
+    rollbacks = _rollbacks_between(lo, hi)
+    chosen = _best(candidates, rollbacks, lo, hi, query.get("limit", DEFAULT_LIMIT))
+
+    events = {e["id"]: e for e in with_links(list(Event.select().where(Event.id.in_(chosen))))} if chosen else {}
+    targets = sorted({e["reverts"] for e in events.values() if e["reverts"] is not None})
+    titles = dict(Event.select(Event.id, Event.title).where(Event.id.in_(targets)).tuples()) if targets else {}
+    items = []
+    for event_id in chosen:
+        entry, event = candidates[event_id], events[event_id]
+        reasons = ["same agent %s" % name for name in sorted(entry["on"])]
+        if entry["rank"] == "fleet_wide":
+            reasons.append("fleet-wide: names no agent")
+        reasons.extend(entry["links"])
+        if event["build_url"] in build_urls:
+            reasons.append("recorded by this build")
+        if event["reverts"] is not None:
+            target = titles.get(event["reverts"])
+            reasons.append('rolls back #%d "%s"' % (event["reverts"], target) if target is not None
+                           else "rolls back #%d" % event["reverts"])
+        reverted_by = rollbacks.get(event_id, [])
+        reasons.extend('reverted by #%d "%s" before the failure' % pair for pair in reverted_by)
+        items.append({"event": event, "rank": entry["rank"], "score": entry["score"], "reasons": reasons,
+                      "seconds_before": entry["seconds_before"], "reverted_by": [i for i, _ in reverted_by]})
+    return {"agents": agents, "since": since, "before": before, "items": items}
+
+
+def _period(query, now):
+    """(since, before) from the query, with their defaults; ValidationError when they make no sense."""
+    before = query.get("before") or now or datetime.now(timezone.utc)
+    since = query.get("since") or max(before - DEFAULT_LOOKBACK, _EARLIEST)
+    if since >= before:
+        raise ValidationError({"since": ["Must be before 'before' (%s)." % before.isoformat()]})
+    if before - since > MAX_LOOKBACK:
+        raise ValidationError({"since": ["Must be at most 90 days before 'before'; narrow the search."]})
+    return since, before
+
+
+def _gather(agents, asked, lo, hi):
+    """{event id: candidate} for every event in [lo, hi) of each rank. A candidate holds its light
+    ``row`` (id, occurred_at, type, severity), ``rank``, the agents it is ``on`` and its tool/toolchain
+    ``links`` reasons. An event lands in the best rank it qualifies for."""
+    candidates = {}
+
+    def add(row, rank):
+        return candidates.setdefault(row[0], {"row": row, "rank": rank, "on": set(), "links": []})
+
+    agent_ids = dict(Agent.select(Agent.id, Agent.name).where(Agent.name.in_(agents)).tuples()) if agents else {}
+    for row, agent_id in _candidates(EventAgent, EventAgent.agent, list(agent_ids), lo, hi):
+        add(row, "same_agent")["on"].add(agent_ids[agent_id])
+    for junction, catalogue, noun in ((EventTool, Tool, "tool"), (EventToolchain, Toolchain, "toolchain")):
+        column = getattr(junction, noun)
+        relevant = _relevant(junction, column, catalogue, list(agent_ids), asked, lo, hi)
+        for row, entity_id in _candidates(junction, column, list(relevant), lo, hi):
+            entry = add(row, "same_tool")
+            name, via = relevant[entity_id]
+            if not via:
+                entry["links"].append("%s %s named in the query" % (noun, name))
+            elif entry["rank"] == "same_tool":  # on the agent itself, "same agent" says it all
+                entry["links"].append("same %s %s as recent changes on %s" % (noun, name, ", ".join(sorted(via))))
+    for row in _fleet_wide(lo, hi):
+        add(row, "fleet_wide")
+    return candidates
+
+
+def _rollbacks_between(lo, hi):
+    """{reverted event id: [(rollback id, rollback title)]} for rollbacks recorded in [lo, hi), oldest first."""
+    rollbacks = {}
+    for rollback_id, target, title in (Event.select(Event.id, Event.reverts, Event.title)
+                                       .where(Event.reverts.is_null(False), Event.occurred_at >= lo,
+                                              Event.occurred_at < hi)
+                                       .order_by(Event.occurred_at, Event.id).tuples()):
+        rollbacks.setdefault(target, []).append((rollback_id, title))
+    return rollbacks
+
+
+def _best(candidates, rollbacks, lo, hi, limit):
+    """The ids of the ``limit`` best candidates in order; sets each candidate's score and seconds_before."""
+    span = (hi - lo).total_seconds()
+    ranked = []
+    for event_id, entry in candidates.items():
+        _, occurred_at, kind, severity = entry["row"]
+        demotion = 2 if event_id in rollbacks else 1 if kind == "note" else 0
+        age = hi - occurred_at
+        score = (_RANK_POINTS[entry["rank"]] + _CLOSENESS_POINTS * (1 - age.total_seconds() / span)
+                 - _DEMOTION_POINTS[demotion])
+        entry.update(score=round(score, 2), seconds_before=int(age.total_seconds()))
+        severity_rank = -SEVERITIES.index(severity) if severity in SEVERITIES else 0
+        ranked.append(((RANKS.index(entry["rank"]), demotion, age, severity_rank, -event_id), event_id))
+    ranked.sort()
+    return [event_id for _, event_id in ranked[:limit]]
+
+
+def _candidates(junction, column, entity_ids, lo, hi):
+    """((id, occurred_at, type, severity), entity id) for events linked to ``entity_ids`` in [lo, hi):
+    a range scan on the junction's (entity, occurred_at) index, newest first."""
+    if not entity_ids:
+        return []
+    query = (junction.select(Event.id, Event.occurred_at, Event.type, Event.severity, column)
+             .join(Event, on=(junction.event == Event.id))
+             .where(column.in_(entity_ids), junction.occurred_at >= lo, junction.occurred_at < hi)
+             .order_by(junction.occurred_at.desc())
+             .limit(MAX_CANDIDATES)
+             .tuples())
+    return [(row[:4], row[4]) for row in query]
+
+
+def _relevant(junction, column, catalogue, agent_ids, asked, lo, hi):
+    """{entity id: (name, agent names whose events in [lo, hi) name it)} for tools or toolchains: those
+    linked to the agents' recent events, plus those ``asked`` for by name (with no agent names)."""
+    relevant = {}
+    if agent_ids:
+        query = (junction.select(column, catalogue.name, Agent.name)
+                 .join(EventAgent, on=(EventAgent.event == junction.event))
+                 .join(Agent, on=(Agent.id == EventAgent.agent))
+                 .switch(junction)
+                 .join(catalogue, on=(catalogue.id == column))
+                 .where(EventAgent.agent.in_(agent_ids), EventAgent.occurred_at >= lo, EventAgent.occurred_at < hi)
+                 .distinct()
+                 .tuples())
+        for entity_id, name, agent in query:
+            relevant.setdefault(entity_id, (name, set()))[1].add(agent)
+    if asked:
+        for entity_id, name in catalogue.select(catalogue.id, catalogue.name).where(catalogue.name.in_(asked)).tuples():
+            relevant.setdefault(entity_id, (name, set()))
+    return relevant
+
+
+def _fleet_wide(lo, hi):
+    """(id, occurred_at, type, severity) of events in [lo, hi) that name no agent, newest first."""
+    no_agent = ~fn.EXISTS(EventAgent.select(SQL("1")).where(EventAgent.event == Event.id))
+    return list(Event.select(Event.id, Event.occurred_at, Event.type, Event.severity)
+                .where(Event.occurred_at >= lo, Event.occurred_at < hi, no_agent)
+                .order_by(Event.occurred_at.desc())
+                .limit(MAX_CANDIDATES)
+                .tuples())
+
+
+def _agents_of_build(build_urls):
+    """Names of the agents that events recorded with one of ``build_urls`` name."""
+    query = (Agent.select(Agent.name).distinct()
+             .join(EventAgent, on=(EventAgent.agent == Agent.id))
+             .join(Event, on=(Event.id == EventAgent.event))
+             .where(Event.build_url.in_(build_urls))
+             .order_by(Agent.name)
+             .tuples())
+    return [name for (name,) in query]
+
+
+def _url_variants(url):
+    """A Jenkins build URL with and without its trailing slash: BUILD_URL ends in one, people drop it."""
+    bare = url.rstrip("/")
+    return [bare, bare + "/"]
+
+
+def _shift(value, delta):
+    """``value`` + ``delta``, held at the ends of what datetime can represent."""
+    try:
+        return value + delta
+    except OverflowError:
+        return datetime.min if delta < timedelta(0) else datetime.max
+
+
+def _unique(names):
+    return list(dict.fromkeys(name.strip() for name in names if name.strip()))
