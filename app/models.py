@@ -231,6 +231,92 @@ class SavedSearch(BaseModel):
         indexes = ((("user", "name"), True),)
 
 
+# --- automatic ingestion: webhook sources, the durable inbox, snapshots, poll runs, the worker lease
+
+SOURCE_KINDS = ("jenkins", "registry", "generic")
+INBOX_STATES = ("pending", "processing", "done", "ignored", "dead")
+
+
+class WebhookSource(BaseModel):
+    """A configured sender (one Jenkins controller, one registry, one generic system) with its own secret."""
+
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+    kind = CharField(max_length=16)
+    # Encrypted with a key derived from SECRET_KEY: HMAC verification needs the secret itself, not a hash.
+    secret_encrypted = TextField()
+    mapping = JSONField(default=dict)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class InboxItem(BaseModel):
+    """A webhook body, committed before the 202, until the worker has turned it into events."""
+
+    id = AutoField()
+    # The item outlives its source's deletion: it keeps the name and is dead-lettered when processed.
+    source = ForeignKeyField(WebhookSource, null=True, on_delete="SET NULL")
+    source_name = CharField(max_length=100)
+    kind = CharField(max_length=16)
+    received_at = DateTimeField(default=utcnow)
+    headers = JSONField(default=dict)
+    body = TextField()
+    body_sha256 = CharField(max_length=64)
+    state = CharField(max_length=16, default="pending")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    claimed_by = CharField(max_length=100, null=True)
+    claimed_at = DateTimeField(null=True)
+    last_error = TextField(null=True)
+    event_ids = JSONField(default=list)
+    processed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("state", "next_attempt_at"), False),)
+
+
+class Snapshot(BaseModel):
+    """What a collector observed under a key at a time; the service diffs consecutive ones."""
+
+    id = AutoField()
+    collector = CharField(max_length=50)
+    key = CharField(max_length=300)
+    observed_at = DateTimeField()
+    received_at = DateTimeField(default=utcnow)
+    content = JSONField()
+    content_sha256 = CharField(max_length=64)
+    event_ids = JSONField(default=list)
+
+    class Meta:
+        indexes = ((("collector", "key", "observed_at"), False),)
+
+
+class PollRun(BaseModel):
+    """One run of one poller: when, how it went, what it saw and changed."""
+
+    id = AutoField()
+    poller = CharField(max_length=50)
+    started_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    status = CharField(max_length=16, default="running")
+    observed = IntegerField(default=0)
+    changed = IntegerField(default=0)
+    events = IntegerField(default=0)
+    errors = JSONField(default=list)
+
+    class Meta:
+        indexes = ((("poller", "started_at"), False),)
+
+
+class WorkerLease(BaseModel):
+    """Who runs the schedule: one row per duty, held by one worker until it expires."""
+
+    name = CharField(max_length=100, primary_key=True)
+    holder = CharField(max_length=200)
+    expires_at = DateTimeField()
+
+
 MODELS = [
     User,
     ApiToken,
@@ -248,4 +334,9 @@ MODELS = [
     AuditEntry,
     Comment,
     SavedSearch,
+    WebhookSource,
+    InboxItem,
+    Snapshot,
+    PollRun,
+    WorkerLease,
 ]
