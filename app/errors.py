@@ -42,9 +42,9 @@ def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def error_response(code, message, errors=None, headers=None):
+def error_response(code, message, errors=None, headers=None, extra=None):
     if wants_json():
-        response = jsonify({"code": code, "message": message, "errors": errors or {}})
+        response = jsonify({"code": code, "message": message, "errors": errors or {}, **(extra or {})})
     else:
         response = render_template("error.html", code=code, message=message, errors=errors or {})
     return response, code, headers or {}

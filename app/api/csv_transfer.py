@@ -69,7 +69,8 @@ def import_events():
     dry_run = ImportQuerySchema().load(request.values)["dry_run"]
     report = csv_exchange.import_csv(_upload(), actor=g.actor, dry_run=dry_run)
     if report["errors"] and not dry_run:
-        return error_response(422, csv_exchange.summary(report), _by_location(report["errors"]))
+        return error_response(422, csv_exchange.summary(report), _by_location(report["errors"]),
+                              extra={"created": 0, "rows": report["errors"]})
     return report
 
 

@@ -26,6 +26,8 @@ class ErrorSchema(Schema):
     code = fields.Integer(required=True)
     message = fields.String(required=True)
     errors = fields.Dict(required=True, metadata={"description": "field name → list of messages"})
+    created = fields.Integer(metadata={"description": "CSV import only: 0, nothing was written"})
+    rows = fields.List(fields.Dict(), metadata={"description": "CSV import only: every problem as {row, field, message}"})
 
 
 def doc(summary, query=None, body=None, response=None, status=200, errors=(401, 403), description=None,

@@ -272,7 +272,8 @@ def test_one_bad_row_among_2000_good_ones_rejects_the_file(client, auth, app, ce
     response = import_csv(client, headers, body)
     assert response.status_code == 422
     assert response.json == {"code": 422, "message": "Nothing was imported: 1 row has errors (row 1002).",
-                             "errors": {"row 1002: %s" % field if field else "row 1002": [message]}}
+                             "errors": {"row 1002: %s" % field if field else "row 1002": [message]},
+                             "created": 0, "rows": [{"row": 1002, "field": field, "message": message}]}
     assert counts(app)[0] == 0
 
 
