@@ -1,14 +1,18 @@
+/* groovylint-disable SystemExit, SystemErrPrint */
+// A command-line runner: like Jenkins, it reports a failed pipeline on stderr and in its exit status.
 /*
  * Runs a Jenkinsfile-like script through the pipeline harness, with real HTTP, as a build would:
  *
  *   groovy jenkins-shared-library/test/runPipeline.groovy CONTEXT.json PIPELINE.groovy
  *
  * CONTEXT.json: {"env": {"BUILD_URL": ..., "CHANGE_TRACKER_URL": ...}, "credentials": {"change-tracker-token": ...},
- *                "badgePlugin": true, "realSleep": true}
+ *                "badgePlugin": true, "realSleep": true,
+ *                "previousSuccessfulBuild": {"number": 127, "startTimeInMillis": ...}}
  * (a file rather than arguments, so no secret shows in the process list).
  *
  * Echoed lines go to stdout as they come; the last stdout line is
  *   PIPELINE-RESULT {"result": "SUCCESS" | "FAILURE" | "ABORTED", "value": <what the script returned>, ...}
+ * (a returned list or map as JSON, anything else but numbers and booleans as its string).
  * A failed pipeline prints "ERROR: <message>" on stderr, as Jenkins does, and exits 1.
  */
 import groovy.json.JsonOutput
@@ -31,12 +35,20 @@ harness.credentials.putAll((Map) (context.credentials ?: [:]))
 harness.badgePluginInstalled = context.badgePlugin != false
 harness.realSleep = context.realSleep != false
 harness.printLog = true
+Map lastSuccess = context.previousSuccessfulBuild instanceof Map ? (Map) context.previousSuccessfulBuild : null
+if (lastSuccess) {
+    def previous = loader.loadClass('RunStandIn').newInstance()
+    previous.number = lastSuccess.number as int
+    previous.startTimeInMillis = lastSuccess.startTimeInMillis as long
+    harness.currentBuild.previousSuccessfulBuild = previous
+}
 
 Object value = null
 Throwable failure = null
 try {
     value = harness.runPipeline(pipeline.getText('UTF-8'), pipeline.name - '.groovy')
-} catch (Throwable e) {
+} catch (Throwable e) {  // groovylint-disable-line CatchThrowable
+    // Whatever the pipeline throws is its result, as in Jenkins.
     failure = e
 }
 System.out.flush()
@@ -45,7 +57,8 @@ if (failure != null) {
 }
 Map summary = [
     result      : harness.currentBuild.result,
-    value       : value == null || value instanceof Number || value instanceof Boolean ? value : String.valueOf(value),
+    value       : value == null || value instanceof Number || value instanceof Boolean || value instanceof Collection ||
+        value instanceof Map ? value : String.valueOf(value),
     error       : failure?.message,
     badges      : harness.badges,
     httpRequests: harness.httpRequests.size(),  // never their arguments: they carry the token

@@ -1,3 +1,5 @@
+/* groovylint-disable SystemExit */
+// A command-line runner: its exit status is how pytest and people learn whether the tests passed.
 /*
  * Runs the shared library's unit tests in one JVM with only what Debian's groovy package ships (JUnit 4 and
  * groovy-test are on its classpath):
@@ -52,7 +54,8 @@ Result result = junit.run(testClasses as Class[])
 result.failures.each { Failure failure ->
     println ''
     println "=== ${failure.description.displayName}"
-    println failure.trace.readLines().findAll { !(it =~ /^\s+at (sun\.|java\.|jdk\.|org\.codehaus\.groovy\.|groovy\.lang\.|org\.junit\.|junit\.)/) }.join('\n')
+    String noise = /^\s+at (sun\.|java\.|jdk\.|org\.codehaus\.groovy\.|groovy\.lang\.|org\.junit\.|junit\.)/
+    println failure.trace.readLines().findAll { String line -> !(line =~ noise) }.join('\n')
 }
 println ''
 println 'GROOVY-TEST-SUMMARY ' + JsonOutput.toJson([

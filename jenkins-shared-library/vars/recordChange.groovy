@@ -1,5 +1,6 @@
 import io.changetracker.ChangeRequest
 import io.changetracker.RetryPolicy
+import io.changetracker.TrackerLinks
 import io.changetracker.TrackerResponse
 
 /**
@@ -56,7 +57,8 @@ def call(Map config = [:], Closure body = null) {
     Throwable failure = null
     try {
         body()
-    } catch (Throwable t) {
+    } catch (Throwable t) {  // groovylint-disable-line CatchThrowable
+        // Whatever the block throws (an AbortException, an Error, an abort) is recorded, then rethrown below.
         failure = t
     }
     // The block's own failure is what the build must report, so the tracker cannot fail the build on top of it.
@@ -78,7 +80,8 @@ def recordEvent(ChangeRequest request, boolean mayFailBuild) {
     TrackerResponse response = sendWithRetries(request, new RetryPolicy())
     if (response.ok) {
         String eventUrl = request.eventUrl(response.eventId)
-        echo((response.folded ? 'recordChange: folded into existing event ' : 'recordChange: recorded event ') + eventUrl)
+        echo((response.folded ? 'recordChange: folded into existing event ' : 'recordChange: recorded event ') +
+            eventUrl)
         addEventBadge(eventUrl, request.title)
         return response.eventId
     }
@@ -108,7 +111,7 @@ TrackerResponse sendWithRetries(ChangeRequest request, RetryPolicy retry) {
         }
     } catch (InterruptedException e) {
         throw e  // an aborted build stays aborted
-    } catch (Exception e) {
+    } catch (Exception e) {  // groovylint-disable-line CatchException
         // Most likely the credential: missing, or not a Secret text.
         response = TrackerResponse.unusable("could not use credentials '" + request.credentialsId + "' (" +
             e.getClass().simpleName + (e.message ? ': ' + e.message : '') + ')')
@@ -120,16 +123,18 @@ TrackerResponse sendOnce(ChangeRequest request, String body) {
     try {
         def answer = httpRequest(url: request.endpoint, httpMode: 'POST', contentType: 'APPLICATION_JSON_UTF8',
             requestBody: body,
-            // Concatenated, never interpolated: the secret stays out of GStrings and the console.
-            customHeaders: [[name: 'Authorization', value: 'Bearer ' + env.CHANGE_TRACKER_TOKEN, maskValue: true]],
+            // Built by a @NonCPS method, never interpolated: the secret stays out of GStrings, locals and the console.
+            customHeaders: [[name: 'Authorization', value: TrackerLinks.authorization(env.CHANGE_TRACKER_TOKEN),
+                             maskValue: true]],
             validResponseCodes: '100:599', timeout: request.timeout, quiet: true)
         return TrackerResponse.of(answer.status as int, answer.content as String, request.credentialsId)
     } catch (InterruptedException e) {
         throw e
     } catch (NoSuchMethodError e) {
         return TrackerResponse.unusable('no httpRequest step: install the HTTP Request plugin')
-    } catch (Exception e) {
-        return TrackerResponse.unreachable(request.endpoint, e)
+    } catch (Exception e) {  // groovylint-disable-line CatchException
+        // Whatever httpRequest throws (connection refused, timeout, TLS): a warning, and maybe a retry.
+        return TrackerResponse.unreachable(request.endpoint, e, env.CHANGE_TRACKER_TOKEN)
     }
 }
 

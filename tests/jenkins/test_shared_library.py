@@ -6,19 +6,15 @@ that the API and then a browser show. A missing groovy fails these tests: CI ins
 """
 import json
 import os
-import shutil
-import subprocess
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.jenkins.jvm import LIBRARY, executable, output, run as run_jvm
 
 pytestmark = pytest.mark.groovy
-
-LIBRARY = Path(__file__).resolve().parents[2] / "jenkins-shared-library"
-DEBIAN_JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
-JVM_TIMEOUT = 180  # seconds; a run normally takes a few
 
 BUILD_ENV = {
     "JOB_NAME": "platform/agent-images/main",
@@ -30,57 +26,26 @@ BUILD_ENV = {
 }
 
 
-def _executable(name):
-    path = shutil.which(name) or next((p for p in ["/usr/bin/" + name] if os.access(p, os.X_OK)), None)
-    if path is None:
-        pytest.fail("%s not found: install Debian's groovy package (Groovy 2.4, as in Jenkins)" % name)
-    return path
-
-
-def _jvm_env():
-    env = dict(os.environ)
-    if not env.get("JAVA_HOME") and os.path.isdir(DEBIAN_JAVA_HOME):
-        env["JAVA_HOME"] = DEBIAN_JAVA_HOME
-    return env
-
-
-def _run(command, **kwargs):
-    return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", env=_jvm_env(),
-                          timeout=JVM_TIMEOUT, cwd=LIBRARY, **kwargs)
-
-
-def _output(proc):
-    return "exit %s\n--- stdout\n%s\n--- stderr\n%s" % (proc.returncode, proc.stdout, proc.stderr)
-
-
-@pytest.fixture(scope="session")
-def groovy():
-    """The groovy launcher, checked to be 2.4: what compiles here compiles in Jenkins' CPS Groovy."""
-    path = _executable("groovy")
-    proc = _run([path, "--version"])
-    assert proc.returncode == 0, _output(proc)
-    assert "Groovy Version: 2.4." in proc.stdout, "expected Groovy 2.4, got: %s" % proc.stdout.strip()
-    return path
-
-
 @pytest.fixture
 def run_pipeline(groovy, live_server, tmp_path):
     """Runs a Jenkinsfile-like script through the harness against the live server, as one build.
 
-    Returns (process, result) where result is the harness's PIPELINE-RESULT summary.
+    Returns (process, result) where result is the harness's PIPELINE-RESULT summary. Keyword arguments
+    go into the harness's context as they are, e.g. previousSuccessfulBuild={"number": .., "startTimeInMillis": ..}.
     """
-    def run(script, credentials, env=None):
+    def run(script, credentials, env=None, **context_extra):
         context = tmp_path / "context.json"
         context.write_text(json.dumps({
             "env": {**BUILD_ENV, "CHANGE_TRACKER_URL": live_server.url, **(env or {})},
             "credentials": credentials,
+            **context_extra,
         }), encoding="utf-8")
         context.chmod(0o600)
         jenkinsfile = tmp_path / "Jenkinsfile.groovy"
         jenkinsfile.write_text(script, encoding="utf-8")
-        proc = _run([groovy, str(LIBRARY / "test" / "runPipeline.groovy"), str(context), str(jenkinsfile)])
+        proc = run_jvm([groovy, str(LIBRARY / "test" / "runPipeline.groovy"), str(context), str(jenkinsfile)])
         lines = [line for line in proc.stdout.splitlines() if line.startswith("PIPELINE-RESULT ")]
-        assert lines, "the harness printed no PIPELINE-RESULT line\n" + _output(proc)
+        assert lines, "the harness printed no PIPELINE-RESULT line\n" + output(proc)
         for secret in credentials.values():
             assert secret not in proc.stdout and secret not in proc.stderr, "a token reached the console"
         return proc, json.loads(lines[-1][len("PIPELINE-RESULT "):])
@@ -97,24 +62,27 @@ def test_every_groovy_file_compiles_with_groovyc(groovy, tmp_path):
     assert LIBRARY / "vars" / "recordChange.groovy" in sources
     classpath = os.pathsep.join(str(LIBRARY / part) for part in ("src", "test/stubs", "test/groovy"))
 
-    proc = _run([_executable("groovyc"), "-cp", classpath, "-d", str(tmp_path)] + [str(s) for s in sources])
+    proc = run_jvm([executable("groovyc"), "-cp", classpath, "-d", str(tmp_path)] + [str(s) for s in sources])
 
-    assert proc.returncode == 0, _output(proc)
+    assert proc.returncode == 0, output(proc)
     for expected in ["recordChange.class", "io/changetracker/ChangeRequest.class",
                      "io/changetracker/TrackerResponse.class", "io/changetracker/RetryPolicy.class",
-                     "PipelineHarness.class", "RecordChangeTest.class"]:
+                     "suspectChanges.class", "io/changetracker/SuspectQuery.class",
+                     "io/changetracker/SuspectReport.class", "io/changetracker/TrackerLinks.class",
+                     "PipelineHarness.class", "RecordChangeTest.class", "SuspectChangesTest.class"]:
         assert (tmp_path / expected).is_file(), "groovyc produced no %s" % expected
 
 
 def test_groovy_unit_tests_pass(groovy):
-    proc = _run([groovy, str(LIBRARY / "test" / "runTests.groovy")])
+    proc = run_jvm([groovy, str(LIBRARY / "test" / "runTests.groovy")])
 
     lines = [line for line in proc.stdout.splitlines() if line.startswith("GROOVY-TEST-SUMMARY ")]
-    assert lines, "the Groovy test runner printed no summary\n" + _output(proc)
+    assert lines, "the Groovy test runner printed no summary\n" + output(proc)
     summary = json.loads(lines[-1][len("GROOVY-TEST-SUMMARY "):])
-    assert summary["failed"] == 0 and proc.returncode == 0, _output(proc)
+    assert summary["failed"] == 0 and proc.returncode == 0, output(proc)
     assert summary["run"] >= 40, "expected the whole Groovy suite to run, got %(run)d tests" % summary
-    assert {"RecordChangeTest", "HttpRequestStandInTest", "StepConventionsTest"} <= set(summary["classes"])
+    assert {"RecordChangeTest", "HttpRequestStandInTest", "StepConventionsTest",
+            "SuspectChangesTest"} <= set(summary["classes"])
 
 
 def test_record_change_lands_in_the_live_tracker(run_pipeline, live_server, auth, client):
@@ -131,7 +99,7 @@ def test_record_change_lands_in_the_live_tracker(run_pipeline, live_server, auth
         return id + ',' + blockId
     """, credentials={"change-tracker-token": token})
 
-    assert proc.returncode == 0 and result["result"] == "SUCCESS", _output(proc)
+    assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
     plain_id, block_id = (int(part) for part in result["value"].split(","))
     echoed = _echoed(proc)
     assert "recordChange: recorded event %s/events/%d" % (live_server.url, plain_id) in echoed
@@ -170,7 +138,7 @@ def test_refused_or_rejected_changes_only_warn(run_pipeline, auth, client):
         echo 'rejected: ' + rejected
     """, credentials={"change-tracker-token": wrong, "good": good})
 
-    assert proc.returncode == 0 and result["result"] == "SUCCESS", _output(proc)
+    assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
     echoed = _echoed(proc)
     assert "refused: null" in echoed and "rejected: null" in echoed
     assert any(line.startswith("WARNING: recordChange: could not record 'Agent relabelled': Change Tracker refused "
@@ -189,11 +157,110 @@ def test_refused_token_fails_the_build_with_fail_on_error(run_pipeline):
         echo 'not reached'
     """, credentials={"change-tracker-token": "ct_" + "1" * 40})
 
-    assert proc.returncode != 0, _output(proc)
+    assert proc.returncode != 0, output(proc)
     assert result["result"] == "FAILURE"
     assert "not reached" not in proc.stdout
     assert ("ERROR: recordChange: could not record 'Agent relabelled': Change Tracker refused the token in "
-            "credentials 'change-tracker-token' (HTTP 401") in proc.stderr, _output(proc)
+            "credentials 'change-tracker-token' (HTTP 401") in proc.stderr, output(proc)
+
+
+FAILED_BUILD_ENV = {
+    "JOB_NAME": "apps/payments/main",
+    "BUILD_NUMBER": "42",
+    "BUILD_URL": "https://jenkins.example.test/job/apps/job/payments/job/main/42/",
+    "NODE_NAME": "linux-agent-07",
+    "NODE_LABELS": "linux jdk17",
+}
+
+
+def test_suspect_changes_lists_what_record_change_recorded_ranked(run_pipeline, live_server, auth, client):
+    """An infrastructure job records changes with recordChange; a later build on linux-agent-07 fails, and
+    suspectChanges in its post-failure step lists them from the live tracker, ranked, with reasons and links."""
+    now = datetime.now(timezone.utc)
+    # A change before the job's last success: not a suspect.
+    old = client.post("/api/v1/events", headers=auth.headers(), json={
+        "title": "Old JDK on linux-agent-07", "type": "tool_update", "agents": ["linux-agent-07"],
+        "tools": ["jdk17"], "occurred_at": (now - timedelta(hours=3)).isoformat()}).get_json()["id"]
+
+    proc, recorded = run_pipeline("""
+        def onAgent = recordChange(title: 'Temurin 17.0.12 on linux-agent-07', type: 'tool_update',
+                                   severity: 'medium', tools: ['jdk17'])
+        def sibling = recordChange(title: 'Temurin 17.0.12 on linux-agent-08', type: 'tool_update',
+                                   agents: ['linux-agent-08'], tools: ['jdk17'])
+        def outage = recordChange(title: 'Artifact proxy down', type: 'outage', severity: 'high', agents: [])
+        def unrelated = recordChange(title: 'Docker 27.3 on linux-agent-09', type: 'tool_update',
+                                     agents: ['linux-agent-09'], tools: ['docker'])
+        return [onAgent, sibling, outage, unrelated]
+    """, credentials={"change-tracker-token": auth.token(role="editor", scope="write")},
+        env={"JOB_NAME": "platform/jdk-rollout",
+             "BUILD_URL": "https://jenkins.example.test/job/platform/job/jdk-rollout/9/"})
+    assert recorded["result"] == "SUCCESS", output(proc)
+    on_agent, sibling, outage, unrelated = recorded["value"]
+
+    # Whole milliseconds, not .000: Java prints an Instant without zero milliseconds.
+    last_success = (now - timedelta(hours=1)).replace(microsecond=123000)
+    reader = auth.token(role="viewer", scope="read", username="ci-reader")
+    proc, result = run_pipeline("""
+        try {
+            echo 'running the tests'
+            error('3 tests failed')
+        } catch (err) {
+            // what post { failure { ... } } runs
+            return suspectChanges(tools: ['maven-3.9'])
+        }
+    """, credentials={"change-tracker-token": reader}, env=FAILED_BUILD_ENV,
+        previousSuccessfulBuild={"number": 41, "startTimeInMillis": int(last_success.timestamp() * 1000)})
+
+    assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
+    suspects = result["value"]
+    assert [s["id"] for s in suspects] == [on_agent, sibling, outage], "ranked, without %d and %d" % (old, unrelated)
+    assert [s["rank"] for s in suspects] == ["same_agent", "same_tool", "fleet_wide"]
+    assert suspects[0]["reasons"] == ["same agent linux-agent-07"]
+    assert suspects[1]["reasons"] == ["same tool jdk17 as recent changes on linux-agent-07"]
+    assert suspects[2]["reasons"] == ["fleet-wide: names no agent"]
+    assert suspects[0]["score"] > suspects[1]["score"] > suspects[2]["score"]
+    assert [s["url"] for s in suspects] == ["%s/events/%d" % (live_server.url, i) for i in (on_agent, sibling, outage)]
+    assert suspects[0]["title"] == "Temurin 17.0.12 on linux-agent-07"
+    assert (suspects[0]["type"], suspects[0]["severity"]) == ("tool_update", "medium")
+    assert suspects[0]["agents"] == ["linux-agent-07"] and suspects[0]["tools"] == ["jdk17"]
+    assert 0 <= suspects[0]["secondsBefore"] < 600
+
+    suspects_page = "%s/suspects?build_url=%s" % (live_server.url, quote(FAILED_BUILD_ENV["BUILD_URL"], safe=""))
+    assert result["badges"] == [{"icon": "warning.gif", "link": suspects_page,
+                                 "text": "Change Tracker: 3 suspect changes; most likely #%d Temurin 17.0.12 on "
+                                         "linux-agent-07" % on_agent}]
+    echoed = _echoed(proc)
+    header = next(line for line in echoed if line.startswith("suspectChanges: "))
+    assert header == ("suspectChanges: 3 changes could explain this failure (agent linux-agent-07, tool maven-3.9; "
+                      "since the start of the last successful build #41, %s), most likely first:"
+                      % last_success.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    first = "  1. [same agent] #%d Temurin 17.0.12 on linux-agent-07 (tool_update, medium, " % on_agent
+    assert any(line.startswith(first) for line in echoed), echoed
+    assert "       %s/events/%d" % (live_server.url, on_agent) in echoed
+    assert "  This build's suspects in Change Tracker: " + suspects_page in echoed
+    assert "  Changes on linux-agent-07: %s/agents/linux-agent-07" % live_server.url in echoed
+
+
+def test_suspect_changes_only_warns_when_the_tracker_cannot_answer(run_pipeline, auth):
+    """Outside a node, for a build that recorded nothing, the live tracker answers 422; a tracker that is
+    down is a warning too. Neither fails the build, and neither prints the token."""
+    reader = auth.token(role="viewer", scope="read")
+    proc, result = run_pipeline("""
+        def unknownAgent = suspectChanges()
+        def down = suspectChanges(url: 'http://127.0.0.1:9/')
+        return [unknownAgent.size(), down.size()]
+    """, credentials={"change-tracker-token": reader}, env={**FAILED_BUILD_ENV, "NODE_NAME": ""})
+
+    assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
+    assert result["value"] == [0, 0]
+    assert result["badges"] == []
+    warnings = [line for line in _echoed(proc) if line.startswith("WARNING: suspectChanges: ")]
+    assert len(warnings) == 2, output(proc)
+    assert warnings[0].startswith("WARNING: suspectChanges: Change Tracker could not search for suspects (HTTP 422: ")
+    assert "build_url: The build's agent is unknown" in warnings[0]
+    assert warnings[0].endswith("; pass agents: ['<the agent the build ran on>']")
+    assert warnings[1].startswith("WARNING: suspectChanges: could not reach Change Tracker at "
+                                  "http://127.0.0.1:9/api/v1/suspects (ConnectException")
 
 
 @pytest.mark.browser
@@ -201,7 +268,7 @@ def test_recorded_change_shows_on_the_timeline(run_pipeline, auth, page):
     title = "Temurin 17.0.12 on linux-agent-07 \u2014 \"security\" release"
     proc, result = run_pipeline("recordChange(title: %s, type: 'tool_update', tools: ['jdk17'])" % json.dumps(title),
                                 credentials={"change-tracker-token": auth.token(role="editor", scope="write")})
-    assert result["result"] == "SUCCESS" and isinstance(result["value"], int), _output(proc)
+    assert result["result"] == "SUCCESS" and isinstance(result["value"], int), output(proc)
 
     auth.user("viewer", "viewer")
     page.goto("/login")

@@ -4,6 +4,8 @@ import groovy.json.JsonSlurperClassic
  * Shared set-up for step tests: a harness with a realistic build environment, a token credential, and a fake
  * httpRequest that records each call and answers from a queue (201 {"id": 42} when the queue is empty).
  */
+// Abstract so that JUnit does not run the base on its own; it has no abstract method to ask of the step tests.
+// groovylint-disable-next-line AbstractClassWithoutAbstractMethod
 abstract class BasePipelineTest extends GroovyTestCase {
     public static final String TOKEN = 'ct_s3cr3t-T0KEN-value'
     public static final String TRACKER = 'https://changes.example.test'
@@ -20,23 +22,10 @@ abstract class BasePipelineTest extends GroovyTestCase {
     /** Queued answers of the fake httpRequest: a response map or a Throwable to throw. */
     List answers = []
 
-    static File libraryRoot() {
-        String configured = System.getProperty('changetracker.library')
-        if (configured) {
-            return new File(configured)
-        }
-        File dir = new File('.').canonicalFile
-        while (dir != null && !new File(dir, 'vars').isDirectory()) {
-            dir = new File(dir, 'jenkins-shared-library').isDirectory() ? new File(dir, 'jenkins-shared-library') : dir.parentFile
-        }
-        assert dir != null: 'run from the repository or set -Dchangetracker.library'
-        return dir
-    }
-
     @Override
     protected void setUp() {
         super.setUp()
-        harness = new PipelineHarness(libraryRoot())
+        harness = new PipelineHarness(PipelineHarness.findLibraryRoot())
         harness.env.putAll(BUILD_ENV)
         harness.credentials['change-tracker-token'] = TOKEN
         harness.transport = { Map args ->
@@ -59,6 +48,11 @@ abstract class BasePipelineTest extends GroovyTestCase {
         times.times { answers << new ConnectException('Connection refused') }
     }
 
+    /** Runs suspectChanges(...) like a pipeline would. */
+    List suspectChanges(Map config = [:]) {
+        return (List) harness.step('suspectChanges').invokeMethod('call', [config] as Object[])
+    }
+
     /** Runs the step's call(...) like a pipeline would. */
     def recordChange(Map config, Closure body = null) {
         Script step = harness.step('recordChange')
@@ -68,15 +62,39 @@ abstract class BasePipelineTest extends GroovyTestCase {
 
     /** The JSON body of the n-th httpRequest, parsed back into maps and lists. */
     Map sentBody(int index = 0) {
-        assert harness.httpRequests.size() > index: "expected at least ${index + 1} httpRequest call(s), got ${harness.httpRequests.size()}"
+        assert harness.httpRequests.size() > index:
+            "expected at least ${index + 1} httpRequest call(s), got ${harness.httpRequests.size()}"
         return (Map) new JsonSlurperClassic().parseText(harness.httpRequests[index].requestBody as String)
+    }
+
+    /** The n-th httpRequest's URL without its query string. */
+    String pathOf(int index = 0) {
+        String url = harness.httpRequests[index].url
+        return url.contains('?') ? url.substring(0, url.indexOf('?')) : url
+    }
+
+    /** The query parameters of the n-th httpRequest, decoded: name -> values, in order. */
+    Map<String, List<String>> queryOf(int index = 0) {
+        String url = harness.httpRequests[index].url
+        return url.contains('?') ? decodeQuery(url.substring(url.indexOf('?') + 1)) : [:]
+    }
+
+    static Map<String, List<String>> decodeQuery(String query) {
+        Map<String, List<String>> parameters = [:]
+        query.split('&').each { String pair ->
+            List<String> parts = pair.split('=', 2) as List
+            parameters.get(URLDecoder.decode(parts[0], 'UTF-8'), []) <<
+                URLDecoder.decode(parts.size() > 1 ? parts[1] : '', 'UTF-8')
+        }
+        return parameters
     }
 
     /** The failure message of an error step (or of any other throw) in {@code code}. */
     String failureOf(Closure code) {
         try {
             code()
-        } catch (Throwable e) {
+        } catch (Throwable e) {  // groovylint-disable-line CatchThrowable
+            // Any failure will do: the caller asserts on its message.
             return e.message
         }
         fail('expected the step to fail')

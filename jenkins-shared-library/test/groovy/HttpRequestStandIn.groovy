@@ -22,6 +22,8 @@ class HttpRequestStandIn {
 
     /** What httpRequest returns (the plugin's ResponseContentSupplier). */
     static class Response implements Serializable {
+        private static final long serialVersionUID = 1L
+
         final int status
         final String content
         final Map<String, List<String>> headers
@@ -48,8 +50,8 @@ class HttpRequestStandIn {
             throw new IllegalArgumentException('httpRequest: url is required')
         }
         boolean quiet = args.quiet == true
-        String method = (args.httpMode ?: 'GET').toString()
-        String validCodes = (args.validResponseCodes ?: '100:399').toString()
+        String method = args.httpMode ?: 'GET'
+        String validCodes = args.validResponseCodes ?: '100:399'
         int timeoutMillis = ((args.timeout ?: 0) as int) * 1000
         Closure say = { String line -> if (!quiet) { log(line) } }
 

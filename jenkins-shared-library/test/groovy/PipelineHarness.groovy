@@ -44,6 +44,21 @@ class PipelineHarness {
         registerLibrarySteps()
     }
 
+    /** The library's root: -Dchangetracker.library, else found upwards from the working directory. */
+    static File findLibraryRoot() {
+        String configured = System.getProperty('changetracker.library')
+        if (configured) {
+            return new File(configured)
+        }
+        File dir = new File('.').canonicalFile
+        while (dir != null && !new File(dir, 'vars').isDirectory()) {
+            File nested = new File(dir, 'jenkins-shared-library')
+            dir = nested.isDirectory() ? nested : dir.parentFile
+        }
+        assert dir != null: 'run from the repository or set -Dchangetracker.library'
+        return dir
+    }
+
     /** The vars/<name>.groovy script bound to this harness, e.g. step('recordChange').call(title: 'x'). */
     Script step(String name) {
         File file = new File(libraryRoot, "vars/${name}.groovy")
@@ -72,7 +87,8 @@ class PipelineHarness {
         } catch (InterruptedException e) {
             currentBuild.result = 'ABORTED'
             throw e
-        } catch (Throwable e) {
+        } catch (Throwable e) {  // groovylint-disable-line CatchThrowable
+            // As in Jenkins, anything else a pipeline throws fails the build.
             currentBuild.result = 'FAILURE'
             throw e
         }
@@ -148,7 +164,8 @@ class PipelineHarness {
         })
         binding.setVariable('addBadge', { Map args ->
             if (!badgePluginInstalled) {
-                throw new NoSuchMethodError("No such DSL method 'addBadge' found among steps [echo, error, httpRequest, sleep, withCredentials]")
+                throw new NoSuchMethodError("No such DSL method 'addBadge' found among steps " +
+                    '[echo, error, httpRequest, sleep, withCredentials]')
             }
             badges << new LinkedHashMap(args)
             return null

@@ -136,7 +136,8 @@ class RecordChangeTest extends BasePipelineTest {
         assert id == null
         assert harness.httpRequests.size() == 3
         assert harness.sleeps == [[time: 2, unit: 'SECONDS'], [time: 4, unit: 'SECONDS']]
-        assertLogContains("WARNING: recordChange: could not record 'JDK upgrade': could not reach Change Tracker at ${TRACKER}/api/v1/events (ConnectException: Connection refused)")
+        assertLogContains("WARNING: recordChange: could not record 'JDK upgrade': could not reach Change Tracker at " +
+            "${TRACKER}/api/v1/events (ConnectException: Connection refused)")
         assertLogContains('the build goes on')
         assert harness.currentBuild.result == null
         assertNoSecretEchoed()
@@ -176,7 +177,8 @@ class RecordChangeTest extends BasePipelineTest {
         assert recordChange(title: 'Plugin update') == 7
         assert harness.httpRequests.size() == 3
         assert harness.sleeps*.time == [2, 4]
-        assertLogContains('attempt 1 of 3 failed: Change Tracker answered HTTP 500: Internal Server Error; trying again in 2 s')
+        assertLogContains('attempt 1 of 3 failed: Change Tracker answered HTTP 500: Internal Server Error; ' +
+            'trying again in 2 s')
         assertLogContains('attempt 2 of 3 failed: Change Tracker answered HTTP 503: 503 Service Unavailable')
         assert sentBody(0) == sentBody(2)
     }
@@ -184,12 +186,14 @@ class RecordChangeTest extends BasePipelineTest {
     void testPersistentServerErrorWarnsOrFails() {
         3.times { answer(500, [code: 500, message: 'database is locked', errors: [:]]) }
         assert recordChange(title: 'Plugin update') == null
-        assertLogContains("WARNING: recordChange: could not record 'Plugin update': Change Tracker answered HTTP 500: database is locked")
+        assertLogContains("WARNING: recordChange: could not record 'Plugin update': Change Tracker answered " +
+            'HTTP 500: database is locked')
 
         setUp()
         3.times { answer(500, [code: 500, message: 'database is locked', errors: [:]]) }
         String message = failureOf { recordChange(title: 'Plugin update', failOnError: true) }
-        assert message == "recordChange: could not record 'Plugin update': Change Tracker answered HTTP 500: database is locked"
+        assert message == "recordChange: could not record 'Plugin update': Change Tracker answered HTTP 500: " +
+            'database is locked'
     }
 
     void testRejectedEventIsNotRetriedAndNamesTheFields() {
@@ -199,7 +203,8 @@ class RecordChangeTest extends BasePipelineTest {
         assert recordChange(title: 'Odd build url') == null
         assert harness.httpRequests.size() == 1
         assert harness.sleeps.isEmpty()
-        assertLogContains('Change Tracker rejected the event (HTTP 422: Validation failed. (build_url: Not a valid URL.))')
+        assertLogContains('Change Tracker rejected the event (HTTP 422: Validation failed. ' +
+            '(build_url: Not a valid URL.))')
 
         setUp()
         answer(422, rejection)
@@ -213,7 +218,20 @@ class RecordChangeTest extends BasePipelineTest {
 
         assert recordChange(title: 'Agent relabelled', credentialsId: 'change-tracker-token') == null
         assert harness.httpRequests.size() == 1
-        assertLogContains("refused the token in credentials 'change-tracker-token' (HTTP 401: Invalid or expired token.)")
+        assertLogContains("refused the token in credentials 'change-tracker-token' " +
+            '(HTTP 401: Invalid or expired token.)')
+        assertNoSecretEchoed()
+    }
+
+    void testAnErrorQuotingTheTokenIsRedacted() {
+        harness.credentials['change-tracker-token'] = ' ' + TOKEN + '\n'  // pasted with blanks around it
+        String quoting = 'Illegal character(s) in message header value: Bearer ' + TOKEN
+        3.times { answers << new IllegalArgumentException(quoting) }
+
+        assert recordChange(title: 'Agent relabelled') == null
+        assert harness.httpRequests*.customHeaders.unique() == [[[name: 'Authorization', value: 'Bearer ' + TOKEN,
+                                                                  maskValue: true]]]
+        assertLogContains('(IllegalArgumentException: Illegal character(s) in message header value: Bearer ****)')
         assertNoSecretEchoed()
     }
 
@@ -231,7 +249,8 @@ class RecordChangeTest extends BasePipelineTest {
 
         setUp()
         String message = failureOf { recordChange(title: 'x', credentialsId: 'nope', failOnError: true) }
-        assert message.contains("could not use credentials 'nope' (PipelineAbort: Could not find credentials entry with ID 'nope')")
+        assert message.contains("could not use credentials 'nope' (PipelineAbort: Could not find credentials " +
+            "entry with ID 'nope')")
     }
 
     void testTokenIsOnlyInTheMaskedHeaderAndGoneAfterwards() {
@@ -298,7 +317,8 @@ class RecordChangeTest extends BasePipelineTest {
         Throwable caught = null
         try {
             recordChange(title: 'Upgrade Docker', type: 'tool_update', severity: 'low') { throw thrown }
-        } catch (Throwable e) {
+        } catch (Throwable e) {  // groovylint-disable-line CatchThrowable
+            // The test is that the very same throwable comes back out.
             caught = e
         }
 
@@ -312,7 +332,9 @@ class RecordChangeTest extends BasePipelineTest {
 
     void testFailedBlockKeepsAHigherSeverity() {
         shouldFail(PipelineAbort) {
-            recordChange(title: 'Core upgrade', type: 'jenkins_core', severity: 'critical') { throw new PipelineAbort('boom') }
+            recordChange(title: 'Core upgrade', type: 'jenkins_core', severity: 'critical') {
+                throw new PipelineAbort('boom')
+            }
         }
         assert sentBody().severity == 'critical'
     }
@@ -397,6 +419,7 @@ class RecordChangeTest extends BasePipelineTest {
         harness.transport = { Map args -> HttpRequestStandIn.send(args, { harness.log << it }) }
 
         assert recordChange(title: 'Tracker down', url: "http://127.0.0.1:${port}".toString()) == null
-        assertLogContains('could not reach Change Tracker at http://127.0.0.1:' + port + '/api/v1/events (ConnectException')
+        assertLogContains('could not reach Change Tracker at http://127.0.0.1:' + port +
+            '/api/v1/events (ConnectException')
     }
 }

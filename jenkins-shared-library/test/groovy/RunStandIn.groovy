@@ -6,6 +6,9 @@ class RunStandIn {
     String displayName = '#1'
     String description
     String absoluteUrl
+    long startTimeInMillis = System.currentTimeMillis()
+    /** The job's last successful build before this one (a RunWrapper in Jenkins), or null. */
+    RunStandIn previousSuccessfulBuild
 
     /** As Jenkins does: a result can only get worse. */
     void setResult(String result) {

@@ -19,7 +19,7 @@ class StepConventionsTest extends GroovyTestCase {
         'collectMany', 'find', 'findAll', 'findResult', 'any', 'every', 'sort', 'toSorted', 'inject', 'groupBy',
         'countBy', 'sum', 'max', 'min', 'count', 'unique', 'split', 'withIndex', 'times', 'upto'] as Set
 
-    File library = BasePipelineTest.libraryRoot()
+    private final File library = PipelineHarness.findLibraryRoot()
 
     List<File> steps() {
         return new File(library, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort { it.name }
@@ -31,8 +31,14 @@ class StepConventionsTest extends GroovyTestCase {
         return files.sort { it.path }
     }
 
+    /** Each step and the src/ class that lists the parameters it accepts (a typo in a call is reported). */
+    public static final Map<String, String> PARAMETER_CLASSES = [
+        recordChange  : 'io.changetracker.ChangeRequest',
+        suspectChanges: 'io.changetracker.SuspectQuery',
+    ].asImmutable()
+
     void testTheLibraryHasSteps() {
-        assert steps()*.name.contains('recordChange.groovy')
+        assert steps()*.name == ['recordChange.groovy', 'suspectChanges.groovy']
         assert classes()
     }
 
@@ -60,13 +66,16 @@ class StepConventionsTest extends GroovyTestCase {
         }
     }
 
-    void testRecordChangeDefaultsAreExactlyTheParametersItAccepts() {
-        Class changeRequest = new GroovyClassLoader(getClass().classLoader).with {
-            addClasspath(new File(library, 'src').path)
-            addClasspath(new File(library, 'test/stubs').path)
-            loadClass('io.changetracker.ChangeRequest')
+    void testEveryStepsDefaultsAreExactlyTheParametersItAccepts() {
+        GroovyClassLoader loader = new GroovyClassLoader(getClass().classLoader)
+        loader.addClasspath(new File(library, 'src').path)
+        loader.addClasspath(new File(library, 'test/stubs').path)
+        steps().each { File step ->
+            String name = step.name - '.groovy'
+            assert PARAMETER_CLASSES.containsKey(name): "${name}: name the class whose PARAMETERS it accepts"
+            List accepted = loader.loadClass(PARAMETER_CLASSES[name]).PARAMETERS
+            assert parametersOf(step).sort() == accepted.sort(false): "${name}: defaultConfig == PARAMETERS"
         }
-        assert parametersOf(new File(library, 'vars/recordChange.groovy')).sort() == changeRequest.PARAMETERS.sort(false)
     }
 
     void testSecretsAreNeverInterpolatedOrEchoed() {

@@ -50,6 +50,8 @@ class ChangeRequest implements Serializable {
         this(copyOf(config), copyOf(build), null, null, null, null)
     }
 
+    // All the fields of an immutable value, for at() and finished() only.
+    // groovylint-disable-next-line ParameterCount
     private ChangeRequest(Map config, Map build, String occurredAt, String endedAt, Map outcome,
                           String severityOverride) {
         this.config = config
@@ -237,7 +239,7 @@ class ChangeRequest implements Serializable {
             metadata.job = build.JOB_NAME.toString()
         }
         if (build.BUILD_NUMBER) {
-            String number = build.BUILD_NUMBER.toString()
+            String number = build.BUILD_NUMBER
             metadata.build_number = number.isInteger() ? number.toInteger() : number
         }
         if (build.NODE_NAME) {
@@ -270,7 +272,7 @@ class ChangeRequest implements Serializable {
 
     /** A name or a list of names, without blanks and repeats; null entries (an unset variable) are dropped. */
     @NonCPS
-    private static List<String> names(Object value) {
+    static List<String> names(Object value) {
         Collection values = value instanceof Collection ? (Collection) value :
             value instanceof Object[] ? (value as List) : value == null ? [] : [value]
         Set<String> names = new LinkedHashSet<String>()
@@ -283,7 +285,7 @@ class ChangeRequest implements Serializable {
     }
 
     @NonCPS
-    private static List<String> nameProblems(String parameter, Object value, int max) {
+    static List<String> nameProblems(String parameter, Object value, int max) {
         if (value == null) {
             return []
         }
@@ -297,7 +299,8 @@ class ChangeRequest implements Serializable {
             if (item != null && !(item instanceof CharSequence)) {
                 problems << "${parameter} must hold names (strings), not ${item.getClass().simpleName}".toString()
             } else if (item != null && item.toString().trim().length() > max) {
-                problems << "${parameter} entry '${item.toString().take(40)}...' is longer than ${max} characters".toString()
+                problems << ("${parameter} entry '${item.toString().take(40)}...' is longer than ${max} " +
+                    'characters').toString()
             }
         }
         return problems.unique()

@@ -1,6 +1,7 @@
 package io.changetracker
 
 import com.cloudbees.groovy.cps.NonCPS
+import groovy.json.JsonException
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurperClassic
 
@@ -32,37 +33,71 @@ class TrackerResponse implements Serializable {
     /** Reads the tracker's answer: 201 recorded, 200 folded into an event with the same dedupe key. */
     @NonCPS
     static TrackerResponse of(int status, String content, String credentialsId) {
-        def body = parse(content)
-        String detail = body instanceof Map ? errorDetail((Map) body) : snippet(content)
-        String answered = "HTTP ${status}${detail ? ': ' + detail : ''}"
+        String answered = describeAnswer(status, content)
         if (status == 200 || status == 201) {
+            def body = parse(content)
             Object id = body instanceof Map ? body.id : null
             if (id == null) {
-                return new TrackerResponse(status, null, null, "Change Tracker answered ${answered} without an event id".toString(), false)
+                return new TrackerResponse(status, null, null,
+                    "Change Tracker answered ${answered} without an event id".toString(), false)
             }
             Integer count = body.count instanceof Number ? (body.count as Integer) : null
             return new TrackerResponse(status, id, count, null, false)
         }
         if (status == 401) {
-            return new TrackerResponse(status, null, null,
-                "Change Tracker refused the token in credentials '${credentialsId}' (${answered}); check that it exists, has not expired and was not revoked".toString(), false)
+            return new TrackerResponse(status, null, null, refusedToken(credentialsId, answered), false)
         }
         if (status == 403) {
-            return new TrackerResponse(status, null, null,
-                "the token in credentials '${credentialsId}' may not record events (${answered}); it needs the write scope and an editor or admin user".toString(), false)
+            return new TrackerResponse(status, null, null, ("the token in credentials '${credentialsId}' may not " +
+                "record events (${answered}); it needs the write scope and an editor or admin user").toString(), false)
         }
         if (status == 422) {
-            return new TrackerResponse(status, null, null, "Change Tracker rejected the event (${answered})".toString(), false)
+            return new TrackerResponse(status, null, null,
+                "Change Tracker rejected the event (${answered})".toString(), false)
         }
         boolean worthRetrying = status == 408 || status == 429 || status >= 500
         return new TrackerResponse(status, null, null, "Change Tracker answered ${answered}".toString(), worthRetrying)
     }
 
-    /** No answer at all: the tracker is down, unreachable or too slow. Worth another try. */
+    /** "HTTP 422: Validation failed. (field: message)": the status and what the tracker said, safe to echo. */
     @NonCPS
-    static TrackerResponse unreachable(String endpoint, Throwable cause) {
-        String reason = cause.getClass().simpleName + (cause.message ? ': ' + cause.message : '')
-        return new TrackerResponse(0, null, null, "could not reach Change Tracker at ${endpoint} (${reason})".toString(), true)
+    static String describeAnswer(int status, String content) {
+        def body = parse(content)
+        String detail = body instanceof Map ? errorDetail((Map) body) : snippet(content)
+        return "HTTP ${status}${detail ? ': ' + detail : ''}".toString()
+    }
+
+    /** The 401 explanation, naming the credential (never its secret). */
+    @NonCPS
+    static String refusedToken(String credentialsId, String answered) {
+        return ("Change Tracker refused the token in credentials '${credentialsId}' (${answered}); " +
+            'check that it exists, has not expired and was not revoked').toString()
+    }
+
+    /** The tracker's JSON answer as maps and lists, or null when it is not JSON (a proxy's error page, say). */
+    @NonCPS
+    static Object parse(String content) {
+        Object parsed = null
+        if (content?.trim()) {
+            try {
+                parsed = new JsonSlurperClassic().parseText(content)
+            } catch (JsonException ignored) {
+                // not JSON: describeAnswer falls back to a snippet of the text
+            }
+        }
+        return parsed
+    }
+
+    /**
+     * No answer at all: the tracker is down, unreachable or too slow. Worth another try. {@code secret} is taken
+     * out of the cause's message.
+     */
+    @NonCPS
+    static TrackerResponse unreachable(String endpoint, Throwable cause, Object secret = null) {
+        String message = TrackerLinks.redact(cause.message, secret)
+        String reason = cause.getClass().simpleName + (message ? ': ' + message : '')
+        String problem = "could not reach Change Tracker at ${endpoint} (${reason})"
+        return new TrackerResponse(0, null, null, problem, true)
     }
 
     /** Something no retry will fix, e.g. the credential or the HTTP Request plugin is missing. */
@@ -80,18 +115,6 @@ class TrackerResponse implements Serializable {
     @NonCPS
     boolean isFolded() {
         return status == 200
-    }
-
-    @NonCPS
-    private static Object parse(String content) {
-        if (!content?.trim()) {
-            return null
-        }
-        try {
-            return new JsonSlurperClassic().parseText(content)
-        } catch (Exception ignored) {
-            return null  // a proxy's HTML error page, say; the snippet will do
-        }
     }
 
     /** "message (field: msg; field: msg)" from the tracker's {"code", "message", "errors"} error shape. */

@@ -1,0 +1,120 @@
+"""Links from Jenkins to the tracker, and the README's Jenkins section.
+
+The Sidebar Link plugin's configuration-as-code snippet has the plugin's own keys (taken from the plugin's
+round-trip file in ../shared/fixtures/jenkins), the README shows that very snippet, and the README's Jenkinsfile
+examples are pipelines whose steps and options take the parameters the library and the plugin accept.
+"""
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from tests.jenkins.jvm import LIBRARY, ROOT, output, run as run_jvm
+
+RESOURCE = LIBRARY / "resources" / "io" / "changetracker" / "sidebar-link-jcasc.yml"
+FIXTURES = Path(os.environ.get("CHANGETRACKER_FIXTURES") or ROOT.parent / "shared" / "fixtures") / "jenkins"
+README = ROOT / "README.md"
+
+
+def _plugin_link_keys():
+    """The keys of a global link in the plugin's own JCasC round-trip file. Its odd ``- test1:`` line makes a
+    key with no value in the first item; it is not a setting."""
+    links = yaml.safe_load((FIXTURES / "sidebar-link-jcasc.yml").read_text(encoding="utf-8"))[
+        "unclassified"]["sidebarGlobalLink"]["links"]
+    return {key for link in links for key, value in link.items() if value is not None}
+
+
+def _jenkins_section():
+    text = README.read_text(encoding="utf-8")
+    start = text.index("\n## Jenkins\n")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def _blocks(section, language):
+    return re.findall(r"```%s\n(.*?)```" % language, section, re.S)
+
+
+def test_plugin_keys_are_the_documented_ones():
+    assert _plugin_link_keys() == {"displayName", "iconFileName", "urlName"}
+
+
+def test_jcasc_snippet_parses_and_has_the_plugins_keys():
+    config = yaml.safe_load(RESOURCE.read_text(encoding="utf-8"))
+
+    assert list(config) == ["unclassified"] and list(config["unclassified"]) == ["sidebarGlobalLink"]
+    links = config["unclassified"]["sidebarGlobalLink"]["links"]
+    assert isinstance(links, list) and len(links) == 1
+    [link] = links
+    assert set(link) == _plugin_link_keys()
+    assert all(isinstance(value, str) for value in link.values())
+    assert link["displayName"] == "Change Tracker"
+    url = urlsplit(link["urlName"])
+    assert url.scheme in ("http", "https") and url.netloc, "an absolute link to the tracker"
+
+
+def test_readme_shows_the_jcasc_snippet_of_the_library():
+    [snippet] = _blocks(_jenkins_section(), "yaml")
+
+    assert yaml.safe_load(snippet) == yaml.safe_load(RESOURCE.read_text(encoding="utf-8"))
+
+
+def test_readme_links_into_the_tracker_pages_that_jenkins_users_need():
+    section = _jenkins_section()
+
+    for page in ("`/agents/<name>`", "`/events?agent=<name>`", "`/suspects?build_url=<BUILD_URL>`", "`/events/<id>`"):
+        assert page in section
+    for credential in ("`change-tracker-token`", "`change-tracker-jenkins-api`", "`CHANGETRACKER_TOKEN`",
+                       "`CHANGETRACKER_JENKINS_USER`", "`CHANGETRACKER_JENKINS_TOKEN`", "`CHANGE_TRACKER_URL`"):
+        assert credential in section, "the nightly job's credentials are documented"
+
+
+@pytest.fixture(scope="module")
+def describe(groovy, tmp_path_factory):
+    """A Jenkinsfile text as describeJenkinsfile.groovy records it: {step, args, body}."""
+    def run(text):
+        path = tmp_path_factory.mktemp("readme") / "Jenkinsfile"
+        path.write_text(text, encoding="utf-8")
+        proc = run_jvm([groovy, str(LIBRARY / "test" / "describeJenkinsfile.groovy"), str(path)])
+        assert proc.returncode == 0, output(proc)
+        [line] = [line for line in proc.stdout.splitlines() if line.startswith("JENKINSFILE ")]
+        return json.loads(line[len("JENKINSFILE "):])
+    return run
+
+
+def _steps(node, name):
+    found = [node] if node.get("step") == name else []
+    for child in node.get("body", []):
+        found += _steps(child, name)
+    return found
+
+
+@pytest.mark.groovy
+def test_readme_pipeline_example_uses_the_library_as_documented(describe):
+    [example] = [block for block in _blocks(_jenkins_section(), "groovy") if "pipeline {" in block]
+    assert example.startswith("@Library('change-tracker') _\n")
+
+    pipeline = describe(example)
+
+    [record] = _steps(pipeline, "recordChange")
+    step = (LIBRARY / "vars" / "recordChange.groovy").read_text(encoding="utf-8")
+    parameters = re.search(r"Map defaultConfig = \[(.*?)\n\s*\]\n", step, re.S).group(1)
+    accepted = set(re.findall(r"^\s*(\w+)\s*:", parameters, re.M))
+    assert record["args"][0]["title"] and set(record["args"][0]) <= accepted
+    [post] = [child for child in pipeline["body"] if child["step"] == "post"]
+    assert post["body"] == [{"step": "failure", "args": [], "body": [{"step": "suspectChanges", "args": []}]}]
+
+
+@pytest.mark.groovy
+def test_readme_per_job_sidebar_link_has_the_plugins_keys(describe):
+    [options] = [block for block in _blocks(_jenkins_section(), "groovy") if "sidebarLinks" in block]
+
+    pipeline = describe("pipeline {\n%s}\n" % options)
+
+    [call] = _steps(pipeline, "sidebarLinks")
+    [links] = call["args"]
+    assert [set(link) for link in links] == [_plugin_link_keys()]
+    assert urlsplit(links[0]["urlName"]).path == "/events" and "agent=" in links[0]["urlName"]
