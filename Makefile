@@ -7,7 +7,7 @@ BIND ?= 127.0.0.1:8000
 # Plain http on loopback: the browser would drop a Secure cookie. Behind HTTPS leave it true.
 RUN_ENV := CHANGETRACKER_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test test-sqlite test-postgres install bench lint clean
+.PHONY: run test test-sqlite test-postgres install bench bench-postgres bench-poll bench-ingest lint groovy-lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,15 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# CodeNarc for the shared library and the Jenkinsfile (tests/jenkins/test_groovy_lint.py): npm-groovy-lint 15,
+# pinned by ci/groovy-lint/package-lock.json, installed there when missing. Needs Node.js 20 and npm.
+GROOVY_LINT := ci/groovy-lint/node_modules/.installed
+$(GROOVY_LINT): ci/groovy-lint/package.json ci/groovy-lint/package-lock.json
+	npm ci --prefix ci/groovy-lint --no-audit --no-fund --loglevel=error
+	touch $(GROOVY_LINT)
+
+groovy-lint: $(GROOVY_LINT)
+
 run: $(STAMP)
 	$(BIN)/changetracker init-instance
 	$(BIN)/changetracker db upgrade
@@ -25,11 +34,31 @@ run: $(STAMP)
 	$(RUN_ENV) $(BIN)/changetracker serve --bind $(BIND)
 
 # The whole suite on SQLite; with CHANGETRACKER_TEST_DATABASE_URL=postgresql:///postgres on PostgreSQL.
-test: $(STAMP)
+test: $(STAMP) $(GROOVY_LINT)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(GROOVY_LINT)
 	CHANGETRACKER_TEST_DATABASE_URL=$${CHANGETRACKER_TEST_DATABASE_URL:-postgresql:///postgres} $(BIN)/pytest $(PYTEST_ARGS)
+
+# Performance harness (bench/README.md): 1M events on SQLite, cached under bench/.data/; a quick run:
+# make bench BENCH_ARGS="--events 100000". bench-postgres measures SQLite and PostgreSQL in one run
+# (a throw-away database on CHANGETRACKER_BENCH_DATABASE_URL's server, dropped afterwards).
+bench: $(STAMP)
+	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
+
+bench-postgres: $(STAMP)
+	$(BIN)/python -m bench.ledger --database sqlite \
+		--database $${CHANGETRACKER_BENCH_DATABASE_URL:-postgresql:///postgres} $(BENCH_ARGS)
+
+# Poller benchmark (issue 6): 1,000 agents on a fake Jenkins adding 20 ms per request, SQLite; e.g.
+# make bench-poll BENCH_ARGS="--database sqlite --database postgresql:///postgres" for both databases.
+bench-poll: $(STAMP)
+	$(BIN)/python -m bench.poll $(BENCH_ARGS)
+
+# Ingestion benchmark (issue 6): webhook acceptance vs a trivial Flask endpoint under the same gunicorn
+# settings, and the inbox drain on SQLite; e.g. make bench-ingest BENCH_ARGS="--requests 1000 --rounds 3".
+bench-ingest: $(STAMP)
+	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -12,11 +12,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(test_config=None):
     """The application factory: defaults, then CHANGETRACKER_* environment, then ``test_config``."""
-    from app import access, config, db, errors, health
+    from app import access, config, db, errors, health, hooks
     from app.api import create_blueprint as api_blueprint
     from app.extensions import csrf, limiter, login_manager
     from app.models import User
-    from app.web import account, admin, assets, auth, catalogue, comments, pages
+    from app.web import ingestion
+    from app.web import fleet
+    from app.web import account, admin, assets, auth, catalogue, comments, csv_import, ledger, pages, suspects
 
     app = Flask(
         __name__,
@@ -47,9 +49,10 @@ def create_app(test_config=None):
     app.after_request(_security_headers)
     errors.register(app)
 
-    for blueprint in (health.bp, assets.bp, auth.bp, pages.bp, catalogue.bp, comments.bp, account.bp, admin.bp,
-                      api_blueprint()):
+    for blueprint in (health.bp, hooks.bp, ingestion.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_import.bp, suspects.bp,
+                      catalogue.bp, comments.bp, account.bp, admin.bp, api_blueprint()):
         app.register_blueprint(blueprint)
+    app.register_blueprint(fleet.bp)
     return app
 
 

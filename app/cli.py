@@ -63,7 +63,7 @@ def serve(bind, workers, threads):
     """Serve the web UI and API with gunicorn."""
     _app()  # fail here, with a clear message, if the configuration is unusable
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--access-logfile", "-", "app:create_app()"]
+            "--access-logfile", "-", "--logger-class", "app.access_log.RedactingLogger", "app:create_app()"]
     os.execv(sys.executable, args)
 
 
@@ -241,6 +241,83 @@ def export_events(output, **options):
             for chunk in csv_exchange.export_rows(query_filters):
                 out.write(chunk)
     click.echo("exported to %s" % output, err=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Drain what is due now, then exit (no schedule).")
+@click.option("--no-schedule", is_flag=True, help="Only drain the inbox: never run pollers, retention or backups.")
+def worker(once, no_schedule):
+    """Process the webhook inbox and run the schedule (pollers, retention, backups) in one worker per deployment."""
+    from app.worker import Worker
+
+    logging.getLogger("app").setLevel(logging.INFO)
+    process = Worker(_app(), schedule=not no_schedule)
+    if not once:
+        process.install_signal_handlers()
+    process.run(once=once)
+
+
+@main.command()
+@click.argument("pollers", nargs=-1, required=True, type=click.Choice(["jenkins", "registry", "packages", "all"]))
+@click.option("--push", "push_url", metavar="URL", help="Send the snapshots to the tracker at URL instead of the "
+              "local database (what the nightly Jenkins job does).")
+@click.option("--token", envvar="CHANGETRACKER_TOKEN", help="API token with the write scope for --push "
+              "[default: $CHANGETRACKER_TOKEN].")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the JSON summary to FILE instead of stdout.")
+def poll(pollers, push_url, token, output):
+    """Observe Jenkins, registries and package indexes and record what changed.
+
+    Prints a JSON summary (per poller: what it saw, what changed, the events, the errors); exits 1
+    when a poller failed, with its errors on stderr. Configuration: README, "Pollers".
+    """
+    import json
+
+    from app.collectors import config as poller_config
+    from app.domain import polling
+
+    if push_url and not token:
+        click.echo("error: --push needs a token with the write scope: --token or CHANGETRACKER_TOKEN", err=True)
+        sys.exit(2)
+    try:
+        if push_url:  # runs where there is no local database (a Jenkins agent): no app, no PollRun rows
+            settings = poller_config.load()
+            _refuse_unconfigured(pollers, settings)
+            summary = polling.run_pollers(pollers, push_url=push_url, token=token, settings=settings)
+        else:
+            with AppContext() as app:
+                settings = poller_config.load_for_app(app.config, app.instance_path)
+                _refuse_unconfigured(pollers, settings)
+                summary = polling.run_pollers(pollers, settings=settings, actor=Actor("poller (cli)"))
+    except poller_config.PollerConfigError as exc:
+        click.echo("error: %s" % exc, err=True)
+        sys.exit(2)
+    text = json.dumps(summary, indent=2, ensure_ascii=False, default=str)
+    if output:
+        with open(output, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+    else:
+        click.echo(text)
+    for report in summary["pollers"]:
+        for problem in report.get("errors", []):
+            click.echo("error: %s: %s: %s" % (report["poller"], problem["target"], problem["message"]), err=True)
+        click.echo("%s: %s%s" % (report["poller"], report["status"], "" if report["status"] == "skipped" else
+                                 " (%d observed, %d changed, %d events, %d errors)" % (
+                                     report["observed"], report["changed"], report["events"], len(report["errors"]))),
+                   err=True)
+    if summary["status"] != "ok":
+        sys.exit(1)
+
+
+def _refuse_unconfigured(names, settings):
+    """A poller named on the command line with nothing to watch is a mistake; ``all`` runs what is configured."""
+    for name in names:
+        if name != "all" and not settings.configured(name):
+            from app.domain.polling import WHERE
+
+            click.echo("error: nothing configured for the %s poller: add %s (README, \"Pollers\")%s" % (
+                name, WHERE[name], "; pollers file: %s" % settings.source if settings.source else ""), err=True)
+            sys.exit(2)
 
 
 @main.command("init-instance", hidden=True)

@@ -33,6 +33,29 @@ DEFAULTS = {
     "JENKINS_URL": (None, str),
     "JENKINS_USER": (None, str),
     "JENKINS_TOKEN": (None, str),
+    # Pollers (README: "Pollers"): the file of controllers, registries and packages (default
+    # <instance>/pollers.toml) and how many distinct snapshots to keep per observed key.
+    "POLLERS_FILE": (None, str),
+    "SNAPSHOT_HISTORY": (20, int),
+    # Webhooks and the inbox worker (README: "Webhooks" and "The worker").
+    "WEBHOOK_MAX_BYTES": (1024 * 1024, int),
+    "WEBHOOK_RATE_LIMIT": ("600 per minute", str),  # per source
+    "WEBHOOK_AUTH_FAILURE_LIMIT": ("60 per minute", str),  # per client address, failed authentications only
+    "WEBHOOK_SOURCE_CACHE_SECONDS": (2.0, float),  # how long a receiver trusts its copy of a source
+    "INBOX_BATCH_SIZE": (100, int),
+    "INBOX_MAX_ATTEMPTS": (5, int),
+    "INBOX_RETRY_BASE_SECONDS": (30.0, float),
+    "INBOX_RETRY_MAX_SECONDS": (3600.0, float),
+    "INBOX_CLAIM_TIMEOUT_SECONDS": (300.0, float),
+    "INBOX_RETENTION_DAYS": (30, int),
+    "INBOX_DEAD_RETENTION_DAYS": (90, int),
+    "WORKER_IDLE_SECONDS": (1.0, float),
+    "WORKER_LEASE_SECONDS": (60, int),
+    "WORKER_POLLERS": ("jenkins,registry,packages", str),
+    "WORKER_POLL_MINUTES": (60, int),  # 0: the worker runs no pollers
+    "WORKER_BACKUP_HOURS": (0, int),  # 0: no scheduled backups
+    "BACKUP_DIR": (None, str),  # default: <instance>/backups
+    "BACKUP_KEEP": (7, int),
 }
 
 

@@ -23,4 +23,20 @@ def readyz():
     except Exception as exc:  # readiness reports failures instead of raising them
         checks.setdefault("database", "error: %s" % type(exc).__name__)
     ready = all(v == "ok" for v in checks.values())
-    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    if ready:
+        body.update(_ingestion())
+    return body, 200 if ready else 503
+
+
+def _ingestion():
+    """The inbox backlog and each poller's last run: reported, never a reason to take the web app out of service
+    (they depend on the worker, not on this process)."""
+    from app.domain import inbox, poll_runs
+
+    try:
+        runs = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items() if k != "errors"}
+                | {"errors": len(run["errors"] or [])} for run in poll_runs.latest_per_poller()]
+        return {"inbox": inbox.backlog(), "poll_runs": runs}
+    except Exception as exc:  # readiness reports failures instead of raising them
+        return {"inbox": "error: %s" % type(exc).__name__}

@@ -2,10 +2,11 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from app.domain import comments, events, filters
+from app.domain import comments, events, filters, suspects
 from app.errors import field_messages
 from app.domain.schemas import EventSchema
 from app.domain.timeline import FLEET_LANE
+from app.web import form_input
 
 bp = Blueprint("pages", __name__)
 
@@ -16,7 +17,7 @@ PAGE_LIMIT = 500
 @bp.get("/")
 def timeline():
     try:
-        query = filters.parse(_utc_form_times(request.args), defaults={"limit": PAGE_LIMIT})
+        query = filters.parse(form_input.utc_form_times(request.args), defaults={"limit": PAGE_LIMIT})
     except ValidationError as exc:
         # Keep the filter form on screen, with what is wrong, rather than a bare error page.
         return render_template("timeline.html", events=[], chart={"lanes": [], "events": []}, args=request.args,
@@ -32,16 +33,6 @@ def timeline():
                            more=cursor is not None, limit=query["limit"])
 
 
-def _utc_form_times(args):
-    """The form's datetime-local fields carry no offset: they mean UTC, as the page says."""
-    args = args.copy()
-    for name in ("from", "to"):
-        value = args.get(name, "")
-        if len(value) in (16, 19) and value[10:11] == "T":
-            args[name] = value + "Z"
-    return args
-
-
 EDITABLE = ("title", "description", "type", "severity")
 
 
@@ -49,7 +40,7 @@ EDITABLE = ("title", "description", "type", "severity")
 def event_detail(event_id):
     event = events.get_event(event_id)
     return render_template("event.html", event=event, history=events.event_history(event_id), errors={}, form=event,
-                           comments=comments.list_comments(event_id))
+                           comments=comments.list_comments(event_id), related=suspects.related(event_id))
 
 
 @bp.post("/events/<id:event_id>")
@@ -62,6 +53,6 @@ def edit_event(event_id):
         event = events.get_event(event_id)
         return render_template("event.html", event=event, history=events.event_history(event_id),
                                errors=exc.messages, form={**event, **patch},
-                               comments=comments.list_comments(event_id)), 422
+                               comments=comments.list_comments(event_id), related=suspects.related(event_id)), 422
     flash("Saved.", "info")
     return redirect(url_for("pages.event_detail", event_id=event_id))

@@ -1,0 +1,199 @@
+"""Running the pollers: collect, then submit the snapshots here or push them to a remote tracker.
+
+``run_pollers(names)`` is what the CLI (``changetracker poll``), the worker's schedule and the nightly
+Jenkins job run. Each poller (jenkins, registry, packages) gets a PollRun row (start, end, status,
+counts, errors) when it submits locally. A poller's failure is recorded and makes the overall status
+failed, but never stops the others. With ``push_url`` no local database is touched: the snapshots go
+to ``<push_url>/api/v1/snapshots`` with the token (where the remote service diffs them) and the
+returned summary, archived by the nightly job, is the record of the run.
+
+Statuses: ``ok`` (everything observed and submitted), ``partial`` (some targets failed — an agent, an
+image — the rest went through), ``failed`` (nothing could be observed or submitted, e.g. the
+controller is unreachable or the push was refused), ``skipped`` (nothing configured for it; no PollRun).
+"""
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import requests
+from marshmallow import ValidationError
+
+from app.collectors import Collected, config as poller_config, error
+from app.collectors import jenkins as jenkins_collector
+from app.collectors import packages as packages_collector
+from app.collectors import registry as registry_collector
+from app.collectors.http_session import session
+from app.db import utcnow
+from app.domain import snapshots
+from app.domain.audit import Actor
+from app.models import PollRun
+
+log = logging.getLogger(__name__)
+
+POLLERS = ("jenkins", "registry", "packages")
+POLLER_ACTOR = Actor("poller")
+PUSH_TIMEOUT = 30
+COLLECTORS = {
+    "jenkins": lambda settings: jenkins_collector.collect(settings.jenkins),
+    "registry": lambda settings: registry_collector.collect(settings.registries),
+    "packages": lambda settings: packages_collector.collect(settings.packages),
+}
+WHERE = {"jenkins": "[[jenkins]] in the pollers file or CHANGETRACKER_JENKINS_URL",
+         "registry": "[[registry]] in the pollers file", "packages": "[[package]] in the pollers file"}
+
+
+class PushRefused(Exception):
+    """The remote tracker refused the push as a whole (bad token, wrong URL): no point sending more."""
+
+
+def expand(names):
+    """["all"] → every poller; unknown names are a ValueError naming the choices."""
+    wanted = []
+    for name in names:
+        if name not in POLLERS + ("all",):
+            raise ValueError("unknown poller %r; choose from %s or all" % (name, ", ".join(POLLERS)))
+        for poller in POLLERS if name == "all" else (name,):
+            if poller not in wanted:
+                wanted.append(poller)
+    return wanted
+
+
+def run_pollers(names, push_url=None, token=None, settings=None, actor=POLLER_ACTOR):
+    """Run the named pollers (jenkins, registry, packages, all) and return a JSON-able summary.
+
+    ``settings`` default: app.collectors.config.load() (the pollers file and the environment).
+    Local submission needs an open database connection; ``push_url`` needs ``token``.
+    """
+    pollers = expand(names)
+    settings = settings or poller_config.load()
+    started = _now()
+    pusher = Pusher(push_url, token, settings.push_concurrency) if push_url else None
+    reports = []
+    for poller in pollers:
+        if not settings.configured(poller):  # not an error: a deployment watches what it has
+            reports.append({"poller": poller, "status": "skipped", "reason": "nothing configured (%s)" % WHERE[poller]})
+            continue
+        reports.append(_run_one(poller, settings, pusher, actor))
+    statuses = {r["status"] for r in reports}
+    status = "failed" if "failed" in statuses else "partial" if "partial" in statuses else "ok"
+    return {"status": status, "mode": "push" if pusher else "local", "push_url": push_url,
+            "pollers_file": settings.source, "started_at": started, "finished_at": _now(), "pollers": reports}
+
+
+def _run_one(poller, settings, pusher, actor):
+    clock = time.monotonic()
+    run = PollRun.create(poller=poller, started_at=utcnow()) if pusher is None else None
+    report = {"poller": poller, "run_id": run.id if run else None, "status": "running", "started_at": _now(),
+              "seen": {}, "observed": 0, "changed": 0, "events": 0, "baselines": 0, "submitted": 0,
+              "errors": [], "changes": []}
+    collected = Collected()
+    try:
+        collected = COLLECTORS[poller](settings)
+        report["errors"].extend(collected.errors)
+        report["observed"] = len(collected.observations)
+        report["seen"] = collected.stats
+        submitted = (pusher.push_all(collected.observations) if pusher
+                     else _submit_all(collected.observations, settings, actor))
+        for observation, outcome in zip(collected.observations, submitted):
+            _count(report, observation, outcome)
+    except PushRefused as exc:
+        report["errors"].append(error(pusher.endpoint, str(exc)))
+        report["status"] = "failed"
+    except Exception as exc:  # a poller's crash is its own: record it, keep running the others
+        log.exception("poller %s failed", poller)
+        report["errors"].append(error(poller, exc))
+        report["status"] = "failed"
+    if report["status"] != "failed":
+        if not report["errors"]:
+            report["status"] = "ok"
+        else:
+            report["status"] = "partial" if report["submitted"] else "failed"
+    report["finished_at"] = _now()
+    report["duration_seconds"] = round(time.monotonic() - clock, 3)
+    if run is not None:
+        PollRun.update(finished_at=utcnow(), status=report["status"], observed=report["observed"],
+                       changed=report["changed"], events=report["events"],
+                       errors=report["errors"][:200]).where(PollRun.id == run.id).execute()
+    return report
+
+
+def _submit_all(observations, settings, actor):
+    outcomes = []
+    for item in observations:
+        try:
+            outcomes.append(snapshots.submit(item["collector"], item["key"], item["observed_at"], item["content"],
+                                             actor=actor, history=settings.snapshot_history))
+        except ValidationError as exc:
+            outcomes.append(error(item["key"], "invalid snapshot: %s" % exc.messages))
+        except Exception as exc:  # one observation the database refuses must not cost the rest
+            log.exception("snapshot %s/%s could not be stored", item["collector"], item["key"])
+            outcomes.append(error(item["key"], exc))
+    return outcomes
+
+
+def _count(report, observation, outcome):
+    if "target" in outcome:  # an error dict
+        report["errors"].append(outcome)
+        return
+    report["submitted"] += 1
+    report["baselines"] += bool(outcome.get("baseline"))
+    if outcome.get("changed"):
+        report["changed"] += 1
+        report["events"] += len(outcome.get("event_ids") or [])
+        report["changes"].append({"collector": observation["collector"], "key": observation["key"],
+                                  "event_ids": outcome.get("event_ids") or [],
+                                  "paths": [c["path"] for c in outcome.get("changes") or []][:50]})
+
+
+class Pusher:
+    """POST snapshots to a remote tracker: keep-alive, a few in parallel, retries (a repeated snapshot
+    records nothing the second time, so retrying a POST is safe)."""
+
+    def __init__(self, url, token, concurrency=4):
+        if not token:
+            raise ValueError("pushing needs a token with the write scope (--token or CHANGETRACKER_TOKEN)")
+        self.endpoint = url.rstrip("/") + "/api/v1/snapshots"
+        self.concurrency = max(1, concurrency)
+        self.http = session(retries=3, pool_size=self.concurrency + 2, methods=("POST",),
+                            headers={"Authorization": "Bearer " + token})
+        self.refused = None
+        self._lock = threading.Lock()
+
+    def push_all(self, observations):
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push") as pool:
+            outcomes = list(pool.map(self.push, observations))
+        if self.refused:
+            raise PushRefused(self.refused)
+        return outcomes
+
+    def push(self, item):
+        if self.refused:
+            return error(item["key"], "not sent: the tracker refused the push")
+        try:
+            response = self.http.post(self.endpoint, json=item, timeout=PUSH_TIMEOUT)
+        except requests.RequestException as exc:
+            return error(item["key"], exc)
+        if response.status_code == 200:
+            try:
+                return response.json()
+            except ValueError:
+                return error(item["key"], "the tracker answered 200 without JSON")
+        message = _message(response)
+        if response.status_code in (401, 403, 404, 405):
+            with self._lock:
+                self.refused = self.refused or "%s answered %d: %s" % (self.endpoint, response.status_code, message)
+        return error(item["key"], "HTTP %d: %s" % (response.status_code, message))
+
+
+def _message(response):
+    try:
+        body = response.json()
+        return "%s%s" % (body.get("message", ""), " %s" % body["errors"] if body.get("errors") else "")
+    except (ValueError, AttributeError):
+        return response.text[:200]
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,133 @@
+"""Receiving webhooks: is it ours (signature or static secret), is it the kind of document this endpoint takes,
+and keep it durably in the inbox before anyone answers 202.
+
+Checked here, synchronously: Content-Type (415), the secret (401), JSON (400) and the envelope — whether the body
+is a document of the endpoint's kind at all (422). Everything that depends on the source's mapping or on the
+ledger's rules is decided later by the worker, which dead-letters what it cannot use with the reason: an admin can
+fix the mapping and replay, whereas a refused body is gone (the Notification plugin does not retry).
+"""
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+
+from marshmallow import ValidationError
+
+from app.domain import inbox
+
+JSON_TYPES = ("application/json",)
+REGISTRY_TYPES = ("application/json", "application/vnd.docker.distribution.events.v2+json")
+ACCEPTED_TYPES = {"jenkins": JSON_TYPES, "generic": JSON_TYPES, "registry": REGISTRY_TYPES}
+# Kept with the body for whoever reads a dead letter; never Authorization, cookies or the signature.
+KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-github-event", "x-github-delivery",
+                "x-gitlab-event", "x-jenkins-event")
+_PREFIX = re.compile(r"^\s*(sha256=|hmac\s+)", re.IGNORECASE)
+_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class Refused(Exception):
+    """The request is refused before anything is stored: ``status`` and a message for the sender."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def signature_matches(secret, body, header):
+    """Whether ``header`` is HMAC-SHA256(secret, body): hex or base64, optionally prefixed by sha256= or "HMAC "."""
+    presented = _digest_bytes(_PREFIX.sub("", header or "").strip())
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    # Compare even when the header is unreadable, so a malformed one costs what a wrong one costs.
+    return hmac.compare_digest(expected, presented or b"\0" * len(expected)) and presented is not None
+
+
+def _digest_bytes(text):
+    if _HEX.match(text):
+        return bytes.fromhex(text)
+    try:
+        decoded = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if len(decoded) == 32 else None
+
+
+def authenticate(secret, body, signature=None, authorization=None, query_token=None):
+    """How the sender proved it knows the secret ("hmac", "bearer" or "token"), or Refused(401).
+
+    A signature, when sent, must verify: a valid static secret does not excuse a wrong signature.
+    """
+    if signature:
+        if signature_matches(secret, body, signature):
+            return "hmac"
+        raise Refused(401, "The X-Hub-Signature-256 signature does not match the body.")
+    if authorization:
+        scheme, _, presented = authorization.partition(" ")
+        if scheme.lower() == "bearer" and _same(secret, presented.strip()):
+            return "bearer"
+        raise Refused(401, "The Authorization header does not carry this source's secret.")
+    if query_token:
+        if _same(secret, query_token):
+            return "token"
+        raise Refused(401, "The token parameter is not this source's secret.")
+    raise Refused(401, "Authenticate with an X-Hub-Signature-256 HMAC of the body, 'Authorization: Bearer <secret>' "
+                       "or ?token=<secret>.")
+
+
+def _same(expected, presented):
+    return hmac.compare_digest(expected.encode("utf-8"), presented.encode("utf-8"))
+
+
+def check_content_type(kind, mimetype, params):
+    if mimetype not in ACCEPTED_TYPES[kind]:
+        raise Refused(415, "Content-Type must be %s, not %s." % (" or ".join(ACCEPTED_TYPES[kind]), mimetype or "empty"))
+    charset = (params or {}).get("charset")
+    if charset and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise Refused(415, "Only UTF-8 bodies are accepted, not charset=%s." % charset)
+
+
+def parse_body(body):
+    """The JSON document in ``body``, or Refused(400)."""
+    if not body.strip():
+        raise Refused(400, "The body is empty; send a JSON document.")
+    try:
+        text = body.decode("utf-8")
+        return text, json.loads(text)
+    except UnicodeDecodeError:
+        raise Refused(400, "The body is not UTF-8.") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise Refused(400, "The body is not valid JSON: %s." % getattr(exc, "msg", "nested too deeply")) from None
+
+
+def check_envelope(kind, document):
+    """Whether the document is of the endpoint's kind at all; ValidationError (422) when it certainly is not."""
+    if not isinstance(document, dict):
+        raise ValidationError({"_schema": ["The body must be a JSON object."]})
+    if kind == "jenkins":
+        if not isinstance(document.get("build"), dict):
+            raise ValidationError({"build": ["A Notification plugin payload has a 'build' object."]})
+        if not isinstance(document["build"].get("phase"), str):
+            raise ValidationError({"build.phase": ["Missing: the build phase (QUEUED, STARTED, COMPLETED, FINALIZED)."]})
+    elif kind == "registry":
+        events = document.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise ValidationError({"events": ["A registry notification envelope has a list of event objects."]})
+
+
+def receive(source, kind, secret, body, headers, mimetype, mimetype_params, query_token=None, remote_addr=None):
+    """Check one webhook request and commit it to the inbox; returns the inbox item's id.
+
+    ``headers`` is a case-insensitive mapping (werkzeug's Headers). Raises Refused (400/401/415) or
+    ValidationError (422); nothing is stored then.
+    """
+    check_content_type(kind, mimetype, mimetype_params)
+    method = authenticate(secret, body, headers.get("X-Hub-Signature-256"), headers.get("Authorization"), query_token)
+    text, document = parse_body(body)
+    check_envelope(kind, document)
+    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    kept["x-authenticated-by"] = method
+    if remote_addr:
+        kept["x-remote-addr"] = remote_addr
+    return inbox.put(source, kind, text, hashlib.sha256(body).hexdigest(), kept)

@@ -1,0 +1,130 @@
+"""Admin pages for automatic ingestion: webhook sources (/admin/sources) and the inbox (/admin/inbox)."""
+import json
+import secrets
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from app.domain import inbox, leases, poll_runs, sources
+from app.domain.refusals import Conflict
+
+bp = Blueprint("ingestion", __name__, url_prefix="/admin")
+
+MAPPING_EXAMPLES = {
+    "jenkins": {"jobs": [{"pattern": "infra/deploy-*", "type": "deployment", "agents_parameter": "AGENTS"},
+                         {"pattern": "maintenance/*", "type": "maintenance", "severity": "low"}],
+                "record_failures": False},
+    "registry": {"repositories": ["library/*", "ci/build-images/*"], "actions": ["push", "delete"]},
+    "generic": {"fields": {"title": "deployment.title", "agents": "deployment.hosts",
+                           "occurred_at": "deployment.finished_at"},
+                "templates": {"description": "{deployment.service} {deployment.version} by {deployment.user}"},
+                "defaults": {"type": "deployment", "severity": "info"}},
+}
+
+
+def _box():
+    return sources.cipher(current_app.config["SECRET_KEY"])
+
+
+def _receive_url(source):
+    return request.url_root.rstrip("/") + sources.receive_path(source)
+
+
+def _sources_page(errors=None, form=None, status=200):
+    rows = [dict(sources.source_view(s), url=_receive_url(s)) for s in sources.list_sources()]
+    form = form or {"kind": "jenkins", "secret": secrets.token_urlsafe(32), "active": True,
+                    "mapping": json.dumps(MAPPING_EXAMPLES["jenkins"], indent=2)}
+    return render_template("admin_sources.html", sources=rows, errors=errors or {}, form=form,
+                           examples={k: json.dumps(v, indent=2) for k, v in MAPPING_EXAMPLES.items()}), status
+
+
+def _form_input():
+    """The form as the domain's input, or (None, errors) when the mapping is not JSON."""
+    form = {k: request.form.get(k, "") for k in ("name", "kind", "secret", "mapping")}
+    form["active"] = request.form.get("active") == "on"
+    data = {"name": form["name"].strip(), "kind": form["kind"], "active": form["active"]}
+    if form["secret"]:
+        data["secret"] = form["secret"]
+    try:
+        data["mapping"] = json.loads(form["mapping"]) if form["mapping"].strip() else {}
+    except ValueError as exc:
+        return form, None, {"mapping": ["Not valid JSON: %s." % exc]}
+    if not isinstance(data["mapping"], dict):
+        return form, None, {"mapping": ["Must be a JSON object."]}
+    return form, data, None
+
+
+@bp.get("/sources")
+def sources_page():
+    return _sources_page()
+
+
+@bp.post("/sources")
+def create_source():
+    form, data, errors = _form_input()
+    if errors:
+        return _sources_page(errors, form, 422)
+    try:
+        source = sources.create_source(data, _box(), actor=g.actor)
+    except ValidationError as exc:
+        return _sources_page(exc.messages, form, 422)
+    except Conflict as exc:
+        return _sources_page(exc.errors, form, 409)
+    flash("Created %s source %s. Point the sender at %s." % (source.kind, source.name, _receive_url(source)), "info")
+    return redirect(url_for("ingestion.sources_page"))
+
+
+def _edit_page(source, errors=None, form=None, status=200):
+    form = form or {"name": source.name, "active": source.active, "mapping": json.dumps(source.mapping, indent=2)}
+    return render_template("admin_source.html", source=sources.source_view(source), url=_receive_url(source),
+                           errors=errors or {}, form=form, example=json.dumps(MAPPING_EXAMPLES[source.kind], indent=2),
+                           items=[inbox.item_view(i) for i in inbox.list_items(source=source.name, limit=20)]), status
+
+
+@bp.get("/sources/<name>")
+def edit_source(name):
+    return _edit_page(sources.get_source(name))
+
+
+@bp.post("/sources/<name>")
+def update_source(name):
+    source = sources.get_source(name)
+    form, data, errors = _form_input()
+    if errors:
+        return _edit_page(source, errors, form, 422)
+    data.pop("kind", None)
+    try:
+        source = sources.update_source(name, data, _box(), actor=g.actor)
+    except ValidationError as exc:
+        return _edit_page(source, exc.messages, form, 422)
+    except Conflict as exc:
+        return _edit_page(source, exc.errors, form, 409)
+    flash("Saved %s." % source.name, "info")
+    return redirect(url_for("ingestion.edit_source", name=source.name))
+
+
+@bp.post("/sources/<name>/delete")
+def delete_source(name):
+    sources.delete_source(name, actor=g.actor)
+    flash("Deleted source %s; its inbox items stay." % name, "info")
+    return redirect(url_for("ingestion.sources_page"))
+
+
+@bp.get("/inbox")
+def inbox_page():
+    state = request.args.get("state") or "dead"
+    if state not in ("pending", "processing", "done", "ignored", "dead"):
+        state = "dead"
+    return render_template("admin_inbox.html", counts=inbox.counts(), backlog=inbox.backlog(), state=state,
+                           items=[inbox.item_view(i) for i in inbox.list_items(state=state, limit=100)],
+                           runs=poll_runs.recent(20), lease=leases.current(leases.SCHEDULER))
+
+
+@bp.post("/inbox/<id:item_id>/replay")
+def replay_item(item_id):
+    try:
+        inbox.replay(item_id, actor=g.actor)
+        flash("Inbox item %d is pending again; the worker will process it." % item_id, "info")
+    except Conflict as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("ingestion.inbox_page", state=request.form.get("state") or "dead"))

@@ -1,0 +1,196 @@
+"""The worker process (`changetracker worker`): drains the webhook inbox and runs the schedule.
+
+Every worker drains the inbox (claims are atomic, so several may run). The schedule — pollers, inbox retention,
+backups — runs in exactly one worker per deployment: the one holding the "scheduler" lease (app.domain.leases),
+renewed every third of its length and taken over by another worker once it expires. Each scheduled job checks
+the lease again before doing anything, so a worker that lost it (paused, cut off from the database) stands down.
+Never started inside the web app: gunicorn workers only accept webhooks.
+"""
+import importlib
+import importlib.util
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from app.db import database, utcnow
+from app.domain import backups, inbox, leases
+
+log = logging.getLogger(__name__)
+
+
+def identity():
+    """How this worker names itself in claims and leases: host, pid and a random suffix."""
+    return "%s:%d:%s" % (socket.gethostname()[:60], os.getpid(), uuid.uuid4().hex[:6])
+
+
+class Worker:
+    def __init__(self, app, name=None, schedule=True):
+        self.app = app
+        self.name = name or identity()
+        self.config = app.config
+        self.settings = inbox.Settings.from_config(app.config)
+        self.schedule = schedule
+        self.stopping = threading.Event()
+        self.scheduler = None
+        self.leader = False
+
+    # --- the inbox ----------------------------------------------------------------------------------
+
+    def drain_once(self):
+        """Claim and process one batch; returns how many items it handled."""
+        with self._connection():
+            items = inbox.claim(self.name, self.settings.batch_size, self.settings.claim_timeout_seconds)
+            if items:
+                counts = inbox.process(items, self.name, self.settings)
+                log.info("inbox batch of %d: %s", len(items), ", ".join("%s %d" % kv for kv in sorted(counts.items())))
+            return len(items)
+
+    def run(self, once=False):
+        """Drain until stopped (SIGTERM/SIGINT), sleeping WORKER_IDLE_SECONDS when nothing is due.
+
+        ``once``: drain what is due now, then return (no schedule).
+        """
+        if self.schedule and not once:
+            self.start_schedule()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    handled = self.drain_once()
+                except Exception:
+                    log.exception("inbox batch failed; its items are retried once their claim times out")
+                    handled = 0
+                if once and not handled:
+                    break
+                if not handled:
+                    self.stopping.wait(self.config["WORKER_IDLE_SECONDS"])
+        finally:
+            self.stop_schedule()
+
+    def stop(self, *_):
+        self.stopping.set()
+
+    def install_signal_handlers(self):
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    # --- the schedule -------------------------------------------------------------------------------
+
+    def start_schedule(self):
+        lease = self.config["WORKER_LEASE_SECONDS"]
+        scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                                      "misfire_grace_time": 300})
+        scheduler.add_job(self.renew_lease, "interval", seconds=max(1, lease / 3), id="lease",
+                          next_run_time=_now())
+        minutes = self.config["WORKER_POLL_MINUTES"]
+        if minutes > 0:
+            scheduler.add_job(self.run_duty, "interval", minutes=minutes, id="pollers", args=["pollers", self.poll],
+                              next_run_time=_now() + timedelta(seconds=5))
+        scheduler.add_job(self.run_duty, "interval", hours=1, id="retention", args=["retention", self.purge_inbox],
+                          next_run_time=_now() + timedelta(seconds=10))
+        hours = self.config["WORKER_BACKUP_HOURS"]
+        if hours > 0:
+            scheduler.add_job(self.run_duty, "interval", hours=hours, id="backup", args=["backup", self.backup])
+        scheduler.start()
+        self.scheduler = scheduler
+        log.info("worker %s started; schedule runs here while this worker holds the %r lease", self.name,
+                 leases.SCHEDULER)
+
+    def stop_schedule(self):
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        if self.leader:
+            try:
+                with self._connection():
+                    leases.release(leases.SCHEDULER, self.name)
+                log.info("worker %s released the schedule", self.name)
+            except Exception:
+                log.exception("could not release the schedule lease; another worker takes it when it expires")
+            self.leader = False
+
+    def renew_lease(self):
+        """Take or keep the schedule lease; logs when leadership changes hands."""
+        try:
+            with self._connection():
+                held = leases.hold(leases.SCHEDULER, self.name, self.config["WORKER_LEASE_SECONDS"])
+        except Exception:
+            log.exception("could not renew the schedule lease")
+            held = False
+        if held != self.leader:
+            log.info("worker %s %s the schedule", self.name, "now runs" if held else "no longer runs")
+        self.leader = held
+        return held
+
+    def run_duty(self, name, duty):
+        """Run one scheduled duty if (and only if) this worker holds the lease; failures are logged, never raised."""
+        if not self.renew_lease():
+            log.debug("%s skipped: another worker runs the schedule", name)
+            return None
+        try:
+            with self._connection():
+                return duty()
+        except Exception:
+            log.exception("scheduled %s failed", name)
+            return None
+
+    def poll(self):
+        """The pollers, through app.domain.polling.run_pollers when that module exists."""
+        if importlib.util.find_spec("app.domain.polling") is None:
+            log.warning("no app.domain.polling module: the pollers are not installed, nothing polled")
+            return None
+        polling = importlib.import_module("app.domain.polling")
+        run_pollers = getattr(polling, "run_pollers", None)
+        if run_pollers is None:
+            log.warning("app.domain.polling has no run_pollers(names): nothing polled")
+            return None
+        names = [n.strip() for n in self.config["WORKER_POLLERS"].split(",") if n.strip()]
+        log.info("polling %s", ", ".join(names))
+        return run_pollers(names)
+
+    def purge_inbox(self):
+        now = utcnow()
+        purged = inbox.purge(now - timedelta(days=self.config["INBOX_RETENTION_DAYS"]),
+                             now - timedelta(days=self.config["INBOX_DEAD_RETENTION_DAYS"]))
+        if purged:
+            log.info("purged %d old inbox items", purged)
+        return purged
+
+    def backup(self):
+        if not backups.supported():
+            log.warning("scheduled backups cover SQLite only; back PostgreSQL up with pg_dump")
+            return None
+        directory = self.config.get("BACKUP_DIR") or os.path.join(self.app.instance_path, "backups")
+        path = backups.backup_sqlite(directory, self.config["BACKUP_KEEP"])
+        log.info("backup written to %s", path)
+        return path
+
+    def _connection(self):
+        return _Connected(self.app)
+
+
+class _Connected:
+    """An app context and this thread's own database connection, for one unit of work."""
+
+    def __init__(self, app):
+        self.ctx = app.app_context()
+
+    def __enter__(self):
+        self.ctx.push()
+        database.connect(reuse_if_open=True)
+
+    def __exit__(self, *exc):
+        try:
+            if not database.is_closed():
+                database.close()
+        finally:
+            self.ctx.pop()
+
+
+def _now():
+    return datetime.now(timezone.utc)

@@ -1,0 +1,263 @@
+"""Issue 6's ingestion benchmarks: webhook acceptance against a trivial Flask endpoint, and the inbox drain.
+
+    .venv/bin/python -m bench.ingest                          # defaults: 5 rounds of 2,000 requests, 8 clients
+    .venv/bin/python -m bench.ingest --requests 1000 --rounds 3
+
+a. Acceptance: the real service (``app:create_app()``: HMAC check, durable inbox insert, 202) and a trivial Flask
+   app (reads the body, answers 202) run under the same gunicorn settings, on 127.0.0.1 only, in the same run;
+   rounds alternate between them. A bounded load generator (a thread pool, a fixed number of requests, keep-alive
+   connections) measures requests per second. Target: the webhook rate ≥ 50% of the trivial one (medians).
+b. Drain: the items accepted in a. (distinct Jenkins builds of an infrastructure job, each becoming one event) are
+   processed by ``inbox.drain`` in this process on SQLite, timed per slice of batches. Target: ≥ 2,000 items/s.
+
+The machine is shared and noisy: read the medians and the ratio, not single numbers. Exit status 1 when a
+target is missed.
+"""
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+
+log = logging.getLogger("bench.ingest")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRET_KEY = "bench-secret-key-not-for-production"
+HOOK_SECRET = "bench-webhook-secret-0123456789"
+ACCEPT_SHARE = 0.50
+DRAIN_RATE = 2000.0
+
+
+def trivial_app():
+    """The yardstick: Flask with one endpoint that reads the body and answers 202, nothing else."""
+    from flask import Flask, request
+
+    app = Flask("trivial")
+
+    @app.post("/hooks/jenkins/bench")
+    def accept():
+        request.get_data()
+        return {"id": 1}, 202
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
+def notification(number):
+    return json.dumps({"name": "deploy", "url": "job/infra/job/deploy/", "build": {
+        "full_url": "http://jenkins.local/job/infra/job/deploy/%d/" % number, "number": number,
+        "phase": "COMPLETED", "status": "SUCCESS", "url": "job/infra/job/deploy/%d/" % number,
+        "scm": {"url": "https://git.local/infra.git", "branch": "origin/main", "commit": "%040x" % number},
+        "parameters": {"AGENTS": "linux-%03d" % (number % 200)}}}).encode()
+
+
+def signed(body):
+    return "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving ``target`` on a free loopback port, with the settings every contender shares."""
+
+    def __init__(self, target, args, env):
+        self.port = free_port()
+        self.args = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % self.port,
+                     "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
+                     target]
+        self.env = env
+
+    def __enter__(self):
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not come up: %s" % " ".join(self.args))
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def load(port, bodies, clients):
+    """POST every body once over ``clients`` keep-alive connections; returns (requests/s, status counts)."""
+    chunks = [bodies[i::clients] for i in range(clients)]
+    statuses, lock = {}, threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def client(chunk):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        seen = {}
+        start.wait()
+        for body, signature in chunk:
+            conn.request("POST", "/hooks/jenkins/bench", body=body, headers={
+                "Content-Type": "application/json;charset=UTF-8", "X-Hub-Signature-256": signature})
+            response = conn.getresponse()
+            response.read()
+            seen[response.status] = seen.get(response.status, 0) + 1
+        conn.close()
+        with lock:
+            for status, n in seen.items():
+                statuses[status] = statuses.get(status, 0) + n
+
+    threads = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return len(bodies) / (time.perf_counter() - began), statuses
+
+
+def prepare(url):
+    """A migrated database with the 'bench' Jenkins source."""
+    from app import schema
+    from app.db import database, open_database
+    from app.domain import sources
+
+    db = open_database(url)
+    schema.upgrade(db)
+    db.close()
+    database.initialize(open_database(url))
+    database.connect()
+    sources.create_source({"name": "bench", "kind": "jenkins", "secret": HOOK_SECRET,
+                           "mapping": {"jobs": [{"pattern": "infra/*", "agents_parameter": "AGENTS"}]}},
+                          sources.cipher(SECRET_KEY))
+    database.close()
+
+
+def measure_acceptance(args, env):
+    trivial, hooks = [], []
+    number = 0
+    with Server("bench.ingest:trivial_app()", args, env) as yardstick, Server("app:create_app()", args, env) as service:
+        for round_no in range(args.rounds):
+            for name, server, rates in (("trivial", yardstick, trivial), ("webhook", service, hooks)):
+                bodies = []
+                for _ in range(args.requests):
+                    number += 1
+                    body = notification(number)
+                    bodies.append((body, signed(body)))
+                rate, statuses = load(server.port, bodies, args.clients)
+                if set(statuses) != {202}:
+                    raise RuntimeError("%s answered %s" % (name, statuses))
+                rates.append(rate)
+                log.info("round %d %-8s %7.0f req/s", round_no + 1, name, rate)
+    return trivial, hooks
+
+
+def measure_drain(url, args):
+    from app.db import database, open_database
+    from app.domain import inbox
+    from app.models import Event, InboxItem
+
+    database.initialize(open_database(url))
+    database.connect()
+    settings = inbox.Settings(batch_size=args.batch_size)
+    waiting = InboxItem.select().where(InboxItem.state == "pending").count()
+    rates = []
+    while True:
+        began = time.perf_counter()
+        counts = inbox.drain("bench", settings, max_batches=args.slice_batches)
+        elapsed = time.perf_counter() - began
+        done = sum(counts.values())
+        if not done:
+            break
+        if counts.get("done") != done:
+            raise RuntimeError("drain left items unprocessed: %s" % counts)
+        rates.append(done / elapsed)
+    events = Event.select().count()
+    database.close()
+    if events != waiting:
+        raise RuntimeError("%d items made %d events" % (waiting, events))
+    return rates, waiting
+
+
+def table(trivial, hooks, drain_rates, items, args):
+    med_t, med_h = statistics.median(trivial), statistics.median(hooks)
+    ratio = med_h / med_t
+    med_d = statistics.median(drain_rates)
+    verdict = lambda ok: "ok" if ok else "MISSED"  # noqa: E731
+    rows = [
+        ("measure", "median", "min", "max", "samples", "ratio", "target", "verdict"),
+        ("a. trivial Flask endpoint, req/s", "%.0f" % med_t, "%.0f" % min(trivial), "%.0f" % max(trivial),
+         str(len(trivial)), "", "", ""),
+        ("a. webhook accept (HMAC + inbox + 202), req/s", "%.0f" % med_h, "%.0f" % min(hooks), "%.0f" % max(hooks),
+         str(len(hooks)), "%.2f" % ratio, ">= %.2f" % ACCEPT_SHARE, verdict(ratio >= ACCEPT_SHARE)),
+        ("b. inbox drain on SQLite, items/s", "%.0f" % med_d, "%.0f" % min(drain_rates), "%.0f" % max(drain_rates),
+         str(len(drain_rates)), "", ">= %.0f" % DRAIN_RATE, verdict(med_d >= DRAIN_RATE)),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    head = ("gunicorn --workers %d --threads %d; %d clients x %d requests x %d rounds; drain: %d items in batches "
+            "of %d, %d batches a sample; %s; %d CPUs" % (
+                args.workers, args.threads, args.clients, args.requests, args.rounds, items, args.batch_size,
+                args.slice_batches, datetime.now().strftime("%Y-%m-%d %H:%M"), os.cpu_count() or 0))
+    return head + "\n\n" + "\n".join(lines)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per round and contender")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both contenders)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both contenders)")
+    parser.add_argument("--batch-size", type=int, default=100, help="inbox batch size for the drain")
+    parser.add_argument("--slice-batches", type=int, default=10, help="batches per drain sample")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("peewee.migrations").setLevel(logging.WARNING)
+    workdir = tempfile.mkdtemp(prefix="changetracker-bench-ingest-")
+    try:
+        url = "sqlite:///%s" % os.path.join(workdir, "changetracker.db")
+        prepare(url)
+        env = dict(os.environ, CHANGETRACKER_DATABASE_URL=url, CHANGETRACKER_SECRET_KEY=SECRET_KEY,
+                   CHANGETRACKER_INSTANCE_PATH=workdir, CHANGETRACKER_WEBHOOK_RATE_LIMIT="100000000 per minute",
+                   PYTHONPATH=ROOT)
+        trivial, hooks = measure_acceptance(args, env)
+        drain_rates, items = measure_drain(url, args)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = table(trivial, hooks, drain_rates, items, args)
+    print("\n" + report)
+    return 1 if "MISSED" in report else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""POST /api/v1/snapshots: the contract's result, write scope, and clear 422s."""
+import pytest
+
+from app.models import Event, Snapshot
+from tests.conftest import connected
+from tests.fakes.jenkins import fixture
+
+URL = "/api/v1/snapshots"
+
+
+def test_baseline_then_change_through_the_api(app, client, auth):
+    headers = auth.headers(role="editor", scope="write")
+    body = {"collector": "jenkins_agent", "key": "ci/example", "observed_at": "2026-11-20T03:00:00Z",
+            "content": {"config_xml": fixture("agent-config-ssh-envvars.xml")}}
+    first = client.post(URL, json=body, headers=headers)
+    assert first.status_code == 200, first.json
+    assert first.json == {"changed": False, "baseline": True, "stale": False, "changes": [], "event_id": None,
+                          "event_ids": [], "snapshot_id": first.json["snapshot_id"]}
+
+    body["observed_at"] = "2026-11-21T03:00:00Z"
+    body["content"]["config_xml"] = body["content"]["config_xml"].replace("<numExecutors>5</numExecutors>",
+                                                                          "<numExecutors>6</numExecutors>")
+    second = client.post(URL, json=body, headers=headers).json
+    assert second["changed"] is True and second["changes"] == [{"path": "executors", "before": 5, "after": 6}]
+    event = client.get("/api/v1/events/%d" % second["event_id"], headers=headers).json
+    assert event["title"] == "example: executors 5 → 6" and event["created_by"] == "editor (token test)"
+
+    again = client.post(URL, json=body, headers=headers).json  # a retried push
+    assert again["changed"] is False and again["snapshot_id"] == second["snapshot_id"]
+
+
+def test_read_scope_may_not_submit(client, auth):
+    response = client.post(URL, json={"collector": "package", "key": "pypi/x", "content": {"version": "1"}},
+                           headers=auth.headers(role="viewer", scope="read"))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("body, field, message", [
+    ({}, "collector", "Missing data for required field."),
+    ({"collector": "package", "key": "pypi/x"}, "content", "Missing data for required field."),
+    ({"collector": "agents", "key": "k", "content": {}}, "collector", "Must be one of: jenkins_agent"),
+    ({"collector": "docker_image", "key": "r/i:t", "content": {"digest": 5}}, "content.digest", "Not a valid string."),
+    ({"collector": "jenkins_plugins", "key": "ci", "content": {"plugins": []}}, "content.plugins", "Not a valid mapping"),
+    ({"collector": "jenkins_agent", "key": "ci/a", "content": {"config_xml": "<slave>"}}, "content.config_xml",
+     "Not an agent config.xml"),
+    ({"collector": "package", "key": "pypi/x", "content": {"version": "1"}, "observed_at": "2026-01-01"},
+     "observed_at", "UTC offset"),
+])
+def test_invalid_bodies_are_422_with_field_messages(app, client, auth, body, field, message):
+    response = client.post(URL, json=body, headers=auth.headers())
+    assert response.status_code == 422
+    assert response.json["code"] == 422 and message in " ".join(response.json["errors"][field])
+    with connected(app):
+        assert Snapshot.select().count() == 0 and Event.select().count() == 0
+
+
+def test_not_json_is_400(client, auth):
+    response = client.post(URL, data="collector=package", headers=dict(auth.headers(), **{"Content-Type": "text/plain"}))
+    assert response.status_code == 400 and "not valid JSON" in response.json["message"]

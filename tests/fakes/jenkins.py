@@ -1,0 +1,183 @@
+"""A Jenkins that answers like the real one, serving the fixtures (../shared/fixtures/jenkins/).
+
+Endpoints used by python-jenkins and the collector: ``/`` (X-Jenkins header; 403 for anonymous when
+credentials are set, as a Jenkins without anonymous read does), ``/me/api/json`` and
+``/whoAmI/api/json``, ``/crumbIssuer/api/json``, ``/computer/api/json`` with ``?tree=``,
+``/computer/<name>/config.xml`` (400 for the built-in node), ``/pluginManager/api/json``. Every
+response carries ``X-Jenkins``.
+"""
+import copy
+import json
+import os
+
+from tests.fakes import FakeServer, Reply
+
+FIXTURES = os.environ.get("CHANGETRACKER_FIXTURES") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+    "shared", "fixtures", "jenkins")
+BUILT_IN_URL_NAMES = {"(built-in)", "(master)", "master", "Built-In Node"}
+
+
+def fixture(name, mode="r"):
+    with open(os.path.join(FIXTURES, name), mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+        return fh.read()
+
+
+def agent_config(name, labels="linux docker", executors=2, tools=None, env=None, declaration="1.1",
+                 launcher='<launcher class="hudson.slaves.JNLPLauncher"><workDirSettings><disabled>false</disabled>'
+                          '</workDirSettings><webSocket>true</webSocket></launcher>'):
+    """A modern config.xml for an agent (the shape of agent-config-jnlp-tools-envvars.xml)."""
+    tools = {"JDK": "/opt/jdk-17.0.8", "Maven": "/opt/apache-maven-3.9.6"} if tools is None else tools
+    env = {"MAVEN_OPTS": "-Xmx1g", "LANG": "C.UTF-8"} if env is None else env
+    descriptors = {"JDK": "hudson.model.JDK$DescriptorImpl", "Maven": "hudson.tasks.Maven$MavenInstallation$DescriptorImpl",
+                   "Git": "hudson.plugins.git.GitTool$DescriptorImpl"}
+    locations = "".join(
+        "<hudson.tools.ToolLocationNodeProperty_-ToolLocation><type>%s</type><name>%s</name><home>%s</home>"
+        "</hudson.tools.ToolLocationNodeProperty_-ToolLocation>" % (descriptors.get(tool, "hudson.model.JDK$DescriptorImpl"),
+                                                                     tool, home)
+        for tool, home in tools.items())
+    pairs = "".join("<string>%s</string><string>%s</string>" % (k, v) for k, v in env.items())
+    return ('<?xml version="%s" encoding="UTF-8"?>\n<slave>\n  <name>%s</name>\n  <description/>\n'
+            '  <remoteFS>/home/jenkins</remoteFS>\n  <numExecutors>%d</numExecutors>\n  <mode>NORMAL</mode>\n'
+            '  <retentionStrategy class="hudson.slaves.RetentionStrategy$Always"/>\n  %s\n  <label>%s</label>\n'
+            '  <nodeProperties>\n    <hudson.tools.ToolLocationNodeProperty><locations>%s</locations>'
+            '</hudson.tools.ToolLocationNodeProperty>\n    <hudson.slaves.EnvironmentVariablesNodeProperty>'
+            '<envVars serialization="custom"><unserializable-parents/><tree-map><default><comparator '
+            'class="java.lang.String$CaseInsensitiveComparator"/></default><int>%d</int>%s</tree-map></envVars>'
+            '</hudson.slaves.EnvironmentVariablesNodeProperty>\n  </nodeProperties>\n</slave>\n') % (
+        declaration, name, executors, launcher, labels, locations, len(env), pairs)
+
+
+def computer(name, executors=2, offline=False, labels=(), os_name="Linux (amd64)"):
+    """One entry of /computer/api/json on a modern Jenkins (with _class)."""
+    return {"_class": "hudson.slaves.SlaveComputer", "displayName": name, "numExecutors": executors,
+            "offline": offline, "offlineCauseReason": "", "temporarilyOffline": False, "idle": True,
+            "assignedLabels": [{"name": label} for label in (name,) + tuple(labels)],
+            "monitorData": {"hudson.node_monitors.ArchitectureMonitor": os_name}}
+
+
+BUILT_IN = {"_class": "hudson.model.Hudson$MasterComputer", "displayName": "Built-In Node", "numExecutors": 2,
+            "offline": False, "offlineCauseReason": "", "temporarilyOffline": False, "idle": True,
+            "assignedLabels": [{"name": "built-in"}], "monitorData": {}}
+
+
+class FakeJenkins(FakeServer):
+    def __init__(self, computers=None, configs=None, plugins=None, version="2.462.3", user=None, token=None):
+        super().__init__()
+        self.computers = computers if computers is not None else []
+        self.configs = dict(configs or {})
+        self.plugins = plugins if plugins is not None else json.loads(fixture("pluginManager-api.json"))["plugins"]
+        self.version = version
+        self.user, self.token = user, token
+        self.faults = {}  # path -> "500" | "truncate" | "html" | "empty"
+
+    @classmethod
+    def from_fixtures(cls, **kwargs):
+        """The fixture fleet: computer-api.json (an older Jenkins, built-in node "master"), every agent
+        configured by agent-config-ssh-envvars.xml, except thomas-armv7 by agent-config-jnlp-tools-envvars.xml."""
+        computers = json.loads(fixture("computer-api.json"))["computer"]
+        ssh = fixture("agent-config-ssh-envvars.xml", "rb").decode("utf-8")
+        jnlp = fixture("agent-config-jnlp-tools-envvars.xml", "rb").decode("utf-8")
+        configs = {c["displayName"]: ssh for c in computers if c["displayName"] != "master"}
+        configs["thomas-armv7"] = jnlp
+        return cls(computers=computers, configs=configs, **kwargs)
+
+    def handle(self, request):
+        headers = {"X-Jenkins": self.version, "X-Hudson": "1.395"}
+        authorized = self._authorized(request)
+        path = request.path
+        fault = self.faults.get(path)
+        if fault == "500":
+            return Reply(500, "<html><body><h2>HTTP ERROR 500 java.lang.NullPointerException</h2></body></html>",
+                         headers, "text/html;charset=utf-8")
+        if not authorized:
+            return Reply(403 if path in ("/", "/api/json") else 401,
+                         "<html><body>Authentication required</body></html>",
+                         dict(headers, **{"WWW-Authenticate": 'Basic realm="Jenkins"'}), "text/html;charset=utf-8")
+        if path in ("/", "/api/json"):
+            return Reply(200, json.dumps({"_class": "hudson.model.Hudson", "mode": "NORMAL",
+                                          "nodeDescription": "the Jenkins controller's built-in node"}), headers)
+        if path in ("/me/api/json", "/whoAmI/api/json"):
+            return Reply(200, json.dumps({"_class": "hudson.security.WhoAmI", "anonymous": self.user is None,
+                                          "authenticated": True, "authorities": ["authenticated"],
+                                          "name": self.user or "anonymous"}), headers)
+        if path == "/crumbIssuer/api/json":
+            return Reply(200, json.dumps({"_class": "hudson.security.csrf.DefaultCrumbIssuer", "crumb": "c0ffee",
+                                          "crumbRequestField": "Jenkins-Crumb"}), headers)
+        if path == "/computer/api/json":
+            body = {"_class": "hudson.model.ComputerSet", "busyExecutors": 0, "computer": copy.deepcopy(self.computers),
+                    "displayName": "Nodes", "totalExecutors": sum(c.get("numExecutors", 0) for c in self.computers)}
+            return Reply(200, json.dumps(tree_filter(body, request.arg("tree"))), headers)
+        if path == "/pluginManager/api/json":
+            body = {"_class": "hudson.LocalPluginManager", "plugins": copy.deepcopy(self.plugins)}
+            return Reply(200, json.dumps(tree_filter(body, request.arg("tree"))), headers)
+        if path.startswith("/computer/") and path.endswith("/config.xml"):
+            name = path[len("/computer/"):-len("/config.xml")]
+            if name in BUILT_IN_URL_NAMES:
+                return Reply(400, "<html><body>Cannot get the built-in node's configuration</body></html>", headers,
+                             "text/html;charset=utf-8")
+            if name not in self.configs:
+                return Reply(404, "<html><body>Not found</body></html>", headers, "text/html;charset=utf-8")
+            xml = self.configs[name]
+            if fault == "truncate":
+                xml = xml[: len(xml) // 2]
+            elif fault == "html":
+                xml = "<html><head><title>Sign in</title></head><body><p>Sign in</p></body></html>"
+            elif fault == "empty":
+                xml = ""
+            return Reply(200, xml, headers, "application/xml;charset=UTF-8")
+        return Reply(404, "<html><body>Not found</body></html>", headers, "text/html;charset=utf-8")
+
+    def _authorized(self, request):
+        if self.user is None:
+            return True
+        return request.basic_auth() == (self.user, self.token)
+
+
+def tree_filter(body, tree):
+    """Jenkins' ``?tree=a,b[c,d[*]]``: only the named properties, at any depth; ``*`` keeps everything."""
+    if not tree:
+        return body
+    return _apply(body, _parse(tree)[0])
+
+
+def _parse(text, pos=0):
+    spec, name = {}, ""
+    while pos < len(text):
+        char = text[pos]
+        if char == "[":
+            inner, pos = _parse(text, pos + 1)
+            spec[name.strip()] = inner
+            name = ""
+        elif char == "]":
+            if name.strip():
+                spec[name.strip()] = None
+            return spec, pos + 1
+        elif char == ",":
+            if name.strip():
+                spec[name.strip()] = None
+            name = ""
+            pos += 1
+            continue
+        else:
+            name += char
+            pos += 1
+            continue
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+    if name.strip():
+        spec[name.strip()] = None
+    return spec, pos
+
+
+def _apply(value, spec):
+    if spec is None or "*" in spec:
+        return value
+    if isinstance(value, list):
+        return [_apply(item, spec) for item in value]
+    if isinstance(value, dict):
+        kept = {key: _apply(value[key], sub) for key, sub in spec.items() if key in value}
+        if "_class" in value:
+            kept.setdefault("_class", value["_class"])  # Jenkins adds _class to every object it serialises
+        return kept
+    return value

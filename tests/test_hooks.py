@@ -1,0 +1,200 @@
+"""The webhook receivers: real Jenkins and registry payloads accepted into the inbox, every bad input refused
+with nothing stored."""
+import hashlib
+import json
+import logging
+
+import pytest
+
+from app.models import InboxItem
+from tests.conftest import connected
+from tests.webhook_support import (REGISTRY_TYPE, SECRET, deliver, fixture_bytes, make_source, signature)
+
+NOTIFICATION = "notification-plugin-completed.json"
+PUSH = "docker-registry-notification-push-envelope.json"
+PULL = "docker-registry-notification-pull.json"
+
+
+def stored(app):
+    with connected(app):
+        return list(InboxItem.select().order_by(InboxItem.id))
+
+
+@pytest.mark.parametrize("how", ["hmac", "bearer", "token"])
+def test_jenkins_notification_is_kept_verbatim_before_the_202(app, client, how):
+    make_source(app, "ci", "jenkins")
+    body = fixture_bytes(NOTIFICATION)
+    response = deliver(client, "jenkins", "ci", body, "application/json;charset=UTF-8", how=how,
+                       headers={"User-Agent": "Jenkins-Notification"})
+    assert response.status_code == 202, response.json
+    [item] = stored(app)
+    assert response.json == {"id": item.id}
+    assert item.body.encode() == body
+    assert item.body_sha256 == hashlib.sha256(body).hexdigest()
+    assert (item.state, item.kind, item.source_name, item.attempts) == ("pending", "jenkins", "ci", 0)
+    assert item.headers["content-type"] == "application/json;charset=UTF-8"
+    assert item.headers["user-agent"] == "Jenkins-Notification"
+    assert item.headers["x-authenticated-by"] == how
+    assert SECRET not in json.dumps(item.headers)
+    assert "authorization" not in item.headers and "x-hub-signature-256" not in item.headers
+
+
+@pytest.mark.parametrize("fixture", [PUSH, PULL])
+@pytest.mark.parametrize("content_type", [REGISTRY_TYPE, "application/json"])
+def test_registry_envelopes_with_the_registry_content_type(app, client, fixture, content_type):
+    make_source(app, "hub", "registry")
+    response = deliver(client, "registry", "hub", fixture_bytes(fixture), content_type, how="bearer")
+    assert response.status_code == 202, response.json
+    assert [i.kind for i in stored(app)] == ["registry"]
+
+
+def test_generic_json(app, client):
+    make_source(app, "deployer", "generic")
+    response = deliver(client, "generic", "deployer", b'{"title": "Deployed api 1.4"}')
+    assert response.status_code == 202
+    assert stored(app)[0].body == '{"title": "Deployed api 1.4"}'
+
+
+def test_hooks_need_no_session_and_no_csrf_token_and_ignore_api_tokens(app, client, auth):
+    make_source(app, "ci", "jenkins")
+    auth.login("someone", role="admin")  # a browser session on the same client changes nothing
+    assert deliver(client, "jenkins", "ci", fixture_bytes(NOTIFICATION)).status_code == 202
+    api_token = auth.token(role="admin", scope="admin")
+    response = client.post("/hooks/jenkins/ci", data=fixture_bytes(NOTIFICATION), content_type="application/json",
+                           headers={"Authorization": "Bearer " + api_token})
+    assert response.status_code == 401  # an API token is not this source's secret
+    assert len(stored(app)) == 1
+
+
+@pytest.mark.parametrize("path_kind, name, setup", [
+    ("jenkins", "nobody", None),
+    ("jenkins", "off", dict(name="off", kind="jenkins", active=False)),
+    ("registry", "ci", dict(name="ci", kind="jenkins")),
+    ("generic", "ci", dict(name="ci", kind="jenkins")),
+])
+def test_unknown_inactive_or_other_kind_source_is_404(app, client, path_kind, name, setup):
+    if setup:
+        make_source(app, **setup)
+    response = deliver(client, path_kind, name, fixture_bytes(NOTIFICATION), how="token")
+    assert response.status_code == 404
+    assert response.json["code"] == 404 and "No active %s webhook source" % path_kind in response.json["message"]
+    assert stored(app) == []
+
+
+def test_other_kinds_in_the_path_are_404(client):
+    assert client.post("/hooks/gitlab/ci", data=b"{}", content_type="application/json").status_code == 404
+
+
+@pytest.mark.parametrize("how, secret, expected", [
+    ("none", SECRET, "Authenticate with"),
+    ("bearer", "wrong-secret-of-some-length", "Authorization header"),
+    ("token", "wrong-secret-of-some-length", "token parameter"),
+    ("hmac", "wrong-secret-of-some-length", "signature does not match"),
+])
+def test_wrong_or_missing_secret_is_401_and_nothing_is_stored(app, client, caplog, how, secret, expected):
+    make_source(app, "ci", "jenkins")
+    caplog.set_level(logging.DEBUG)
+    response = deliver(client, "jenkins", "ci", fixture_bytes(NOTIFICATION), how=how, secret=secret)
+    assert response.status_code == 401
+    assert expected in response.json["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert stored(app) == []
+    assert SECRET not in caplog.text and SECRET not in response.get_data(as_text=True)
+
+
+def test_signature_of_another_body_is_401(app, client):
+    make_source(app, "ci", "jenkins")
+    body = fixture_bytes(NOTIFICATION)
+    response = client.post("/hooks/jenkins/ci", data=body, content_type="application/json",
+                           headers={"X-Hub-Signature-256": signature(body + b" ")})
+    assert response.status_code == 401 and stored(app) == []
+
+
+def test_body_over_the_limit_is_413(app, client):
+    make_source(app, "ci", "jenkins")
+    app.config["WEBHOOK_MAX_BYTES"] = 500
+    body = json.dumps({"build": {"phase": "COMPLETED"}, "name": "x" * 600}).encode()
+    response = deliver(client, "jenkins", "ci", body)
+    assert response.status_code == 413 and response.json["code"] == 413
+    assert deliver(client, "jenkins", "ci", json.dumps({"build": {"phase": "STARTED"}}).encode()).status_code == 202
+    assert len(stored(app)) == 1
+
+
+def test_the_webhook_limit_may_exceed_the_api_body_limit(app, client):
+    make_source(app, "ci", "jenkins")
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    body = json.dumps({"build": {"phase": "STARTED"}, "name": "y" * 300}).encode()
+    assert deliver(client, "jenkins", "ci", body).status_code == 202
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"", "empty"),
+    (b"   ", "empty"),
+    (b"{not json", "not valid JSON"),
+    (b'{"build": {"phase": "COMPLETED"}', "not valid JSON"),
+    ("{\"name\": \"caf\u00e9\"}".encode("latin-1"), "not UTF-8"),
+    (b"[" * 100000, "not valid JSON"),
+])
+def test_not_json_is_400(app, client, body, message):
+    make_source(app, "ci", "jenkins")
+    response = deliver(client, "jenkins", "ci", body, how="bearer")
+    assert response.status_code == 400, response.json
+    assert message in response.json["message"]
+    assert stored(app) == []
+
+
+@pytest.mark.parametrize("kind, content_type", [
+    ("jenkins", "text/plain"),
+    ("jenkins", "application/x-www-form-urlencoded"),
+    ("jenkins", REGISTRY_TYPE),
+    ("generic", "application/xml"),
+    ("jenkins", "application/json; charset=ISO-8859-1"),
+    ("registry", "text/plain"),
+])
+def test_wrong_content_type_is_415(app, client, kind, content_type):
+    make_source(app, "src", kind)
+    response = deliver(client, kind, "src", b'{"build": {"phase": "STARTED"}, "events": []}', content_type)
+    assert response.status_code == 415, response.json
+    assert "Content-Type" in response.json["message"] or "UTF-8" in response.json["message"]
+    assert stored(app) == []
+
+
+@pytest.mark.parametrize("kind, body, field", [
+    ("jenkins", b"[]", "_schema"),
+    ("jenkins", b'{"name": "asgard"}', "build"),
+    ("jenkins", b'{"name": "asgard", "build": {"number": 3}}', "build.phase"),
+    ("registry", b'{"events": {}}', "events"),
+    ("registry", b'{"events": [1, 2]}', "events"),
+    ("registry", b'"events"', "_schema"),
+    ("generic", b"[1, 2]", "_schema"),
+])
+def test_a_body_not_of_the_endpoints_kind_is_422(app, client, kind, body, field):
+    make_source(app, "src", kind)
+    response = deliver(client, kind, "src", body)
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+    assert stored(app) == []
+
+
+def test_rate_limit_per_source_is_429_and_strangers_do_not_spend_it(app, client):
+    make_source(app, "ci", "jenkins")
+    make_source(app, "other", "jenkins")
+    app.config["WEBHOOK_RATE_LIMIT"] = "3 per minute"
+    body = fixture_bytes(NOTIFICATION)
+    for _ in range(5):
+        assert deliver(client, "jenkins", "ci", body, how="none").status_code == 401
+    assert [deliver(client, "jenkins", "ci", body).status_code for _ in range(4)] == [202, 202, 202, 429]
+    limited = deliver(client, "jenkins", "ci", body)
+    assert limited.status_code == 429 and limited.json["code"] == 429 and "Retry-After" in limited.headers
+    assert deliver(client, "jenkins", "other", body).status_code == 202  # each source has its own budget
+    assert len(stored(app)) == 4
+
+
+def test_repeated_authentication_failures_from_one_address_are_429(app, client):
+    make_source(app, "ci", "jenkins")
+    app.config["WEBHOOK_AUTH_FAILURE_LIMIT"] = "3 per minute"
+    body = fixture_bytes(NOTIFICATION)
+    codes = [deliver(client, "jenkins", "ci", body, how="token", secret="guess-%02d-xxxxxxxxxx" % i).status_code
+             for i in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert stored(app) == []

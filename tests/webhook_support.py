@@ -1,0 +1,47 @@
+"""Helpers for the webhook and worker tests: sources, signed deliveries and the real fixtures of ../shared."""
+import hashlib
+import hmac
+import os
+
+from app.domain import sources
+from tests.conftest import connected
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.environ.get("CHANGETRACKER_FIXTURES") or os.path.join(os.path.dirname(ROOT), "shared", "fixtures",
+                                                                    "jenkins")
+SECRET = "s3cret-for-webhook-tests"
+REGISTRY_TYPE = "application/vnd.docker.distribution.events.v2+json"
+MAPPINGS = {
+    "jenkins": {"jobs": [{"pattern": "asgard", "type": "deployment"}]},
+    "registry": {"repositories": ["library/*", "hello-world"]},
+    "generic": {"fields": {"title": "title"}},
+}
+
+
+def fixture_bytes(name):
+    with open(os.path.join(FIXTURES, name), "rb") as fh:
+        return fh.read()
+
+
+def make_source(app, name="ci", kind="jenkins", mapping=None, secret=SECRET, active=True):
+    with connected(app):
+        return sources.create_source({"name": name, "kind": kind, "secret": secret, "active": active,
+                                      "mapping": MAPPINGS[kind] if mapping is None else mapping},
+                                     sources.cipher(app.config["SECRET_KEY"]))
+
+
+def signature(body, secret=SECRET):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver(client, kind, name, body, content_type="application/json", secret=SECRET, how="hmac", headers=None):
+    """POST one webhook, authenticated ``how``: hmac, bearer, token or none."""
+    headers = dict(headers or {})
+    url = "/hooks/%s/%s" % (kind, name)
+    if how == "hmac":
+        headers["X-Hub-Signature-256"] = signature(body, secret)
+    elif how == "bearer":
+        headers["Authorization"] = "Bearer " + secret
+    elif how == "token":
+        url += "?token=" + secret
+    return client.post(url, data=body, headers=headers, content_type=content_type)
