@@ -55,7 +55,8 @@ def record_all(app, payloads):
 
 def test_record_a_change_and_find_it_on_events_and_the_timeline(page, auth, problems):
     log_in(page, auth)
-    page.click("nav >> text=Record change")
+    with page.expect_navigation():
+        page.click("nav >> text=Record change")
     assert path_of(page) == "/events/new"
     wait_for_focus(page, "f-title")  # type straight away
     shown = page.input_value("#f-occurred_at")
@@ -77,11 +78,13 @@ def test_record_a_change_and_find_it_on_events_and_the_timeline(page, auth, prob
     assert "linux-07, linux-08" in page.locator("dl.kv").first.inner_text()
     assert page.locator("a[href='https://tickets.example.com/OPS-12']").inner_text() == "Change ticket"
 
-    page.click("nav >> text=Events")
+    with page.expect_navigation():
+        page.click("nav >> text=Events")
     assert titles(page) == ["Relabelled linux-07 by hand"]
     row = page.locator("#ledger tbody tr").first
     assert "manual" in row.inner_text() and "medium" in row.inner_text()
-    page.click("nav >> text=Timeline")
+    with page.expect_navigation():
+        page.click("nav >> text=Timeline")
     assert "Relabelled linux-07 by hand" in page.locator("#event-list").inner_text()
     page.wait_for_selector("#timeline .main-svg")
     assert problems == []
@@ -136,7 +139,8 @@ def test_filter_page_and_download_on_events(page, auth, app, problems):
 
     page.goto("/events?agent=linux-07&limit=2")
     assert titles(page) == ["change 11", "change 09"]
-    page.click("#next-page")
+    with page.expect_navigation():
+        page.click("#next-page")
     assert titles(page) == ["change 07", "change 05"]
     assert page.input_value("#f-agent") == "linux-07"
 
@@ -152,7 +156,8 @@ def test_filter_page_and_download_on_events(page, auth, app, problems):
         page.click("#save-search button[type=submit]")
     assert "Saved the search" in page.locator(".flash").inner_text()
     page.goto("/events")
-    page.click("#saved-searches >> text=linux-07 changes")
+    with page.expect_navigation():
+        page.click("#saved-searches >> text=linux-07 changes")
     assert page.input_value("#f-agent") == "linux-07"
     assert problems == []
 
@@ -165,7 +170,8 @@ def test_import_a_csv_through_the_page(page, auth, tmp_path, problems):
     bad = tmp_path / "broken.csv"
     bad.write_text("title,severity\nok,info\n,urgent\n", encoding="utf-8")
     log_in(page, auth)
-    page.click("nav >> text=Import")
+    with page.expect_navigation():
+        page.click("nav >> text=Import")
     assert path_of(page) == "/import"
 
     page.set_input_files("#f-file", str(bad))
@@ -187,7 +193,8 @@ def test_import_a_csv_through_the_page(page, auth, tmp_path, problems):
     with page.expect_navigation():
         page.click("#import-form button[type=submit]")
     assert "Imported 2 events from changes.csv." in page.locator(".flash").inner_text()
-    page.click("text=events from imports")
+    with page.expect_navigation():
+        page.click("text=events from imports")
     assert titles(page) == ["Proxy outage", "JDK 17.0.9 on linux-01"]
     assert problems == []
 
@@ -258,8 +265,8 @@ def test_screenshots_of_events_and_suspects(app, page, auth, problems):
     page.goto("/events/new")
     page.fill("#f-title", "x")
     page.fill("#f-ended_at", "2000-01-01T00:00")
-    page.click("#new-event button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("#new-event button[type=submit]")
     page.screenshot(path="/tmp/event-new-errors.png", full_page=True)
     page.goto("/import")
     page.screenshot(path="/tmp/import.png", full_page=True)
