@@ -267,6 +267,12 @@ def run(target, args):
     return results
 
 
+def explain(target, args):
+    from bench import plans
+
+    print(plans.explain(target, _iso))
+
+
 def _verdict(ok):
     return "ok" if ok else "MISSED"
 
@@ -351,13 +357,7 @@ def main(argv=None):
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     path = dataset.sqlite_ledger(args.events, args.agents, args.days, args.seed, rebuild=args.rebuild)
     all_results = {}
-    measure = run
-    if args.explain:
-        from bench import plans
-
-        def measure(target, args):
-            print(plans.explain(target, _iso))
-
+    measure = explain if args.explain else run
     for url in args.database:
         if url == "sqlite":
             with Target("sqlite", "sqlite:///%s" % path) as target:
