@@ -86,10 +86,12 @@ def claim(worker, limit, claim_timeout_seconds):
     if isinstance(database.obj, PostgresqlDatabase):
         picked = picked.for_update("FOR UPDATE SKIP LOCKED")
     with write_transaction():
-        ids = [row for (row,) in
-               InboxItem.update(state="processing", claimed_by=worker, claimed_at=now, attempts=InboxItem.attempts + 1)
-               .where(InboxItem.id.in_(picked) & due)
-               .returning(InboxItem.id).tuples().execute()]
+        # Picked first, then updated: PostgreSQL may run an "IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)"
+        # subquery more than once within one UPDATE and so claim more than n rows.
+        ids = [row for (row,) in picked.tuples()]
+        if ids:
+            (InboxItem.update(state="processing", claimed_by=worker, claimed_at=now, attempts=InboxItem.attempts + 1)
+             .where(InboxItem.id.in_(ids)).execute())
     if not ids:
         return []
     return list(InboxItem.select().where(InboxItem.id.in_(ids)).order_by(InboxItem.id))

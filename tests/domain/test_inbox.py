@@ -210,3 +210,14 @@ def test_when_the_bulk_write_fails_the_batch_is_redone_item_by_item(app, client,
     assert "Not a valid event" in item(app, bad).last_error
     with connected(app):
         assert Event.select().count() == 3 and {e.count for e in Event.select()} == {1}
+
+
+def test_a_claim_takes_at_most_its_batch_oldest_first(app, client):
+    make_source(app, "ci", "jenkins")
+    ids = accept(client, 12)
+    with connected(app):
+        first = inbox.claim("a", 5, 300)
+        second = inbox.claim("b", 5, 300)
+        assert [i.id for i in first] == ids[:5] and [i.id for i in second] == ids[5:10]
+        assert inbox.counts()["pending"] == 2 and inbox.counts()["processing"] == 10
+        assert {i.claimed_by for i in first} == {"a"} and all(i.attempts == 1 for i in first + second)
