@@ -16,9 +16,8 @@ def create_app(test_config=None):
     from app.api import create_blueprint as api_blueprint
     from app.extensions import csrf, limiter, login_manager
     from app.models import User
-    from app.web import ingestion
-    from app.web import fleet
-    from app.web import account, admin, assets, auth, catalogue, comments, csv_import, ledger, pages, suspects
+    from app.web import (account, admin, assets, auth, catalogue, comments, csv_import, fleet, ingestion, ledger, pages,
+                         suspects)
 
     app = Flask(
         __name__,
@@ -50,9 +49,8 @@ def create_app(test_config=None):
     errors.register(app)
 
     for blueprint in (health.bp, hooks.bp, ingestion.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_import.bp, suspects.bp,
-                      catalogue.bp, comments.bp, account.bp, admin.bp, api_blueprint()):
+                      catalogue.bp, comments.bp, account.bp, admin.bp, fleet.bp, api_blueprint()):
         app.register_blueprint(blueprint)
-    app.register_blueprint(fleet.bp)
     return app
 
 
