@@ -4,6 +4,7 @@ from peewee import (
     BooleanField,
     CharField,
     CompositeKey,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -119,7 +120,7 @@ class Event(BaseModel):
     ended_at = DateTimeField(null=True)
     changes = JSONField(default=list)
     links = JSONField(default=list)
-    build_url = TextField(null=True)
+    build_url = TextField(null=True, index=True)
     metadata = JSONField(default=dict)
     dedupe_key = CharField(max_length=255, null=True, index=True)
     count = IntegerField(default=1)
@@ -143,6 +144,26 @@ class EventAgent(BaseModel):
     class Meta:
         primary_key = CompositeKey("event", "agent")
         indexes = ((("agent", "occurred_at"), False),)
+
+
+class TimelineCount(BaseModel):
+    """Events per UTC day, lane and severity, written only by the database's triggers (migration 0005).
+
+    ``lane`` is an agent's id, or FLEET_LANE for events that name no agent; an event on three agents
+    counts in each of their lanes. ``week`` is the Monday of ``day``. Rows may hold 0.
+    """
+    FLEET_LANE = 0
+
+    day = DateField()
+    week = DateField()
+    lane = IntegerField()
+    severity = CharField(max_length=16)
+    n = IntegerField()
+
+    class Meta:
+        table_name = "timeline_count"
+        primary_key = CompositeKey("day", "lane", "severity")
+        indexes = ((("week", "lane", "severity", "n"), False),)
 
 
 class EventTool(BaseModel):
@@ -326,6 +347,7 @@ MODELS = [
     ToolchainTool,
     Event,
     EventAgent,
+    TimelineCount,
     EventTool,
     EventToolchain,
     Tag,

@@ -25,7 +25,8 @@ from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 
 from app import schema
-from app.db import open_database
+from app.db import database, open_database
+from app.domain import timeline
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +152,25 @@ def _build_sqlite(path, fleet):
         log.info("  rebuilding the FTS5 index")
         conn.execute("INSERT INTO event_fts(event_fts) VALUES ('rebuild')")
         conn.execute("COMMIT")
+        _recount(path)
         problems = conn.execute("PRAGMA foreign_key_check").fetchmany(5)
         if problems:
             raise RuntimeError("generated rows break foreign keys: %r" % problems)
         conn.execute("PRAGMA journal_mode = WAL")
     finally:
         conn.close()
+
+
+def _recount(url_or_path):
+    """The timeline's per-day counts (kept by triggers, which were off during the load) from the loaded events."""
+    db = open_database(url_or_path if "://" in url_or_path else "sqlite:///%s" % url_or_path)
+    database.initialize(db)
+    try:
+        timeline.recount()
+        if "://" in url_or_path:
+            db.execute_sql("ANALYZE timeline_count")  # loaded after the load's VACUUM ANALYZE
+    finally:
+        db.close()
 
 
 class Fleet:
@@ -399,6 +413,7 @@ def postgres_ledger(server_url, sqlite_path):
         schema.upgrade(db)
         db.close()
         _load_postgres(psycopg2.connect(**dict(params, database=name)), sqlite_path)
+        _recount(url)
         log.info("built PostgreSQL database %s in %.0f s", name, time.perf_counter() - started)
     except BaseException:
         drop()
@@ -428,6 +443,8 @@ def _load_postgres(conn, sqlite_path):
             indexes = cur.fetchall()
             for table, constraint, _ in foreign_keys:
                 cur.execute('ALTER TABLE %s DROP CONSTRAINT "%s"' % (table, constraint))
+            for table in tables:  # the timeline-count triggers; the counts are refilled in one statement below
+                cur.execute('ALTER TABLE "%s" DISABLE TRIGGER USER' % table)
             for index, _ in indexes:
                 cur.execute('DROP INDEX "%s"' % index)
             for table, columns in TABLES.items():
@@ -438,6 +455,8 @@ def _load_postgres(conn, sqlite_path):
                 cur.execute(definition)
             for table, constraint, definition in foreign_keys:
                 cur.execute('ALTER TABLE %s ADD CONSTRAINT "%s" %s' % (table, constraint, definition))
+            for table in tables:
+                cur.execute('ALTER TABLE "%s" ENABLE TRIGGER USER' % table)
             for table, columns in TABLES.items():
                 if columns[0] == "id":
                     cur.execute("SELECT setval(pg_get_serial_sequence('\"%s\"', 'id'), (SELECT max(id) FROM \"%s\"))"

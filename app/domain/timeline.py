@@ -2,8 +2,10 @@
 
 Small ranges ship the events themselves; when a range holds more than ``max_events`` matches,
 ``bucket=auto`` ships per-lane, per-severity counts per hour/day/week instead, so a year of history
-never sends 100k markers to a browser.
+never sends 100k markers to a browser. Day and week buckets over whole days read the per-day counts
+the database keeps by triggers (TimelineCount, migration 0005) unless a filter needs the events.
 """
+import importlib
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
@@ -12,7 +14,7 @@ from peewee import JOIN, SQL, PostgresqlDatabase, chunked, fn
 from app.db import database, from_db_time, to_db_time
 from app.domain import filters as event_filters
 from app.domain.events import with_links
-from app.models import Agent, Event, EventAgent
+from app.models import Agent, Event, EventAgent, TimelineCount
 
 FLEET_LANE = "fleet"
 BUCKETS = ("auto", "none", "hour", "day", "week")
@@ -59,17 +61,91 @@ def _event_lanes(events):
     return [{"name": name, "events": lanes[name]} for name in _lane_order(lanes)]
 
 
+# The per-day counts answer time, agents (lanes) and severity; these other filters need the events themselves.
+UNCOUNTED_FILTERS = ("type", "source", "tool", "toolchain", "tag", "q")
+
+
 def _bucket_lanes(filters, size):
+    wanted = event_filters.agent_ids_of(filters)  # only the asked-for agents' lanes, not every agent an event names
+    whole_days = _whole_days(filters) if size in ("day", "week") and _counted(filters) else None
+    if whole_days is None:
+        rows = _grouped(filters, size, wanted)
+    else:
+        first, last = whole_days
+        # The part-days at either end come from the events, the whole days between from the counts.
+        rows = (_grouped(dict(filters, to=first), size, wanted) + _counted_rows(filters, first, last, size, wanted)
+                + _grouped(dict(filters, from_=last), size, wanted))
+    names = _agent_names({agent for _, agent, _, _ in rows} - {None, TimelineCount.FLEET_LANE})
+    agent_named_fleet = FLEET_LANE in names.values()
+    names[None] = names[TimelineCount.FLEET_LANE] = FLEET_LANE  # the events' NULL link, the counts' lane 0
+    lanes = {}
+    bucket_start = when = None
+    for start_value, agent, severity, count in rows:
+        if start_value != bucket_start:  # rows come by start: convert each start once, not once per bucket
+            bucket_start, when = start_value, _as_utc(start_value)
+        lanes.setdefault(names[agent], []).append({"start": when, "severity": severity, "count": count})
+    if whole_days is not None and size == "week":  # a week cut by from/to has counts from both sources
+        lanes = {name: _merged(buckets) for name, buckets in lanes.items()}
+    elif agent_named_fleet and FLEET_LANE in lanes:
+        lanes[FLEET_LANE] = _merged(lanes[FLEET_LANE])  # an agent named "fleet" shares the fleet lane
+    return [{"name": name, "buckets": lanes[name]} for name in _lane_order(lanes)]
+
+
+def _counted(filters):
+    return not any(filters.get(name) for name in UNCOUNTED_FILTERS)
+
+
+def _whole_days(filters):
+    """(first midnight at or after ``from``, last midnight at or before ``to``), or None when no whole day lies between."""
+    first = _midnight(filters["from_"])
+    if first < filters["from_"]:
+        first += timedelta(days=1)
+    last = _midnight(filters["to"])
+    return (first, last) if first < last else None
+
+
+def _midnight(moment):
+    moment = moment.astimezone(timezone.utc)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _monday(midnight):
+    return (midnight - timedelta(days=midnight.weekday())).date()
+
+
+def _counted_rows(filters, first, last, size, wanted):
+    """(start, lane, severity, count) of the whole days [first, last) from the trigger-kept counts."""
+    lane = TimelineCount.lane
+    if size == "day":  # one row per key already, in the primary key's order
+        query = (TimelineCount.select(TimelineCount.day, lane, TimelineCount.severity, TimelineCount.n)
+                 .order_by(TimelineCount.day, TimelineCount.lane, TimelineCount.severity))
+    else:  # along the (week, lane, severity, n) index, which also holds the day: grouped without a sort
+        query = (TimelineCount.select(TimelineCount.week, lane, TimelineCount.severity, fn.SUM(TimelineCount.n))
+                 .where(TimelineCount.week >= _monday(first), TimelineCount.week <= _monday(last - timedelta(days=1)))
+                 .group_by(TimelineCount.week, TimelineCount.lane, TimelineCount.severity)
+                 .order_by(TimelineCount.week, TimelineCount.lane, TimelineCount.severity))
+    query = query.where(TimelineCount.day >= first.date(), TimelineCount.day < last.date(), TimelineCount.n > 0)
+    if filters.get("severity"):
+        query = query.where(TimelineCount.severity.in_(filters["severity"]))
+    if wanted is not None:
+        query = query.where(TimelineCount.lane.in_(wanted))
+    return database.execute(query).fetchall()
+
+
+def _grouped(filters, size, wanted):
+    """(start, agent id or None, severity, count) grouped from the matching events themselves."""
     # A 90-day range of a busy fleet is ~10^5 (event, agent) rows (bench/README.md), so per row as
     # little as possible: grouped by agent id (NULL: the fleet lane) with names looked up once
     # afterwards, and the driver's rows read as they are (every value is already int, str or the
     # bucket start). Grouped and ordered alike, so SQLite needs no second sort; each lane's buckets
     # come out by start, then severity.
+    if filters["from_"] >= filters["to"]:
+        return []
     start = _bucket_start(size)
     linked = EventAgent.event == Event.id
     if isinstance(database.obj, PostgresqlDatabase):
         # PostgreSQL hash-joins the links: the junction's copy of occurred_at (kept equal to the event's, as
-        # filters._linked relies on) narrows them to the range first, ~10^5 rows instead of every link.
+        # filters._linked relies on) narrows them to the range first, instead of every link.
         # SQLite looks each event's links up on the (event, agent) key, which this would only slow down.
         linked &= ((EventAgent.occurred_at >= to_db_time(filters["from_"]))
                    & (EventAgent.occurred_at < to_db_time(filters["to"])))
@@ -78,22 +154,17 @@ def _bucket_lanes(filters, size):
              .join(EventAgent, JOIN.LEFT_OUTER, on=linked)
              .group_by(start, EventAgent.agent, Event.severity)
              .order_by(start, EventAgent.agent, Event.severity))
-    if filters.get("agent") or filters.get("label"):
-        # Only the asked-for agents' lanes, not the other agents an event also names.
-        wanted = event_filters.agent_ids_of(filters)
+    if wanted is not None:
         query = query.where(EventAgent.agent.in_(wanted))
-    rows = database.execute(query).fetchall()
-    names = _agent_names({agent for _, agent, _, _ in rows if agent is not None})
-    names[None] = FLEET_LANE
-    lanes = {}
-    bucket_start = when = None
-    for start_value, agent, severity, count in rows:
-        if start_value != bucket_start:  # rows come by start: convert each start once, not once per bucket
-            bucket_start, when = start_value, _as_utc(start_value)
-        lanes.setdefault(names[agent], []).append({"start": when, "severity": severity, "count": count})
-    if FLEET_LANE in lanes and list(names.values()).count(FLEET_LANE) > 1:
-        lanes[FLEET_LANE] = _merged(lanes[FLEET_LANE])  # an agent named "fleet" shares the fleet lane
-    return [{"name": name, "buckets": lanes[name]} for name in _lane_order(lanes)]
+    return database.execute(query).fetchall()
+
+
+def recount():
+    """Refill the per-day counts from the events, as migration 0005 did (after a bulk load with triggers off)."""
+    fill = importlib.import_module("app.migrations.0005_timeline_counts").rebuild_sql(database.obj)
+    with database.atomic():
+        TimelineCount.delete().execute()
+        database.execute_sql(fill)
 
 
 def _merged(buckets):
@@ -129,6 +200,8 @@ def _bucket_start(size):
 def _as_utc(value):
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
+    elif not isinstance(value, datetime):  # a DATE column (the counts) on PostgreSQL
+        value = datetime(value.year, value.month, value.day)
     return from_db_time(value)
 
 
