@@ -6,6 +6,7 @@ never sends 100k markers to a browser. Day and week buckets over whole days read
 the database keeps by triggers (TimelineCount, migration 0005) unless a filter needs the events.
 """
 import importlib
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
@@ -75,15 +76,19 @@ def _bucket_lanes(filters, size):
         # The part-days at either end come from the events, the whole days between from the counts.
         rows = (_grouped(dict(filters, to=first), size, wanted) + _counted_rows(filters, first, last, size, wanted)
                 + _grouped(dict(filters, from_=last), size, wanted))
-    names = _agent_names({agent for _, agent, _, _ in rows} - {None, TimelineCount.FLEET_LANE})
-    agent_named_fleet = FLEET_LANE in names.values()
-    names[None] = names[TimelineCount.FLEET_LANE] = FLEET_LANE  # the events' NULL link, the counts' lane 0
-    lanes = {}
+    by_agent = defaultdict(list)
     bucket_start = when = None
     for start_value, agent, severity, count in rows:
         if start_value != bucket_start:  # rows come by start: convert each start once, not once per bucket
             bucket_start, when = start_value, _as_utc(start_value)
-        lanes.setdefault(names[agent], []).append({"start": when, "severity": severity, "count": count})
+        # The events' missing link (None) and the counts' lane 0 are both the fleet lane.
+        by_agent[agent or TimelineCount.FLEET_LANE].append({"start": when, "severity": severity, "count": count})
+    names = _agent_names(set(by_agent) - {TimelineCount.FLEET_LANE})
+    agent_named_fleet = FLEET_LANE in names.values()
+    names[TimelineCount.FLEET_LANE] = FLEET_LANE
+    lanes = {}
+    for agent, buckets in by_agent.items():
+        lanes.setdefault(names[agent], []).extend(buckets)
     if whole_days is not None and size == "week":  # a week cut by from/to has counts from both sources
         lanes = {name: _merged(buckets) for name, buckets in lanes.items()}
     elif agent_named_fleet and FLEET_LANE in lanes:
