@@ -247,7 +247,8 @@ def _describe_offset(seconds):
 
 
 def find_suspects(query, now=None):
-    """Changes in [since, before) that could explain a build that failed at ``before``, most likely first.
+    """Changes in [since, before) that could explain a build that failed at ``before``, most likely first,
+    and outages or maintenance (events with ``ended_at``) that began earlier but were still going on at ``since``.
 
     ``query`` is a loaded SuspectQuerySchema. Without ``agent``, the agents come from events already
     recorded with ``build_url`` (a build's own recordChange events carry it); when none names an
@@ -291,6 +292,10 @@ def find_suspects(query, now=None):
         if entry["rank"] == "fleet_wide":
             reasons.append("fleet-wide: names no agent")
         reasons.extend(entry["links"])
+        if event["occurred_at"] < since:
+            reasons.append("began before %s and %s" % (
+                since.isoformat(), "was still going on at the failure" if event["ended_at"] >= before
+                else "lasted until %s" % event["ended_at"].isoformat()))
         if event["build_url"] in build_urls:
             reasons.append("recorded by this build")
         if event["reverts"] is not None:
@@ -317,7 +322,7 @@ def _period(query, now):
 
 def _gather(agents, asked, lo, hi):
     """{event id: candidate} for every event in [lo, hi) of each rank. A candidate holds its light
-    ``row`` (id, occurred_at, type, severity), ``rank``, the agents it is ``on`` and its tool/toolchain
+    ``row`` (id, occurred_at, type, severity, ended_at), ``rank``, the agents it is ``on`` and its tool/toolchain
     ``links`` reasons. An event lands in the best rank it qualifies for."""
     candidates = {}
 
@@ -358,30 +363,42 @@ def _best(candidates, rollbacks, lo, hi, limit):
     span = (hi - lo).total_seconds()
     ranked = []
     for event_id, entry in candidates.items():
-        _, occurred_at, kind, severity = entry["row"]
+        _, occurred_at, kind, severity, _ = entry["row"]
         demotion = 2 if event_id in rollbacks else 1 if kind == "note" else 0
         age = hi - occurred_at
-        score = (_RANK_POINTS[entry["rank"]] + _CLOSENESS_POINTS * (1 - age.total_seconds() / span)
-                 - _DEMOTION_POINTS[demotion])
+        # An interval that began before the period counts as close as the period's start, no further.
+        closeness = 1 - min(age.total_seconds() / span, 1)
+        score = _RANK_POINTS[entry["rank"]] + _CLOSENESS_POINTS * closeness - _DEMOTION_POINTS[demotion]
         entry.update(score=round(score, 2), seconds_before=int(age.total_seconds()))
         severity_rank = -SEVERITIES.index(severity) if severity in SEVERITIES else 0
-        ranked.append(((RANKS.index(entry["rank"]), demotion, age, severity_rank, -event_id), event_id))
+        ranked.append(((RANKS.index(entry["rank"]), demotion, min(age, hi - lo), severity_rank, -event_id), event_id))
     ranked.sort()
     return [event_id for _, event_id in ranked[:limit]]
 
 
 def _candidates(junction, column, entity_ids, lo, hi):
-    """((id, occurred_at, type, severity), entity id) for events linked to ``entity_ids`` in [lo, hi):
-    a range scan on the junction's (entity, occurred_at) index, newest first."""
+    """((id, occurred_at, type, severity, ended_at), entity id) for events linked to ``entity_ids`` in [lo, hi),
+    and for intervals that began before ``lo`` and were still going on at it: range scans on the junction's
+    (entity, occurred_at) index, newest first."""
     if not entity_ids:
         return []
-    query = (junction.select(Event.id, Event.occurred_at, Event.type, Event.severity, column)
-             .join(Event, on=(junction.event == Event.id))
-             .where(column.in_(entity_ids), junction.occurred_at >= lo, junction.occurred_at < hi)
-             .order_by(junction.occurred_at.desc())
-             .limit(MAX_CANDIDATES)
-             .tuples())
-    return [(row[:4], row[4]) for row in query]
+    rows = []
+    for start, end, overlapping in _periods(lo, hi):
+        query = (junction.select(Event.id, Event.occurred_at, Event.type, Event.severity, Event.ended_at, column)
+                 .join(Event, on=(junction.event == Event.id))
+                 .where(column.in_(entity_ids), junction.occurred_at >= start, junction.occurred_at < end)
+                 .order_by(junction.occurred_at.desc())
+                 .limit(MAX_CANDIDATES))
+        if overlapping:
+            query = query.where(Event.ended_at > lo)
+        rows.extend((row[:5], row[5]) for row in query.tuples())
+    return rows
+
+
+def _periods(lo, hi):
+    """(start, end, overlapping): the period itself, then the lookback in which an outage or maintenance
+    that began earlier may have started and still be going on at ``lo`` (its ended_at after ``lo``)."""
+    return (lo, hi, False), (_shift(lo, -MAX_LOOKBACK), lo, True)
 
 
 def _relevant(junction, column, catalogue, agent_ids, asked, lo, hi):
@@ -406,13 +423,19 @@ def _relevant(junction, column, catalogue, agent_ids, asked, lo, hi):
 
 
 def _fleet_wide(lo, hi):
-    """(id, occurred_at, type, severity) of events in [lo, hi) that name no agent, newest first."""
+    """(id, occurred_at, type, severity, ended_at) of events in [lo, hi) that name no agent, and of such
+    intervals going on at ``lo``, newest first."""
     no_agent = ~fn.EXISTS(EventAgent.select(SQL("1")).where(EventAgent.event == Event.id))
-    return list(Event.select(Event.id, Event.occurred_at, Event.type, Event.severity)
-                .where(Event.occurred_at >= lo, Event.occurred_at < hi, no_agent)
-                .order_by(Event.occurred_at.desc())
-                .limit(MAX_CANDIDATES)
-                .tuples())
+    rows = []
+    for start, end, overlapping in _periods(lo, hi):
+        query = (Event.select(Event.id, Event.occurred_at, Event.type, Event.severity, Event.ended_at)
+                 .where(Event.occurred_at >= start, Event.occurred_at < end, no_agent)
+                 .order_by(Event.occurred_at.desc())
+                 .limit(MAX_CANDIDATES))
+        if overlapping:
+            query = query.where(Event.ended_at > lo)
+        rows.extend(query.tuples())
+    return rows
 
 
 def _agents_of_build(build_urls):

@@ -240,3 +240,24 @@ def test_queries_do_not_grow_with_the_number_of_events(app, client, auth, caplog
                     and '"user"' not in r.getMessage()])
 
     assert statements(5) == statements(40)
+
+
+def test_intervals_that_began_before_since_and_overlap_it_are_suspects(client, auth, app, ledger):
+    ids = record_all(app, [
+        {"title": "linux-07 maintenance", "type": "maintenance", "occurred_at": "2026-11-19T22:00:00Z",
+         "ended_at": "2026-11-21T06:00:00Z", "agents": ["linux-07"]},
+        {"title": "Short outage long ago", "type": "outage", "occurred_at": "2026-11-19T20:00:00Z",
+         "ended_at": "2026-11-19T20:30:00Z"},
+    ])
+    body = suspects(client, auth, "agent=linux-07&before=%s&since=2026-11-20T08:15:00Z" % FAILED_AT)
+    rows = {title: (rank, reasons) for title, rank, reasons in readable(body, dict(ledger, **ids))}
+    assert rows["linux-07 maintenance"] == ("same_agent", ON_07 + [
+        "began before 2026-11-20T08:15:00+00:00 and was still going on at the failure"])
+    # The proxy outage of 08:00-08:40 overlaps a since of 08:15; one that ended the day before does not.
+    assert rows["Artifact proxy outage"] == ("fleet_wide", [
+        "fleet-wide: names no agent", "began before 2026-11-20T08:15:00+00:00 and lasted until 2026-11-20T08:40:00+00:00"])
+    assert "Short outage long ago" not in rows
+    # Ranked as if they had happened at the period's start: after the changes within it, before the notes.
+    assert [title for title, (rank, _) in rows.items() if rank == "same_agent"] == [
+        "JDK 17.0.9 on linux-07", "Roll back Git 2.43", "linux-07 relabelled", "Docker 27.3 on linux-07",
+        "linux-07 maintenance", "linux-07 rebooted by hand", "Git 2.43 on linux-07"]
