@@ -1,6 +1,7 @@
 """The ledger's tables. Timestamps are naive UTC (see app.db.utcnow)."""
 from peewee import (
     AutoField,
+    BigAutoField,
     BooleanField,
     CharField,
     CompositeKey,
@@ -164,6 +165,21 @@ class TimelineCount(BaseModel):
         table_name = "timeline_count"
         primary_key = CompositeKey("day", "lane", "severity")
         indexes = ((("week", "lane", "severity", "n"), False),)
+
+
+class TimelineCountDelta(BaseModel):
+    """PostgreSQL's triggers append here instead of updating TimelineCount in place (no hot rows for
+    concurrent writers); readers add these rows, ``timeline.fold_counts`` moves them into TimelineCount."""
+    id = BigAutoField()
+    day = DateField()
+    week = DateField()
+    lane = IntegerField()
+    severity = CharField(max_length=16)
+    n = IntegerField()
+
+    class Meta:
+        table_name = "timeline_count_delta"
+        indexes = ((("day", "lane", "severity"), False),)
 
 
 class EventTool(BaseModel):
@@ -348,6 +364,7 @@ MODELS = [
     Event,
     EventAgent,
     TimelineCount,
+    TimelineCountDelta,
     EventTool,
     EventToolchain,
     Tag,

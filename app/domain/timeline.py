@@ -10,12 +10,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import JOIN, SQL, PostgresqlDatabase, chunked, fn
+from peewee import JOIN, SQL, PostgresqlDatabase, Select, chunked, fn
 
 from app.db import database, from_db_time, to_db_time
 from app.domain import filters as event_filters
 from app.domain.events import with_links
-from app.models import Agent, Event, EventAgent, TimelineCount
+from app.models import Agent, Event, EventAgent, TimelineCount, TimelineCountDelta
 
 FLEET_LANE = "fleet"
 BUCKETS = ("auto", "none", "hour", "day", "week")
@@ -120,21 +120,50 @@ def _monday(midnight):
 
 def _counted_rows(filters, first, last, size, wanted):
     """(start, lane, severity, count) of the whole days [first, last) from the trigger-kept counts."""
-    lane = TimelineCount.lane
+    counts = _counts_in(TimelineCount, filters, first, last, size, wanted)
+    if isinstance(database.obj, PostgresqlDatabase) and _counts_in(
+            TimelineCountDelta, filters, first, last, size, wanted).exists():
+        # Deltas the worker has not folded yet: add them in (one more grouping, on PostgreSQL only).
+        both = (counts + _counts_in(TimelineCountDelta, filters, first, last, size, wanted)).alias("counts")
+        total = fn.SUM(both.c.n)
+        query = (Select([both], [both.c.start, both.c.lane, both.c.severity, total])
+                 .group_by(both.c.start, both.c.lane, both.c.severity).having(total > 0)
+                 .order_by(both.c.start, both.c.lane, both.c.severity))
+        return database.execute(query).fetchall()
     if size == "day":  # one row per key already, in the primary key's order
-        query = (TimelineCount.select(TimelineCount.day, lane, TimelineCount.severity, TimelineCount.n)
-                 .order_by(TimelineCount.day, TimelineCount.lane, TimelineCount.severity))
+        query = counts.where(TimelineCount.n > 0).order_by(TimelineCount.day, TimelineCount.lane,
+                                                           TimelineCount.severity)
     else:  # along the (week, lane, severity, n) index, which also holds the day: grouped without a sort
-        query = (TimelineCount.select(TimelineCount.week, lane, TimelineCount.severity, fn.SUM(TimelineCount.n))
-                 .where(TimelineCount.week >= _monday(first), TimelineCount.week <= _monday(last - timedelta(days=1)))
-                 .group_by(TimelineCount.week, TimelineCount.lane, TimelineCount.severity)
-                 .order_by(TimelineCount.week, TimelineCount.lane, TimelineCount.severity))
-    query = query.where(TimelineCount.day >= first.date(), TimelineCount.day < last.date(), TimelineCount.n > 0)
-    if filters.get("severity"):
-        query = query.where(TimelineCount.severity.in_(filters["severity"]))
-    if wanted is not None:
-        query = query.where(TimelineCount.lane.in_(wanted))
+        week = TimelineCount.week
+        query = (counts.select(week, TimelineCount.lane, TimelineCount.severity, fn.SUM(TimelineCount.n))
+                 .where(TimelineCount.n > 0)
+                 .group_by(week, TimelineCount.lane, TimelineCount.severity)
+                 .order_by(week, TimelineCount.lane, TimelineCount.severity))
     return database.execute(query).fetchall()
+
+
+def _counts_in(model, filters, first, last, size, wanted):
+    """(start, lane, severity, n) rows of ``model`` for the whole days [first, last), ungrouped."""
+    start = model.day if size == "day" else model.week
+    query = model.select(start.alias("start"), model.lane, model.severity, model.n).where(
+        model.day >= first.date(), model.day < last.date())
+    if size == "week":  # lets the (week, lane, severity, n) index narrow the scan
+        query = query.where(model.week >= _monday(first), model.week <= _monday(last - timedelta(days=1)))
+    if filters.get("severity"):
+        query = query.where(model.severity.in_(filters["severity"]))
+    if wanted is not None:
+        query = query.where(model.lane.in_(wanted))
+    return query
+
+
+def fold_counts():
+    """PostgreSQL: move the committed count deltas into the counts (the worker does this every minute);
+    returns how many counters changed. SQLite's triggers update the counts in place: nothing to do."""
+    if not isinstance(database.obj, PostgresqlDatabase):
+        return 0
+    fold = importlib.import_module("app.migrations.0005_timeline_counts").FOLD
+    with database.atomic():
+        return database.execute_sql(fold).rowcount
 
 
 def _grouped(filters, size, wanted):
@@ -168,6 +197,7 @@ def recount():
     """Refill the per-day counts from the events, as migration 0005 did (after a bulk load with triggers off)."""
     fill = importlib.import_module("app.migrations.0005_timeline_counts").rebuild_sql(database.obj)
     with database.atomic():
+        TimelineCountDelta.delete().execute()
         TimelineCount.delete().execute()
         database.execute_sql(fill)
 

@@ -6,7 +6,8 @@ each of their lanes, as the timeline draws it. A 90-day timeline then reads ~80k
 of grouping ~175k (event, agent) rows (bench/README.md).
 
 Triggers keep it right whatever writes the events (the one ingest function, edits, deletes, catalogue
-unlinks, retention, bulk loads), in the same transaction as the write:
+unlinks, retention, bulk loads), in the same transaction as the write (on PostgreSQL as deltas: see
+POSTGRES_FUNCTIONS):
 - a new event counts in the fleet lane; its first agent link moves it to that agent's lane, every
   further link adds a lane, and removing the last link puts it back in the fleet lane;
 - changing an event's day or severity moves all its lanes;
@@ -15,7 +16,7 @@ Zero counts stay as rows (readers skip them): cheaper than deleting and re-inser
 
 Never edit; add a new migration.
 """
-from peewee import CharField, CompositeKey, DateField, IntegerField, Model, PostgresqlDatabase
+from peewee import BigAutoField, CharField, CompositeKey, DateField, IntegerField, Model, PostgresqlDatabase
 
 SQLITE_DAY = "substr({at}, 1, 10)"
 SQLITE_WEEK = "date({at}, 'weekday 0', '-6 days')"  # the Monday of the week, as the live query groups
@@ -78,14 +79,16 @@ SQLITE_TRIGGERS = {
                                                   "e.id = NEW.event_id")),
 }
 
-# PostgreSQL: the same rules as plpgsql trigger functions. Lanes are bumped in agent-id order, so two
-# transactions touching the same counters take their row locks in the same order.
+# PostgreSQL: the same rules as plpgsql trigger functions, but a change is appended to timeline_count_delta
+# instead of updating its counter in place. Writers run concurrently there, and every event of a day and
+# severity would otherwise queue on one fleet-lane row until its transaction commits (and two inbox batches
+# taking such rows in different orders would deadlock). Readers add the deltas; the worker folds them into
+# timeline_count in one ordered statement (FOLD).
 POSTGRES_FUNCTIONS = [
     """CREATE FUNCTION timeline_count_bump(at timestamp, lane integer, severity text, delta integer) RETURNS void
     LANGUAGE sql AS $$
-        INSERT INTO timeline_count (day, week, lane, severity, n)
+        INSERT INTO timeline_count_delta (day, week, lane, severity, n)
         VALUES (at::date, date_trunc('week', at)::date, lane, severity, delta)
-        ON CONFLICT (day, lane, severity) DO UPDATE SET n = timeline_count.n + excluded.n
     $$""",
     """CREATE FUNCTION timeline_count_event() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -163,6 +166,14 @@ REBUILD = """INSERT INTO timeline_count (day, week, lane, severity, n)
     GROUP BY 1, 2, 3, 4"""
 
 
+# PostgreSQL: committed deltas into the counters. Locks are taken in key order, so two folds never deadlock;
+# deltas a running transaction has not committed yet stay for the next fold.
+FOLD = """WITH moved AS (DELETE FROM timeline_count_delta RETURNING day, week, lane, severity, n)
+    INSERT INTO timeline_count (day, week, lane, severity, n)
+    SELECT day, week, lane, severity, sum(n) FROM moved GROUP BY day, week, lane, severity ORDER BY day, lane, severity
+    ON CONFLICT (day, lane, severity) DO UPDATE SET n = timeline_count.n + excluded.n"""
+
+
 def rebuild_sql(db):
     if isinstance(db, PostgresqlDatabase):
         return REBUILD.format(day="e.occurred_at::date", week="date_trunc('week', e.occurred_at)::date")
@@ -184,7 +195,20 @@ def up(migrator, db):
             indexes = ((('week', 'lane', 'severity', 'n'), False),)
             # SQLite: the rows live in the primary key's b-tree, so a range of days is one ordered scan.
             without_rowid = not isinstance(db, PostgresqlDatabase)
-    db.create_tables([TimelineCount])
+
+    class TimelineCountDelta(Model):  # written on PostgreSQL only
+        id = BigAutoField()
+        day = DateField()
+        week = DateField()
+        lane = IntegerField()
+        severity = CharField(max_length=16)
+        n = IntegerField()
+
+        class Meta:
+            database = db
+            table_name = 'timeline_count_delta'
+            indexes = ((('day', 'lane', 'severity'), False),)
+    db.create_tables([TimelineCount, TimelineCountDelta])
 
     if isinstance(db, PostgresqlDatabase):
         for statement in POSTGRES_FUNCTIONS:
@@ -210,4 +234,5 @@ def down(migrator, db):
     else:
         for name in SQLITE_TRIGGERS:
             db.execute_sql("DROP TRIGGER IF EXISTS %s" % name)
+    db.execute_sql("DROP TABLE timeline_count_delta")
     db.execute_sql("DROP TABLE timeline_count")
