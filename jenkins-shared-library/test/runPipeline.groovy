@@ -6,8 +6,10 @@
  *   groovy jenkins-shared-library/test/runPipeline.groovy CONTEXT.json PIPELINE.groovy
  *
  * CONTEXT.json: {"env": {"BUILD_URL": ..., "CHANGE_TRACKER_URL": ...}, "credentials": {"change-tracker-token": ...},
- *                "badgePlugin": true, "realSleep": true,
+ *                "badgePlugin": true, "httpRequestPlugin": true, "realSleep": true,
+ *                "agent": {"name": "linux-07", "labels": "linux docker"}, "workspace": "/path/to/workspace",
  *                "previousSuccessfulBuild": {"number": 127, "startTimeInMillis": ...}}
+ * (node { } and a Declarative agent run on "agent", in "workspace"; sh runs real shell scripts there).
  * (a file rather than arguments, so no secret shows in the process list).
  *
  * Echoed lines go to stdout as they come; the last stdout line is
@@ -33,6 +35,13 @@ def harness = loader.loadClass('PipelineHarness').newInstance(testDir.parentFile
 harness.env.putAll((Map) (context.env ?: [:]))
 harness.credentials.putAll((Map) (context.credentials ?: [:]))
 harness.badgePluginInstalled = context.badgePlugin != false
+harness.httpRequestPluginInstalled = context.httpRequestPlugin != false
+if (context.agent instanceof Map) {
+    harness.agent.putAll((Map) context.agent)
+}
+if (context.workspace) {
+    harness.workspace = new File(context.workspace.toString())
+}
 harness.realSleep = context.realSleep != false
 harness.printLog = true
 Map lastSuccess = context.previousSuccessfulBuild instanceof Map ? (Map) context.previousSuccessfulBuild : null
@@ -50,6 +59,8 @@ try {
 } catch (Throwable e) {  // groovylint-disable-line CatchThrowable
     // Whatever the pipeline throws is its result, as in Jenkins.
     failure = e
+} finally {
+    harness.close()
 }
 System.out.flush()
 if (failure != null) {
@@ -62,6 +73,7 @@ Map summary = [
     error       : failure?.message,
     badges      : harness.badges,
     httpRequests: harness.httpRequests.size(),  // never their arguments: they carry the token
+    shellCalls  : harness.shellCalls.size(),
     sleeps      : harness.sleeps,
 ]
 println 'PIPELINE-RESULT ' + JsonOutput.toJson(summary)

@@ -1,6 +1,6 @@
 import io.changetracker.ChangeRequest
 import io.changetracker.RetryPolicy
-import io.changetracker.TrackerLinks
+import io.changetracker.StepParameters
 import io.changetracker.TrackerResponse
 
 /**
@@ -10,7 +10,8 @@ import io.changetracker.TrackerResponse
  *   recordChange(title: 'Upgrade Docker to 27.3', type: 'tool_update') { sh './upgrade-docker.sh' }
  *
  * Returns the event id, or null when the tracker could not record it (unless failOnError: true).
- * The block form records one event spanning the block, with its outcome, and rethrows the block's failure.
+ * The block form records the event when the block starts, then its end and outcome when it ends (a failure raises
+ * the severity and records the error), and rethrows the block's failure.
  */
 def call(Map config = [:], Closure body = null) {
     Map defaultConfig = [
@@ -43,17 +44,18 @@ def call(Map config = [:], Closure body = null) {
         // Seconds each HTTP attempt may take.
         timeout      : 10,
     ]
-    ChangeRequest request = new ChangeRequest(ChangeRequest.withDefaults(defaultConfig, config), buildFacts())
+    ChangeRequest request = new ChangeRequest(StepParameters.withDefaults(defaultConfig, config), buildFacts())
     List<String> problems = request.problems()
     if (problems) {
         error('recordChange: ' + problems.join('; '))
     }
 
     if (body == null) {
-        return recordEvent(request.at(ChangeRequest.now()), true)
+        return recordEvent(request.at(StepParameters.now()), true)
     }
 
-    String startedAt = ChangeRequest.now()
+    String startedAt = StepParameters.now()
+    def startedId = recordStart(request.started(startedAt))
     Throwable failure = null
     try {
         body()
@@ -62,7 +64,9 @@ def call(Map config = [:], Closure body = null) {
         failure = t
     }
     // The block's own failure is what the build must report, so the tracker cannot fail the build on top of it.
-    def eventId = recordEvent(request.finished(startedAt, ChangeRequest.now(), failure), failure == null)
+    ChangeRequest finished = request.finished(startedAt, StepParameters.now(), failure)
+    def eventId = startedId == null ? recordEvent(finished, failure == null) :
+        recordEnd(finished, startedId, failure == null)
     if (failure != null) {
         throw failure
     }
@@ -77,7 +81,7 @@ Map buildFacts() {
 
 /** Sends the event; returns its id, or null after a warning (or fails the build when failOnError allows). */
 def recordEvent(ChangeRequest request, boolean mayFailBuild) {
-    TrackerResponse response = sendWithRetries(request, new RetryPolicy())
+    TrackerResponse response = send(request, 'POST', ChangeRequest.EVENTS_PATH, request.toJson(), new RetryPolicy())
     if (response.ok) {
         String eventUrl = request.eventUrl(response.eventId)
         echo((response.folded ? 'recordChange: folded into existing event ' : 'recordChange: recorded event ') +
@@ -85,57 +89,67 @@ def recordEvent(ChangeRequest request, boolean mayFailBuild) {
         addEventBadge(eventUrl, request.title)
         return response.eventId
     }
-    String problem = "recordChange: could not record '" + request.title + "': " + response.problem
-    if (request.failOnError && mayFailBuild) {
-        error(problem)
-    }
-    echo('WARNING: ' + problem + (request.failOnError ? '' : ' (the build goes on; failOnError: true would fail it)'))
+    warnOrFail("could not record '" + request.title + "': " + response.problem, request, mayFailBuild)
     return null
 }
 
-TrackerResponse sendWithRetries(ChangeRequest request, RetryPolicy retry) {
-    String body = request.toJson()
-    TrackerResponse response = null
-    try {
-        withCredentials([string(credentialsId: request.credentialsId, variable: 'CHANGE_TRACKER_TOKEN')]) {
-            for (int attempt = 1; attempt <= retry.attempts; attempt++) {
-                response = sendOnce(request, body)
-                if (!retry.shouldRetry(attempt, response)) {
-                    break
-                }
-                int pause = retry.pauseSeconds(attempt)
-                echo('recordChange: attempt ' + attempt + ' of ' + retry.attempts + ' failed: ' + response.problem +
-                    '; trying again in ' + pause + ' s')
-                sleep(time: pause, unit: 'SECONDS')
-            }
-        }
-    } catch (InterruptedException e) {
-        throw e  // an aborted build stays aborted
-    } catch (Exception e) {  // groovylint-disable-line CatchException
-        // Most likely the credential: missing, or not a Secret text.
-        response = TrackerResponse.unusable("could not use credentials '" + request.credentialsId + "' (" +
-            e.getClass().simpleName + (e.message ? ': ' + e.message : '') + ')')
+/**
+ * A block's event as it starts, so the change shows in the tracker while it happens. One attempt: the block does not
+ * wait for a tracker that is down; its event is then recorded whole when the block ends. Returns the id or null.
+ */
+def recordStart(ChangeRequest request) {
+    TrackerResponse response = send(request, 'POST', ChangeRequest.EVENTS_PATH, request.toJson(), new RetryPolicy(1))
+    if (response.ok) {
+        String eventUrl = request.eventUrl(response.eventId)
+        echo((response.folded ? 'recordChange: started, folded into existing event ' :
+            'recordChange: started event ') + eventUrl)
+        addEventBadge(eventUrl, request.title)
+        return response.eventId
     }
-    return response
+    echo("recordChange: could not record the start of '" + request.title + "' (" + response.problem +
+        '); recording it when the block ends')
+    return null
 }
 
-TrackerResponse sendOnce(ChangeRequest request, String body) {
-    try {
-        def answer = httpRequest(url: request.endpoint, httpMode: 'POST', contentType: 'APPLICATION_JSON_UTF8',
-            requestBody: body,
-            // Built by a @NonCPS method, never interpolated: the secret stays out of GStrings, locals and the console.
-            customHeaders: [[name: 'Authorization', value: TrackerLinks.authorization(env.CHANGE_TRACKER_TOKEN),
-                             maskValue: true]],
-            validResponseCodes: '100:599', timeout: request.timeout, quiet: true)
-        return TrackerResponse.of(answer.status as int, answer.content as String, request.credentialsId)
-    } catch (InterruptedException e) {
-        throw e
-    } catch (NoSuchMethodError e) {
-        return TrackerResponse.unusable('no httpRequest step: install the HTTP Request plugin')
-    } catch (Exception e) {  // groovylint-disable-line CatchException
-        // Whatever httpRequest throws (connection refused, timeout, TLS): a warning, and maybe a retry.
-        return TrackerResponse.unreachable(request.endpoint, e, env.CHANGE_TRACKER_TOKEN)
+/** The end of a block's event: when it ended, the outcome, and the raised severity and error of a failure. */
+def recordEnd(ChangeRequest request, Object eventId, boolean mayFailBuild) {
+    TrackerResponse response = send(request, 'PATCH', ChangeRequest.eventPath(eventId), request.endJson(),
+        new RetryPolicy())
+    String eventUrl = request.eventUrl(eventId)
+    if (response.ok) {
+        echo('recordChange: ended event ' + eventUrl + ' (' + request.outcome + ')')
+    } else {
+        warnOrFail("could not record the end of '" + request.title + "' (" + eventUrl + '): ' + response.problem,
+            request, mayFailBuild)
     }
+    return eventId
+}
+
+/** A change the tracker did not take: a warning, or a failed build with failOnError (unless a failed block wins). */
+def warnOrFail(String problem, ChangeRequest request, boolean mayFailBuild) {
+    if (request.failOnError && mayFailBuild) {
+        error('recordChange: ' + problem)
+    }
+    echo('WARNING: recordChange: ' + problem +
+        (request.failOnError ? '' : ' (the build goes on; failOnError: true would fail it)'))
+}
+
+/** One request through callChangeTracker, tried again after a pause while the tracker may come back. */
+TrackerResponse send(ChangeRequest request, String method, String path, String body, RetryPolicy retry) {
+    TrackerResponse response = null
+    for (int attempt = 1; attempt <= retry.attempts; attempt++) {
+        Map answer = callChangeTracker(method: method, path: path, body: body, url: request.baseUrl,
+            credentialsId: request.credentialsId, timeout: request.timeout)
+        response = TrackerResponse.of(answer, request.credentialsId)
+        if (!retry.shouldRetry(attempt, response)) {
+            break
+        }
+        int pause = retry.pauseSeconds(attempt)
+        echo('recordChange: attempt ' + attempt + ' of ' + retry.attempts + ' failed: ' + response.problem +
+            '; trying again in ' + pause + ' s')
+        sleep(time: pause, unit: 'SECONDS')
+    }
+    return response
 }
 
 /** A link on the build page when the Badge plugin is installed; the echoed URL is enough otherwise. */

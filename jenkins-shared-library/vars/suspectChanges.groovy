@@ -1,7 +1,6 @@
-import io.changetracker.ChangeRequest
+import io.changetracker.StepParameters
 import io.changetracker.SuspectQuery
 import io.changetracker.SuspectReport
-import io.changetracker.TrackerLinks
 
 /**
  * In a failed build, prints the changes recorded in Change Tracker that could explain the failure: those on this
@@ -37,7 +36,7 @@ def call(Map config = [:]) {
     ]
     List suspects = []
     try {
-        suspects = findSuspects(ChangeRequest.withDefaults(defaultConfig, config))
+        suspects = findSuspects(StepParameters.withDefaults(defaultConfig, config))
     } catch (InterruptedException e) {
         throw e  // an aborted build stays aborted
     } catch (Exception e) {  // groovylint-disable-line CatchException
@@ -50,13 +49,16 @@ def call(Map config = [:]) {
 /** Asks the tracker, prints the answer and badges the build; a problem is a warning and an empty list. */
 List findSuspects(Map config) {
     SuspectQuery query = new SuspectQuery(config, [NODE_NAME: env.NODE_NAME, BUILD_URL: env.BUILD_URL],
-        lastSuccessfulBuild(config.since == null), ChangeRequest.now())
+        lastSuccessfulBuild(config.since == null), StepParameters.now())
     List<String> problems = query.problems()
     if (problems) {
         echo('WARNING: suspectChanges: ' + problems.join('; '))
         return []
     }
-    SuspectReport report = ask(query)
+    // Once, without retries: the answer is only useful now, and the build has waited long enough.
+    Map answer = callChangeTracker(path: query.requestPath, url: query.baseUrl, credentialsId: query.credentialsId,
+        timeout: query.timeout)
+    SuspectReport report = SuspectReport.of(answer, query)
     if (!report.ok) {
         echo('WARNING: suspectChanges: ' + report.problem)
         return []
@@ -89,39 +91,6 @@ Map lastSuccessfulBuild(boolean needed) {
             '); looking back the tracker\'s default 7 days')
     }
     return lastSuccess
-}
-
-SuspectReport ask(SuspectQuery query) {
-    SuspectReport report = null
-    try {
-        withCredentials([string(credentialsId: query.credentialsId, variable: 'CHANGE_TRACKER_TOKEN')]) {
-            report = askOnce(query)
-        }
-    } catch (InterruptedException e) {
-        throw e
-    } catch (Exception e) {  // groovylint-disable-line CatchException
-        // Most likely the credential: missing, or not a Secret text.
-        report = SuspectReport.unusable("could not use credentials '" + query.credentialsId + "' (" +
-            e.getClass().simpleName + (e.message ? ': ' + e.message : '') + ')')
-    }
-    return report
-}
-
-SuspectReport askOnce(SuspectQuery query) {
-    try {
-        def answer = httpRequest(url: query.requestUrl, httpMode: 'GET', acceptType: 'APPLICATION_JSON',
-            // Built by a @NonCPS method, never interpolated: the secret stays out of GStrings, locals and the console.
-            customHeaders: [[name: 'Authorization', value: TrackerLinks.authorization(env.CHANGE_TRACKER_TOKEN),
-                             maskValue: true]],
-            validResponseCodes: '100:599', timeout: query.timeout, quiet: true)
-        return SuspectReport.of(answer.status as int, answer.content as String, query)
-    } catch (InterruptedException e) {
-        throw e
-    } catch (NoSuchMethodError e) {
-        return SuspectReport.unusable('no httpRequest step: install the HTTP Request plugin')
-    } catch (Exception e) {  // groovylint-disable-line CatchException
-        return SuspectReport.unreachable(query.endpoint, e, env.CHANGE_TRACKER_TOKEN)
-    }
 }
 
 /** With the Badge plugin, a badge on the build linking to its suspects; without it, the echoed links do. */

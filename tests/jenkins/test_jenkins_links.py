@@ -2,17 +2,19 @@
 
 The Sidebar Link plugin's configuration-as-code snippet has the plugin's own keys (taken from the plugin's
 round-trip file in ../shared/fixtures/jenkins), the README shows that very snippet, and the README's Jenkinsfile
-examples are pipelines whose steps and options take the parameters the library and the plugin accept.
+examples are pipelines whose steps and options take the parameters the library and the plugin accept. The deep
+links, as the library builds them (io.changetracker.TrackerLinks) and prints them, open tracker pages that answer.
 """
 import json
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import yaml
 
+from tests.jenkins.conftest import echoed
 from tests.jenkins.jvm import LIBRARY, ROOT, output, run as run_jvm
 
 RESOURCE = LIBRARY / "resources" / "io" / "changetracker" / "sidebar-link-jcasc.yml"
@@ -118,3 +120,50 @@ def test_readme_per_job_sidebar_link_has_the_plugins_keys(describe):
     [links] = call["args"]
     assert [set(link) for link in links] == [_plugin_link_keys()]
     assert urlsplit(links[0]["urlName"]).path == "/events" and "agent=" in links[0]["urlName"]
+
+
+def _path(url, base):
+    """``url`` on the live tracker as the test client wants it: path and query."""
+    assert url.startswith(base + "/"), url
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+@pytest.mark.groovy
+def test_the_deep_links_jenkins_shows_open_tracker_pages_that_answer(run_pipeline, live_server, auth, client):
+    """A build records a change on an agent whose name needs encoding, then fails: every link the library prints or
+    badges, and the README's (global sidebar link, per-job /events?agent=, per-agent /agents/<name>), answers 200
+    to a viewer with the change on it."""
+    agent = "mac mini 2 \u00fc"
+    build_url = "https://jenkins.example.test/job/ios/job/app/7/"
+    proc, result = run_pipeline("""
+        import io.changetracker.TrackerLinks
+
+        def agent = %s
+        def id = recordChange(title: 'Xcode 16.1 on ' + agent, type: 'tool_update', agents: [agent], tools: ['xcode'])
+        suspectChanges(agents: [agent])
+        TrackerLinks links = new TrackerLinks(env.CHANGE_TRACKER_URL)
+        return [event: links.event(id), agent: links.agent(agent), eventsOnAgent: links.eventsOnAgent(agent),
+                buildSuspects: links.suspectsOfBuild(env.BUILD_URL)]
+    """ % json.dumps(agent), {"change-tracker-token": auth.token(role="editor", scope="write")},
+        env={"BUILD_URL": build_url})
+    assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
+    links = result["value"]
+    printed = [line.rsplit(" ", 1)[1] for line in echoed(proc)
+               if line.startswith(("recordChange: recorded event ", "  This build's suspects in Change Tracker: ",
+                                   "  Changes on "))]
+    badges = [badge["link"] for badge in result["badges"]]
+    assert links["event"] in printed and links["agent"] in printed and links["event"] in badges
+    assert links["agent"].endswith("/agents/mac%20mini%202%20%C3%BC")
+    assert links["eventsOnAgent"].endswith("/events?agent=mac+mini+2+%C3%BC")
+    assert links["buildSuspects"].endswith("/suspects?build_url=" + quote(build_url, safe=""))
+    [sidebar_global] = yaml.safe_load(RESOURCE.read_text(encoding="utf-8"))["unclassified"]["sidebarGlobalLink"][
+        "links"]
+    home = live_server.url + urlsplit(sidebar_global["urlName"]).path
+
+    auth.login("reader", role="viewer")
+    for url in [home] + list(links.values()) + printed + badges:
+        page = client.get(_path(url, live_server.url))
+        assert page.status_code == 200, "%s answered %s" % (url, page.status_code)
+        assert "Xcode 16.1 on " + agent in page.get_data(as_text=True), url
+

@@ -7,54 +7,20 @@ that the API and then a browser show. A missing groovy fails these tests: CI ins
 import json
 import os
 from datetime import datetime, timedelta, timezone
-from urllib.parse import quote
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.jenkins.conftest import BUILD_ENV, echoed as _echoed
 from tests.jenkins.jvm import LIBRARY, executable, output, run as run_jvm
 
 pytestmark = pytest.mark.groovy
 
-BUILD_ENV = {
-    "JOB_NAME": "platform/agent-images/main",
-    "BUILD_NUMBER": "128",
-    "BUILD_URL": "https://jenkins.example.test/job/platform/job/agent-images/job/main/128/",
-    "NODE_NAME": "linux-agent-07",
-    "NODE_LABELS": "linux docker jdk17",
-    "WORKSPACE": "/home/jenkins/workspace/platform_agent-images_main",
-}
 
-
-@pytest.fixture
-def run_pipeline(groovy, live_server, tmp_path):
-    """Runs a Jenkinsfile-like script through the harness against the live server, as one build.
-
-    Returns (process, result) where result is the harness's PIPELINE-RESULT summary. Keyword arguments
-    go into the harness's context as they are, e.g. previousSuccessfulBuild={"number": .., "startTimeInMillis": ..}.
-    """
-    def run(script, credentials, env=None, **context_extra):
-        context = tmp_path / "context.json"
-        context.write_text(json.dumps({
-            "env": {**BUILD_ENV, "CHANGE_TRACKER_URL": live_server.url, **(env or {})},
-            "credentials": credentials,
-            **context_extra,
-        }), encoding="utf-8")
-        context.chmod(0o600)
-        jenkinsfile = tmp_path / "Jenkinsfile.groovy"
-        jenkinsfile.write_text(script, encoding="utf-8")
-        proc = run_jvm([groovy, str(LIBRARY / "test" / "runPipeline.groovy"), str(context), str(jenkinsfile)])
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("PIPELINE-RESULT ")]
-        assert lines, "the harness printed no PIPELINE-RESULT line\n" + output(proc)
-        for secret in credentials.values():
-            assert secret not in proc.stdout and secret not in proc.stderr, "a token reached the console"
-        return proc, json.loads(lines[-1][len("PIPELINE-RESULT "):])
-
-    return run
-
-
-def _echoed(proc):
-    return [line for line in proc.stdout.splitlines() if not line.startswith("PIPELINE-RESULT ")]
+def _groovy_string(text):
+    """``text`` as a single-quoted Groovy literal: no GString, so ``$`` stays a dollar sign."""
+    return "'%s'" % text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
 
 
 def test_every_groovy_file_compiles_with_groovyc(groovy, tmp_path):
@@ -65,11 +31,13 @@ def test_every_groovy_file_compiles_with_groovyc(groovy, tmp_path):
     proc = run_jvm([executable("groovyc"), "-cp", classpath, "-d", str(tmp_path)] + [str(s) for s in sources])
 
     assert proc.returncode == 0, output(proc)
-    for expected in ["recordChange.class", "io/changetracker/ChangeRequest.class",
-                     "io/changetracker/TrackerResponse.class", "io/changetracker/RetryPolicy.class",
-                     "suspectChanges.class", "io/changetracker/SuspectQuery.class",
+    for expected in ["recordChange.class", "suspectChanges.class", "callChangeTracker.class",
+                     "io/changetracker/ChangeRequest.class", "io/changetracker/TrackerResponse.class",
+                     "io/changetracker/RetryPolicy.class", "io/changetracker/SuspectQuery.class",
                      "io/changetracker/SuspectReport.class", "io/changetracker/TrackerLinks.class",
-                     "PipelineHarness.class", "RecordChangeTest.class", "SuspectChangesTest.class"]:
+                     "io/changetracker/StepParameters.class", "io/changetracker/ApiRequest.class",
+                     "io/changetracker/CurlCommand.class", "PipelineHarness.class", "DeclarativeStandIn.class",
+                     "RecordChangeTest.class", "SuspectChangesTest.class"]:
         assert (tmp_path / expected).is_file(), "groovyc produced no %s" % expected
 
 
@@ -80,9 +48,10 @@ def test_groovy_unit_tests_pass(groovy):
     assert lines, "the Groovy test runner printed no summary\n" + output(proc)
     summary = json.loads(lines[-1][len("GROOVY-TEST-SUMMARY "):])
     assert summary["failed"] == 0 and proc.returncode == 0, output(proc)
-    assert summary["run"] >= 40, "expected the whole Groovy suite to run, got %(run)d tests" % summary
-    assert {"RecordChangeTest", "HttpRequestStandInTest", "StepConventionsTest",
-            "SuspectChangesTest"} <= set(summary["classes"])
+    assert summary["run"] >= 90, "expected the whole Groovy suite to run, got %(run)d tests" % summary
+    assert {"RecordChangeTest", "RecordChangeBlockTest", "CallChangeTrackerTest", "HttpRequestStandInTest",
+            "PipelineHarnessTest", "StepConventionsTest", "SuspectChangesTest", "SuspectChangesWarningsTest",
+            "TrackerLinksTest"} <= set(summary["classes"])
 
 
 def test_record_change_lands_in_the_live_tracker(run_pipeline, live_server, auth, client):
@@ -103,7 +72,8 @@ def test_record_change_lands_in_the_live_tracker(run_pipeline, live_server, auth
     plain_id, block_id = (int(part) for part in result["value"].split(","))
     echoed = _echoed(proc)
     assert "recordChange: recorded event %s/events/%d" % (live_server.url, plain_id) in echoed
-    assert "recordChange: recorded event %s/events/%d" % (live_server.url, block_id) in echoed
+    assert "recordChange: started event %s/events/%d" % (live_server.url, block_id) in echoed
+    assert "recordChange: ended event %s/events/%d (success)" % (live_server.url, block_id) in echoed
     assert [badge["link"] for badge in result["badges"]] == [
         "%s/events/%d" % (live_server.url, plain_id), "%s/events/%d" % (live_server.url, block_id)]
 
@@ -125,6 +95,36 @@ def test_record_change_lands_in_the_live_tracker(run_pipeline, live_server, auth
     assert block["source"] == "pipeline" and block["severity"] == "info"
     assert block["ended_at"] is not None and block["ended_at"] >= block["occurred_at"]
     assert block["metadata"]["outcome"] == "success"
+    history = client.get("/api/v1/events/%d/history" % block_id, headers=headers).get_json()["items"]
+    assert [entry["action"] for entry in history] == ["create", "update"], "recorded as it started, then ended"
+
+
+def test_without_the_http_request_plugin_curl_records_a_block_and_finds_it(run_pipeline, auth, client):
+    """The curl fallback against the live tracker: POST at the block's start, PATCH at its end, GET of suspects."""
+    title = 'Docker "27.3" on linux-agent-07: it\'s $HOME `id` \u00e9'
+    proc, result = run_pipeline("""
+        def id = null
+        try {
+            id = recordChange(title: %s, type: 'tool_update', severity: 'low') {
+                sh 'echo upgrading; exit 2'
+            }
+        } catch (err) {
+            echo 'block failed: ' + err.message
+        }
+        return suspectChanges()
+    """ % _groovy_string(title), credentials={"change-tracker-token": auth.token(role="editor", scope="write")},
+        httpRequestPlugin=False)
+
+    assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
+    assert result["httpRequests"] == 0 and result["shellCalls"] == 4, "the block's sh, then curl three times"
+    assert "block failed: script returned exit code 2" in _echoed(proc)
+    [suspect] = result["value"]
+    assert suspect["title"] == title and suspect["rank"] == "same_agent"
+    event = client.get("/api/v1/events/%d" % suspect["id"], headers=auth.headers(role="viewer", scope="read")).get_json()
+    assert event["title"] == title
+    assert event["severity"] == "high", "raised by the failed block"
+    assert event["ended_at"] is not None
+    assert (event["metadata"]["outcome"], event["metadata"]["error"]) == ("failure", "script returned exit code 2")
 
 
 def test_refused_or_rejected_changes_only_warn(run_pipeline, auth, client):
@@ -225,7 +225,14 @@ def test_suspect_changes_lists_what_record_change_recorded_ranked(run_pipeline, 
     assert suspects[0]["agents"] == ["linux-agent-07"] and suspects[0]["tools"] == ["jdk17"]
     assert 0 <= suspects[0]["secondsBefore"] < 600
 
-    suspects_page = "%s/suspects?build_url=%s" % (live_server.url, quote(FAILED_BUILD_ENV["BUILD_URL"], safe=""))
+    [badge] = result["badges"]
+    suspects_page = badge["link"]
+    page = urlsplit(suspects_page)
+    assert "%s://%s%s" % (page.scheme, page.netloc, page.path) == live_server.url + "/suspects"
+    asked = parse_qs(page.query)
+    assert (asked["agent"], asked["tool"], asked["build_url"]) == (["linux-agent-07"], ["maven-3.9"],
+                                                                   [FAILED_BUILD_ENV["BUILD_URL"]])
+    assert asked["since"] == [last_success.isoformat(timespec="milliseconds").replace("+00:00", "Z")]
     assert result["badges"] == [{"icon": "warning.gif", "link": suspects_page,
                                  "text": "Change Tracker: 3 suspect changes; most likely #%d Temurin 17.0.12 on "
                                          "linux-agent-07" % on_agent}]

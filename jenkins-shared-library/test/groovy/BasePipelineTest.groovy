@@ -22,11 +22,17 @@ abstract class BasePipelineTest extends GroovyTestCase {
     /** Queued answers of the fake httpRequest: a response map or a Throwable to throw. */
     List answers = []
 
+    /**
+     * A fresh harness, as inside node { } on linux-07 with its workspace. A test may call it again for a second
+     * case: the harness it replaces is first held to the same rule as at the end, no token in its log.
+     */
     @Override
     protected void setUp() {
         super.setUp()
+        closeHarness()
         harness = new PipelineHarness(PipelineHarness.findLibraryRoot())
         harness.env.putAll(BUILD_ENV)
+        harness.env.WORKSPACE = harness.workspaceDir().path
         harness.credentials['change-tracker-token'] = TOKEN
         harness.transport = { Map args ->
             def next = answers ? answers.remove(0) : [status: 201, content: '{"id": 42, "count": 1}']
@@ -34,6 +40,23 @@ abstract class BasePipelineTest extends GroovyTestCase {
                 throw next
             }
             return next
+        }
+    }
+
+    /** Whatever a test did, the token never reached the console (the Bad input cases of issue 5 included). */
+    @Override
+    protected void tearDown() {
+        closeHarness()
+        super.tearDown()
+    }
+
+    private void closeHarness() {
+        if (harness != null) {
+            PipelineHarness done = harness
+            harness = null
+            done.close()
+            List<String> leaks = done.log.findAll { it.contains(TOKEN) }
+            assert leaks.isEmpty(): "the token reached the console: ${leaks}"
         }
     }
 
@@ -89,12 +112,15 @@ abstract class BasePipelineTest extends GroovyTestCase {
         return parameters
     }
 
-    /** The failure message of an error step (or of any other throw) in {@code code}. */
+    /** The failure message of an error step (or of any other throw) in {@code code}, logged as Jenkins would. */
     String failureOf(Closure code) {
         try {
             code()
         } catch (Throwable e) {  // groovylint-disable-line CatchThrowable
             // Any failure will do: the caller asserts on its message.
+            if (harness.log.empty || harness.log.last() != 'ERROR: ' + e.message) {
+                harness.echoLine('ERROR: ' + e.message)
+            }
             return e.message
         }
         fail('expected the step to fail')

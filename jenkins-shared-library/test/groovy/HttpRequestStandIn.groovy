@@ -1,7 +1,15 @@
+import java.net.http.HttpClient
+import java.net.http.HttpConnectTimeoutException
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.net.http.HttpTimeoutException
+import java.nio.charset.StandardCharsets
+import java.time.Duration
+
 /**
- * The HTTP Request plugin's httpRequest step, done for real with HttpURLConnection: same parameter names,
- * seconds for timeout (connect and read), validResponseCodes checked the plugin's way, masked headers in the
- * log, and a response with .status and .content.
+ * The HTTP Request plugin's httpRequest step, done for real with java.net.http (which, unlike HttpURLConnection,
+ * sends PATCH): same parameter names, seconds for timeout (connect and answer), validResponseCodes checked the
+ * plugin's way, masked headers in the log, and a response with .status and .content.
  */
 class HttpRequestStandIn {
     static final Map<String, String> CONTENT_TYPES = [
@@ -55,12 +63,10 @@ class HttpRequestStandIn {
         int timeoutMillis = ((args.timeout ?: 0) as int) * 1000
         Closure say = { String line -> if (!quiet) { log(line) } }
 
-        HttpURLConnection connection = (HttpURLConnection) new URL(args.url.toString()).openConnection()
-        connection.requestMethod = method
-        connection.connectTimeout = timeoutMillis
-        connection.readTimeout = timeoutMillis
-        connection.instanceFollowRedirects = true
-        connection.useCaches = false
+        HttpRequest.Builder request = HttpRequest.newBuilder(new URI(args.url.toString()))
+        if (timeoutMillis > 0) {
+            request.timeout(Duration.ofMillis(timeoutMillis))
+        }
         say("HttpMethod: ${method}")
         say("URL: ${args.url}")
         String contentType = CONTENT_TYPES.containsKey(args.contentType ?: 'NOT_SET') ?
@@ -69,28 +75,30 @@ class HttpRequestStandIn {
             throw new IllegalArgumentException("httpRequest: unknown contentType ${args.contentType}")
         }
         if (contentType) {
-            connection.setRequestProperty('Content-Type', contentType)
+            request.header('Content-Type', contentType)
             say("Content-Type: ${contentType}")
         }
         if (args.acceptType && CONTENT_TYPES[args.acceptType]) {
-            connection.setRequestProperty('Accept', CONTENT_TYPES[args.acceptType])
+            request.header('Accept', CONTENT_TYPES[args.acceptType])
         }
         (args.customHeaders ?: []).each { Map header ->
-            connection.setRequestProperty(header.name.toString(), header.value.toString())
+            request.header(header.name.toString(), header.value.toString())
             say("${header.name}: ${header.maskValue ? '*****' : header.value}")
         }
         say("Sending request to url: ${args.url}")
-        if (args.requestBody != null && method in ['POST', 'PUT', 'PATCH', 'DELETE']) {
-            byte[] bytes = args.requestBody.toString().getBytes('UTF-8')
-            connection.doOutput = true
-            connection.setFixedLengthStreamingMode(bytes.length)
-            connection.outputStream.withStream { it.write(bytes) }
+        boolean hasBody = args.requestBody != null && method in ['POST', 'PUT', 'PATCH', 'DELETE']
+        request.method(method, hasBody ? HttpRequest.BodyPublishers.ofString(args.requestBody.toString(),
+            StandardCharsets.UTF_8) : HttpRequest.BodyPublishers.noBody())
+        HttpClient.Builder client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .followRedirects(HttpClient.Redirect.NORMAL)
+        if (timeoutMillis > 0) {
+            client.connectTimeout(Duration.ofMillis(timeoutMillis))
         }
-        int status = connection.responseCode
-        InputStream stream = status >= 400 ? connection.errorStream : connection.inputStream
-        String content = stream == null ? '' : stream.withStream { it.getText(charsetOf(connection.contentType)) }
-        Map<String, List<String>> headers = connection.headerFields.findAll { it.key != null }
-        connection.disconnect()
+        HttpResponse<byte[]> response = exchange(client.build(), request.build())
+        int status = response.statusCode()
+        String content = new String(response.body(), charsetOf(response.headers().firstValue('Content-Type')
+            .orElse('')))
+        Map<String, List<String>> headers = response.headers().map()
         say("Response Code: HTTP ${status}")
         if (args.consoleLogResponseBody == true && !quiet) {
             log("Response: \n${content}")
@@ -100,6 +108,22 @@ class HttpRequestStandIn {
         }
         say("Success: Status code ${status} is in the accepted range: ${validCodes}")
         return new Response(status, content, headers)
+    }
+
+    /**
+     * Sends the request, failing as the plugin (Apache HttpClient) does: a refused connection is a ConnectException,
+     * a timeout a SocketTimeoutException, rather than java.net.http's own exceptions.
+     */
+    private static HttpResponse<byte[]> exchange(HttpClient client, HttpRequest request) {
+        try {
+            return client.send(request, HttpResponse.BodyHandlers.ofByteArray())
+        } catch (HttpConnectTimeoutException e) {
+            throw new SocketTimeoutException('connect timed out')
+        } catch (HttpTimeoutException e) {
+            throw new SocketTimeoutException('Read timed out')
+        } catch (ConnectException e) {
+            throw new ConnectException(e.message ?: 'Connection refused')
+        }
     }
 
     /** validResponseCodes as the plugin reads it: "200", "100:399", "200,201,300:308". */

@@ -32,6 +32,31 @@ class HttpRequestStandInTest extends GroovyTestCase {
         assert log.isEmpty(): 'quiet: true prints nothing'
     }
 
+    void testSendsPatchWithItsBody() {
+        tracker.answer(200, '{"id": 12}')
+
+        def response = HttpRequestStandIn.send([url        : tracker.url + '/api/v1/events/12', httpMode: 'PATCH',
+                                                contentType: 'APPLICATION_JSON_UTF8',
+                                                requestBody: '{"severity": "high"}', validResponseCodes: '100:599',
+                                                quiet      : true], { log << it })
+
+        assert response.status == 200
+        assert tracker.received[0].method == 'PATCH'
+        assert tracker.received[0].path == '/api/v1/events/12'
+        assert tracker.received[0].text() == '{"severity": "high"}'
+    }
+
+    void testRefusedConnectionIsAConnectException() {
+        ServerSocket socket = new ServerSocket(0, 1, InetAddress.loopbackAddress)
+        int port = socket.localPort
+        socket.close()
+
+        String message = shouldFail(ConnectException) {
+            HttpRequestStandIn.send([url: "http://127.0.0.1:${port}/", quiet: true], { log << it })
+        }
+        assert message
+    }
+
     void testErrorStatusContentIsReadWhenAccepted() {
         tracker.answer(422, '{"code": 422, "message": "Validation failed."}')
 

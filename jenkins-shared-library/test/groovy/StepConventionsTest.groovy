@@ -33,12 +33,13 @@ class StepConventionsTest extends GroovyTestCase {
 
     /** Each step and the src/ class that lists the parameters it accepts (a typo in a call is reported). */
     public static final Map<String, String> PARAMETER_CLASSES = [
-        recordChange  : 'io.changetracker.ChangeRequest',
-        suspectChanges: 'io.changetracker.SuspectQuery',
+        callChangeTracker: 'io.changetracker.ApiRequest',
+        recordChange     : 'io.changetracker.ChangeRequest',
+        suspectChanges   : 'io.changetracker.SuspectQuery',
     ].asImmutable()
 
     void testTheLibraryHasSteps() {
-        assert steps()*.name == ['recordChange.groovy', 'suspectChanges.groovy']
+        assert steps()*.name == ['callChangeTracker.groovy', 'recordChange.groovy', 'suspectChanges.groovy']
         assert classes()
     }
 
@@ -87,6 +88,7 @@ class StepConventionsTest extends GroovyTestCase {
                 assert !(text =~ /(?m)^.*\becho\b.*\b${variable}\b/): "${file.name} echoes ${variable}"
             }
             assert !(text =~ /"Bearer \$/): "${file.name} builds an Authorization header from a GString"
+            assert !(text =~ /\bsh\s*\(?\s*(script:\s*)?"/): "${file.name} runs a shell script made from a GString"
             assert !(text =~ /(?i)maskValue:\s*false/): "${file.name} shows a header value in the log"
         }
     }
@@ -97,6 +99,32 @@ class StepConventionsTest extends GroovyTestCase {
                 assert type.interfaces*.name.contains('java.io.Serializable'): "${type.name} implements Serializable"
                 type.methods.findAll { !it.synthetic }.each { MethodNode method ->
                     assert isNonCps(method): "${type.name}.${method.name} is @NonCPS (a pure computation)"
+                }
+            }
+        }
+    }
+
+    /** Jenkins' steps the library uses, and its own: a @NonCPS method runs outside CPS, where no step may be called. */
+    public static final Set<String> PIPELINE_STEPS = ['echo', 'error', 'sh', 'bat', 'sleep', 'withCredentials',
+        'withEnv', 'httpRequest', 'addBadge', 'writeFile', 'readFile', 'pwd', 'isUnix', 'node', 'timeout', 'retry',
+        'callChangeTracker', 'recordChange', 'suspectChanges'] as Set
+
+    void testNonCpsMethodsCallNoSteps() {
+        assert PIPELINE_STEPS.containsAll(steps()*.name*.minus('.groovy'))
+        (steps() + classes()).each { File file ->
+            parse(file).each { ClassNode type ->
+                type.methods.findAll { !it.synthetic && isNonCps(it) && it.code }.each { MethodNode method ->
+                    List<String> calls = []
+                    method.code.visit(new CodeVisitorSupport() {
+                        @Override
+                        void visitMethodCallExpression(MethodCallExpression call) {
+                            if (call.implicitThis && PIPELINE_STEPS.contains(call.methodAsString)) {
+                                calls << "${call.methodAsString} (line ${call.lineNumber})".toString()
+                            }
+                            super.visitMethodCallExpression(call)
+                        }
+                    })
+                    assert calls.isEmpty(): "${file.name}: @NonCPS ${method.name}() calls steps ${calls}"
                 }
             }
         }

@@ -14,11 +14,15 @@ import java.time.temporal.ChronoUnit
  */
 class SuspectChangesTest extends BasePipelineTest {
     static final String SUSPECTS = TRACKER + '/api/v1/suspects'
-    static final String SUSPECTS_PAGE = TRACKER + '/suspects?build_url=' +
-        'https%3A%2F%2Fjenkins.example.test%2Fjob%2Fplatform%2Fjob%2Fagent-images%2Fjob%2Fmain%2F128%2F'
 
     /** The job's last success started two days ago. */
     final Instant lastSuccessStart = Instant.now().minus(2, ChronoUnit.DAYS).truncatedTo(ChronoUnit.MILLIS)
+
+    /** The tracker's suspects page asking what the step asked the API: the same query string. */
+    String suspectsPage(int index = 0) {
+        String url = harness.httpRequests[index].url
+        return TRACKER + '/suspects?' + url.substring(url.indexOf('?') + 1)
+    }
 
     void answerThreeSuspects() {
         answer(200, SuspectAnswers.threeSuspects(lastSuccessStart))
@@ -65,7 +69,7 @@ class SuspectChangesTest extends BasePipelineTest {
                                revertedBy   : [], url: TRACKER + '/events/12']
         assert suspects[1].reasons == ['same tool jdk17 as recent changes on linux-07']
         assert suspects*.url == [TRACKER + '/events/12', TRACKER + '/events/15', TRACKER + '/events/9']
-        assert harness.badges == [[icon: 'warning.gif', link: SUSPECTS_PAGE,
+        assert harness.badges == [[icon: 'warning.gif', link: suspectsPage(),
                                    text: 'Change Tracker: 3 suspect changes; most likely #12 Temurin 17.0.12 on ' +
                                        'linux-07']]
         assertNoSecretEchoed()
@@ -88,7 +92,7 @@ class SuspectChangesTest extends BasePipelineTest {
             '  2. [same tool] #15 Temurin 17.0.12 on linux-08 (tool_update, medium, 1d 3h before the failure)'
         assert lines[7] == '  3. [fleet-wide] #9 Artifact proxy down (outage, high, 40s before the failure)'
         assert lines[8] == '       why: fleet-wide: names no agent'
-        assert lines[-2] == "  This build's suspects in Change Tracker: ${SUSPECTS_PAGE}".toString()
+        assert lines[-2] == "  This build's suspects in Change Tracker: ${suspectsPage()}".toString()
         assert lines[-1] == '  Changes on linux-07: https://changes.example.test/agents/linux-07'
     }
 
@@ -187,7 +191,7 @@ class SuspectChangesTest extends BasePipelineTest {
 
         assert suspectChanges()*.id == [12, 15, 9]
         assert harness.badges.isEmpty()
-        assertLogContains("This build's suspects in Change Tracker: ${SUSPECTS_PAGE}")
+        assertLogContains("This build's suspects in Change Tracker: ${suspectsPage()}")
 
         setUp()
         harness.binding.variables.remove('addBadge')
@@ -215,6 +219,30 @@ class SuspectChangesTest extends BasePipelineTest {
         assert SuspectReport.describeSpan(-90) == '1m'
     }
 
+    void testWithoutTheHttpRequestPluginCurlAsksTheSameQuestion() {
+        String agent = 'mac mini 2'
+        LocalTracker tracker = new LocalTracker().answer(200, groovy.json.JsonOutput.toJson([agents: [agent], items: [
+            item(event(21, 'Xcode 16.1 "beta" on ' + agent, [agents: [agent]]), 'same_agent', ['same agent ' + agent],
+                30)]]))
+        try {
+            harness.httpRequestPluginInstalled = false
+
+            List suspects = suspectChanges(agents: [agent], tools: ['xcode 16'], url: tracker.url)
+
+            assert suspects*.id == [21]
+            assert suspects[0].title == 'Xcode 16.1 "beta" on mac mini 2'
+            def request = tracker.received[0]
+            assert request.method == 'GET'
+            assert request.header('Authorization') == 'Bearer ' + TOKEN
+            Map<String, List<String>> query = decodeQuery(new URI('http://tracker' + request.path).rawQuery)
+            assert query.agent == [agent] && query.tool == ['xcode 16'] && query.build_url == [BUILD_ENV.BUILD_URL]
+            assert harness.shellCalls.size() == 1
+            assertLogContains('  1. [same agent] #21 Xcode 16.1 "beta" on mac mini 2')
+        } finally {
+            tracker.close()
+        }
+    }
+
     void testRealHttpSendsAnEncodedQueryAndTheMaskedToken() {
         String agent = 'mac mini #2 & co'
         LocalTracker tracker = new LocalTracker().answer(200, groovy.json.JsonOutput.toJson([agents: [agent], items: [
@@ -226,7 +254,7 @@ class SuspectChangesTest extends BasePipelineTest {
 
             assert suspects*.id == [21]
             assert suspects[0].url == tracker.url + '/events/21'
-            LocalTracker.Received request = tracker.received[0]
+            def request = tracker.received[0]
             assert request.method == 'GET'
             assert request.header('Authorization') == 'Bearer ' + TOKEN
             assert request.header('Accept') == 'application/json'

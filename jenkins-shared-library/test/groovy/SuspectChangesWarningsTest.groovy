@@ -133,10 +133,42 @@ class SuspectChangesWarningsTest extends BasePipelineTest {
         assertWarnedAndGaveNothing(suspectChanges(), 'url is required: pass url: or set the CHANGE_TRACKER_URL')
     }
 
-    void testNoHttpRequestPluginIsAWarning() {
-        harness.transport = { Map args -> throw new NoSuchMethodError("No such DSL method 'httpRequest'") }
+    void testWithoutTheHttpRequestPluginOnWindowsIsAWarning() {
+        harness.httpRequestPluginInstalled = false
+        harness.unixAgent = false
 
-        assertWarnedAndGaveNothing(suspectChanges(), 'no httpRequest step: install the HTTP Request plugin')
+        assertWarnedAndGaveNothing(suspectChanges(), 'no httpRequest step (install the HTTP Request plugin), and ' +
+            'curl runs on Unix agents only, not on linux-07')
+        assert harness.shellCalls.isEmpty()
+    }
+
+    void testWithoutTheHttpRequestPluginATrackerDownIsOneCurlAndAWarning() {
+        harness.httpRequestPluginInstalled = false
+        ServerSocket socket = new ServerSocket(0, 1, InetAddress.loopbackAddress)
+        int port = socket.localPort
+        socket.close()
+
+        List suspects = suspectChanges(url: "http://127.0.0.1:${port}".toString())
+
+        assert harness.shellCalls.size() == 1
+        assertWarnedAndGaveNothing(suspects, "could not reach Change Tracker at http://127.0.0.1:${port}/api/v1/" +
+            'suspects (curl exit 7: could not connect)')
+    }
+
+    void testSlowTrackerTimesOutIntoAWarning() {
+        LocalTracker tracker = new LocalTracker().answer(200, '{"agents": [], "items": []}', 6000)
+        try {
+            harness.transport = { Map args -> HttpRequestStandIn.send(args, { harness.log << it }) }
+            long started = System.currentTimeMillis()
+
+            List suspects = suspectChanges(url: tracker.url, timeout: 1)
+
+            assert System.currentTimeMillis() - started < 5000: 'the 1 s timeout cut the 6 s answer short'
+            assertWarnedAndGaveNothing(suspects, "could not reach Change Tracker at ${tracker.url}/api/v1/suspects " +
+                '(SocketTimeoutException: Read timed out)')
+        } finally {
+            tracker.close()
+        }
     }
 
     void testAnAbortStaysAnAbort() {
@@ -164,6 +196,6 @@ class SuspectChangesWarningsTest extends BasePipelineTest {
         assert message == 'compilation failed'
         assert harness.currentBuild.result == 'FAILURE'
         assertLogContains('WARNING: suspectChanges: could not reach Change Tracker')
-        assert harness.log.last() == 'suspects: 0'
+        assert harness.log[-2..-1] == ['suspects: 0', 'ERROR: compilation failed']
     }
 }

@@ -3,9 +3,6 @@ package io.changetracker
 import com.cloudbees.groovy.cps.NonCPS
 import groovy.json.JsonOutput
 
-import java.time.Instant
-import java.time.temporal.ChronoUnit
-
 /**
  * One change as recordChange sends it: checks the step's parameters and builds the body of POST /api/v1/events.
  *
@@ -27,9 +24,11 @@ class ChangeRequest implements Serializable {
                                             'description', 'metadata', 'dedupeKey', 'credentialsId', 'url',
                                             'failOnError', 'timeout'].asImmutable()
 
+    /** Where events are recorded, and one event (PATCH at the end of a block). */
+    static final String EVENTS_PATH = '/api/v1/events'
+
     /** The server's limits (app/domain/schemas.py), checked here so a bad call fails before any HTTP. */
     static final int TITLE_MAX = 200
-    static final int NAME_MAX = 200
     static final int TAG_MAX = 100
     static final int DESCRIPTION_MAX = 20000
     static final int DEDUPE_KEY_MAX = 255
@@ -43,14 +42,14 @@ class ChangeRequest implements Serializable {
     private final String severityOverride
 
     /**
-     * @param config the step's parameters, defaults already merged (see {@link #withDefaults})
+     * @param config the step's parameters, defaults already merged (see {@link StepParameters#withDefaults})
      * @param build the running build's env values JOB_NAME, BUILD_NUMBER, BUILD_URL, NODE_NAME and NODE_LABELS
      */
     ChangeRequest(Map config, Map build) {
-        this(copyOf(config), copyOf(build), null, null, null, null)
+        this(StepParameters.plainCopy(config), StepParameters.plainCopy(build), null, null, null, null)
     }
 
-    // All the fields of an immutable value, for at() and finished() only.
+    // All the fields of an immutable value, for at(), started() and finished() only.
     // groovylint-disable-next-line ParameterCount
     private ChangeRequest(Map config, Map build, String occurredAt, String endedAt, Map outcome,
                           String severityOverride) {
@@ -62,31 +61,10 @@ class ChangeRequest implements Serializable {
         this.severityOverride = severityOverride
     }
 
-    /** The caller's parameters over the defaults; a parameter passed as null keeps its default. */
-    @NonCPS
-    static Map withDefaults(Map defaults, Map config) {
-        Map merged = new LinkedHashMap(defaults ?: [:])
-        (config ?: [:]).each { key, value ->
-            if (value != null) {
-                merged[String.valueOf(key)] = value
-            }
-        }
-        return merged
-    }
-
-    /** Now, as ISO 8601 in UTC with millisecond precision (the tracker wants an offset). */
-    @NonCPS
-    static String now() {
-        return Instant.now().truncatedTo(ChronoUnit.MILLIS).toString()
-    }
-
     /** Every problem with the parameters, each naming its parameter; empty when the call is good. */
     @NonCPS
     List<String> problems() {
-        List<String> problems = []
-        List unknown = config.keySet().findAll { !PARAMETERS.contains(it) }.sort()
-        unknown.each { problems << "unknown parameter '${it}' (known: ${PARAMETERS.join(', ')})".toString() }
-
+        List<String> problems = StepParameters.unknownProblems(config, PARAMETERS)
         def title = config.title
         if (title == null || (title instanceof CharSequence && !title.toString().trim())) {
             problems << "title is required: say what changed in one line, e.g. title: 'Upgrade JDK to 17.0.12'"
@@ -102,27 +80,17 @@ class ChangeRequest implements Serializable {
             problems << "severity '${config.severity}' is not one of: ${SEVERITIES.join(', ')}".toString()
         }
         ['agents', 'tools', 'toolchains', 'tags'].each { String name ->
-            problems.addAll(nameProblems(name, config[name], name == 'tags' ? TAG_MAX : NAME_MAX))
+            problems.addAll(StepParameters.nameProblems(name, config[name],
+                name == 'tags' ? TAG_MAX : StepParameters.NAME_MAX))
         }
         problems.addAll(textProblems('description', config.description, DESCRIPTION_MAX))
         problems.addAll(textProblems('dedupeKey', config.dedupeKey, DEDUPE_KEY_MAX))
         if (config.metadata != null && !(config.metadata instanceof Map)) {
             problems << 'metadata must be a map, e.g. metadata: [from: \'17.0.11\', to: \'17.0.12\']'
         }
-        def url = config.url
-        if (url == null || !url.toString().trim()) {
-            problems << 'url is required: pass url: or set the CHANGE_TRACKER_URL environment variable'
-        } else if (!(url.toString().trim() ==~ /(?i)https?:\/\/[^\s\/]+.*/)) {
-            problems << "url must start with http:// or https:// (got '${url}')".toString()
-        }
-        if (config.credentialsId == null || !config.credentialsId.toString().trim()) {
-            problems << 'credentialsId is required: the ID of a Secret text credential holding a Change Tracker token'
-        }
+        problems.addAll(StepParameters.connectionProblems(config))
         if (!(config.failOnError instanceof Boolean)) {
             problems << "failOnError must be true or false (got '${config.failOnError}')".toString()
-        }
-        if (timeoutSeconds() == null) {
-            problems << "timeout must be a whole number of seconds greater than 0 (got '${config.timeout}')".toString()
         }
         return problems
     }
@@ -131,6 +99,12 @@ class ChangeRequest implements Serializable {
     @NonCPS
     ChangeRequest at(String occurredAt) {
         return new ChangeRequest(config, build, occurredAt, null, null, null)
+    }
+
+    /** This change as a block starts it: recorded at once, so it shows in the tracker while it happens. */
+    @NonCPS
+    ChangeRequest started(String startedAt) {
+        return new ChangeRequest(config, build, startedAt, null, [outcome: 'running'], null)
     }
 
     /**
@@ -161,9 +135,15 @@ class ChangeRequest implements Serializable {
         return severityOverride ?: String.valueOf(config.severity)
     }
 
+    /** How the block went: running, success, failure or aborted; null for a change without a block. */
+    @NonCPS
+    String getOutcome() {
+        return outcome?.outcome
+    }
+
     @NonCPS
     String getCredentialsId() {
-        return String.valueOf(config.credentialsId).trim()
+        return StepParameters.credentialsId(config.credentialsId)
     }
 
     @NonCPS
@@ -173,24 +153,25 @@ class ChangeRequest implements Serializable {
 
     @NonCPS
     int getTimeout() {
-        return timeoutSeconds() ?: 10
+        return StepParameters.timeout(config.timeout)
     }
 
     /** The tracker's base URL without trailing slashes. */
     @NonCPS
     String getBaseUrl() {
-        return String.valueOf(config.url).trim().replaceAll('/+$', '')
-    }
-
-    @NonCPS
-    String getEndpoint() {
-        return baseUrl + '/api/v1/events'
+        return StepParameters.baseUrl(config.url)
     }
 
     /** Where people look at the recorded event in the tracker's web UI. */
     @NonCPS
     String eventUrl(Object eventId) {
-        return baseUrl + '/events/' + eventId
+        return new TrackerLinks(baseUrl).event(eventId)
+    }
+
+    /** The API path of one event, for the PATCH that records the end of a block. */
+    @NonCPS
+    static String eventPath(Object eventId) {
+        return EVENTS_PATH + '/' + TrackerLinks.pathSegment(String.valueOf(eventId))
     }
 
     /** The JSON body of POST /api/v1/events, as a map; absent facts are left out rather than sent as null. */
@@ -208,10 +189,10 @@ class ChangeRequest implements Serializable {
         if (endedAt) {
             body.ended_at = endedAt
         }
-        body.agents = names(config.agents)
-        body.tools = names(config.tools)
-        body.toolchains = names(config.toolchains)
-        body.tags = names(config.tags)
+        body.agents = StepParameters.names(config.agents)
+        body.tools = StepParameters.names(config.tools)
+        body.toolchains = StepParameters.names(config.toolchains)
+        body.tags = StepParameters.names(config.tags)
         if (config.description != null) {
             body.description = config.description.toString()
         }
@@ -229,6 +210,12 @@ class ChangeRequest implements Serializable {
     @NonCPS
     String toJson() {
         return JsonOutput.toJson(payload())
+    }
+
+    /** The body of the PATCH that ends a block's event: when it ended, its severity, the metadata with the outcome. */
+    @NonCPS
+    String endJson() {
+        return JsonOutput.toJson([ended_at: endedAt, severity: severity, metadata: metadata()])
     }
 
     /** Build facts first, then the caller's metadata (which may override them), then the block's outcome. */
@@ -249,61 +236,12 @@ class ChangeRequest implements Serializable {
             metadata.labels = build.NODE_LABELS.toString().trim().split(/\s+/) as List
         }
         if (config.metadata instanceof Map) {
-            ((Map) config.metadata).each { key, value -> metadata[String.valueOf(key)] = plain(value) }
+            ((Map) config.metadata).each { key, value -> metadata[String.valueOf(key)] = StepParameters.plain(value) }
         }
         if (outcome) {
             metadata.putAll(outcome)
         }
         return metadata
-    }
-
-    @NonCPS
-    private Integer timeoutSeconds() {
-        def timeout = config.timeout
-        if (timeout instanceof Integer || timeout instanceof Long || timeout instanceof Short) {
-            return timeout > 0 && timeout <= Integer.MAX_VALUE ? timeout as Integer : null
-        }
-        if (timeout instanceof CharSequence && timeout.toString().isInteger()) {
-            Integer value = timeout.toString().toInteger()
-            return value > 0 ? value : null
-        }
-        return null
-    }
-
-    /** A name or a list of names, without blanks and repeats; null entries (an unset variable) are dropped. */
-    @NonCPS
-    static List<String> names(Object value) {
-        Collection values = value instanceof Collection ? (Collection) value :
-            value instanceof Object[] ? (value as List) : value == null ? [] : [value]
-        Set<String> names = new LinkedHashSet<String>()
-        values.each { item ->
-            if (item != null && item.toString().trim()) {
-                names << item.toString().trim()
-            }
-        }
-        return new ArrayList<String>(names)
-    }
-
-    @NonCPS
-    static List<String> nameProblems(String parameter, Object value, int max) {
-        if (value == null) {
-            return []
-        }
-        boolean listLike = value instanceof Collection || value instanceof Object[]
-        if (!listLike && !(value instanceof CharSequence)) {
-            return ["${parameter} must be a name or a list of names".toString()]
-        }
-        List items = listLike ? value as List : [value]
-        List<String> problems = []
-        items.each { item ->
-            if (item != null && !(item instanceof CharSequence)) {
-                problems << "${parameter} must hold names (strings), not ${item.getClass().simpleName}".toString()
-            } else if (item != null && item.toString().trim().length() > max) {
-                problems << ("${parameter} entry '${item.toString().take(40)}...' is longer than ${max} " +
-                    'characters').toString()
-            }
-        }
-        return problems.unique()
     }
 
     @NonCPS
@@ -324,29 +262,5 @@ class ChangeRequest implements Serializable {
     private static String describe(Throwable failure) {
         String text = failure.message ?: failure.getClass().name
         return text.length() > ERROR_MESSAGE_MAX ? text.take(ERROR_MESSAGE_MAX - 3) + '...' : text
-    }
-
-    /** GStrings become Strings so the JSON and the serialised program hold plain values only. */
-    @NonCPS
-    private static Object plain(Object value) {
-        if (value instanceof CharSequence) {
-            return value.toString()
-        }
-        if (value instanceof Map) {
-            Map copy = [:]
-            ((Map) value).each { key, item -> copy[String.valueOf(key)] = plain(item) }
-            return copy
-        }
-        if (value instanceof Collection || value instanceof Object[]) {
-            return (value as List).collect { plain(it) }
-        }
-        return value
-    }
-
-    @NonCPS
-    private static Map copyOf(Map map) {
-        Map copy = [:]
-        (map ?: [:]).each { key, value -> copy[String.valueOf(key)] = plain(value) }
-        return copy
     }
 }

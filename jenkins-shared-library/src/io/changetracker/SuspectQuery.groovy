@@ -10,7 +10,8 @@ import java.time.temporal.ChronoUnit
 /**
  * What suspectChanges asks GET /api/v1/suspects: which agents and tools, the period (from the job's last
  * successful build, or since:, up to the failure) and the build's URL. It checks the step's parameters and
- * builds the request URL; it holds only strings, numbers, lists and maps, so it survives CPS serialisation.
+ * builds the request's path and query, and the tracker's page asking the same; it holds only strings, numbers,
+ * lists and maps, so it survives CPS serialisation.
  */
 class SuspectQuery implements Serializable {
     private static final long serialVersionUID = 1L
@@ -24,7 +25,9 @@ class SuspectQuery implements Serializable {
     /** What the tracker searches when no since is sent (DEFAULT_LOOKBACK). */
     static final int DEFAULT_LOOKBACK_DAYS = 7
     static final int MAX_LIMIT = 200
-    static final int NAME_MAX = 200
+    static final int DEFAULT_LIMIT = 10
+    /** The API path this query asks. */
+    static final String SUSPECTS_PATH = '/api/v1/suspects'
 
     private final Map config
     private final Map build
@@ -38,36 +41,23 @@ class SuspectQuery implements Serializable {
      * @param before when the build failed (now), ISO 8601 in UTC
      */
     SuspectQuery(Map config, Map build, Map lastSuccess, String before) {
-        this.config = plainCopy(config)
-        this.build = plainCopy(build)
-        this.lastSuccess = plainCopy(lastSuccess)
+        this.config = StepParameters.plainCopy(config)
+        this.build = StepParameters.plainCopy(build)
+        this.lastSuccess = StepParameters.plainCopy(lastSuccess)
         this.before = before
     }
 
     /** Every problem with the parameters, each naming its parameter; empty when the query can be sent. */
     @NonCPS
     List<String> problems() {
-        List<String> problems = []
-        List unknown = config.keySet().findAll { String key -> !PARAMETERS.contains(key) }.sort()
-        unknown.each { key -> problems << "unknown parameter '${key}' (known: ${PARAMETERS.join(', ')})".toString() }
+        List<String> problems = StepParameters.unknownProblems(config, PARAMETERS)
         ['agents', 'tools', 'toolchains'].each { String name ->
-            problems.addAll(ChangeRequest.nameProblems(name, config[name], NAME_MAX))
+            problems.addAll(StepParameters.nameProblems(name, config[name], StepParameters.NAME_MAX))
         }
-        def url = config.url
-        if (url == null || !url.toString().trim()) {
-            problems << 'url is required: pass url: or set the CHANGE_TRACKER_URL environment variable'
-        } else if (!(url.toString().trim() ==~ /(?i)https?:\/\/[^\s\/]+.*/)) {
-            problems << "url must start with http:// or https:// (got '${url}')".toString()
-        }
-        if (config.credentialsId == null || !config.credentialsId.toString().trim()) {
-            problems << 'credentialsId is required: the ID of a Secret text credential holding a Change Tracker token'
-        }
-        Integer limit = positiveInteger(config.limit)
+        problems.addAll(StepParameters.connectionProblems(config))
+        Integer limit = StepParameters.positiveInteger(config.limit)
         if (limit == null || limit > MAX_LIMIT) {
             problems << "limit must be a whole number from 1 to ${MAX_LIMIT} (got '${config.limit}')".toString()
-        }
-        if (positiveInteger(config.timeout) == null) {
-            problems << "timeout must be a whole number of seconds greater than 0 (got '${config.timeout}')".toString()
         }
         if (config.since != null) {
             Instant since = instantOf(config.since)
@@ -88,14 +78,14 @@ class SuspectQuery implements Serializable {
     /** The agents asked about: agents: or, by default, the one this build runs on. */
     @NonCPS
     List<String> getAgents() {
-        return ChangeRequest.names(config.agents)
+        return StepParameters.names(config.agents)
     }
 
     /** Tools and toolchains together: the tracker matches tool= against both. */
     @NonCPS
     List<String> getTools() {
-        Set<String> all = new LinkedHashSet<String>(ChangeRequest.names(config.tools))
-        all.addAll(ChangeRequest.names(config.toolchains))
+        Set<String> all = new LinkedHashSet<String>(StepParameters.names(config.tools))
+        all.addAll(StepParameters.names(config.toolchains))
         return new ArrayList<String>(all)
     }
 
@@ -113,22 +103,27 @@ class SuspectQuery implements Serializable {
 
     @NonCPS
     String getCredentialsId() {
-        return String.valueOf(config.credentialsId).trim()
+        return StepParameters.credentialsId(config.credentialsId)
     }
 
     @NonCPS
     int getLimit() {
-        return positiveInteger(config.limit) ?: 10
+        return StepParameters.positiveInteger(config.limit) ?: DEFAULT_LIMIT
     }
 
     @NonCPS
     int getTimeout() {
-        return positiveInteger(config.timeout) ?: 10
+        return StepParameters.timeout(config.timeout)
+    }
+
+    @NonCPS
+    String getBaseUrl() {
+        return StepParameters.baseUrl(config.url)
     }
 
     @NonCPS
     TrackerLinks getLinks() {
-        return new TrackerLinks(String.valueOf(config.url))
+        return new TrackerLinks(baseUrl)
     }
 
     /**
@@ -146,9 +141,23 @@ class SuspectQuery implements Serializable {
         return (start.isBefore(earliest) ? earliest : start).toString()
     }
 
-    /** GET /api/v1/suspects with this query's parameters. */
+    /** The path and query of GET /api/v1/suspects with this query's parameters. */
     @NonCPS
-    String getRequestUrl() {
+    String getRequestPath() {
+        return SUSPECTS_PATH + '?' + queryString()
+    }
+
+    /**
+     * The tracker's suspects page asked the same question (agents, tools, build, period), so it shows what the
+     * console showed, and more: for a build that recorded nothing, build_url alone would leave its agent unknown.
+     */
+    @NonCPS
+    String getPageUrl() {
+        return links.suspects(queryString())
+    }
+
+    @NonCPS
+    private String queryString() {
         List<String> parameters = []
         agents.each { String name -> parameters << 'agent=' + TrackerLinks.queryValue(name) }
         tools.each { String name -> parameters << 'tool=' + TrackerLinks.queryValue(name) }
@@ -160,22 +169,7 @@ class SuspectQuery implements Serializable {
             parameters << 'since=' + TrackerLinks.queryValue(since)
         }
         parameters << 'limit=' + limit
-        return endpoint + '?' + parameters.join('&')
-    }
-
-    /** The API endpoint without the query: what a warning may name. */
-    @NonCPS
-    String getEndpoint() {
-        return links.api('/suspects')
-    }
-
-    /** Where a person sees all of this build's suspects: the build's page in the tracker, else the agent's. */
-    @NonCPS
-    String getPageUrl() {
-        if (buildUrl) {
-            return links.suspectsOfBuild(buildUrl)
-        }
-        return agents ? links.agent(agents[0]) : links.baseUrl
+        return parameters.join('&')
     }
 
     /** "agent linux-07, tools jdk17; since the last successful build #127 (2026-11-20T01:02:03Z)". */
@@ -232,28 +226,5 @@ class SuspectQuery implements Serializable {
             }
         }
         return instant
-    }
-
-    @NonCPS
-    private static Integer positiveInteger(Object value) {
-        Integer number = null
-        if (value instanceof Integer || value instanceof Long || value instanceof Short) {
-            number = value > 0 && value <= Integer.MAX_VALUE ? value as Integer : null
-        } else if (value instanceof CharSequence && value.toString().isInteger()) {
-            number = value.toString().toInteger() > 0 ? value.toString().toInteger() : null
-        }
-        return number
-    }
-
-    /** GStrings become Strings, so the serialised program holds plain values only. */
-    @NonCPS
-    private static Map plainCopy(Map map) {
-        Map copy = [:]
-        (map ?: [:]).each { key, value ->
-            copy[String.valueOf(key)] = value instanceof CharSequence ? value.toString() :
-                value instanceof Collection ? ((Collection) value).collect { item -> item instanceof CharSequence ?
-                    item.toString() : item } : value
-        }
-        return copy
     }
 }

@@ -5,7 +5,7 @@ import com.cloudbees.groovy.cps.NonCPS
 /**
  * The tracker's answer to a SuspectQuery: the ranked suspects as plain maps (what suspectChanges returns), or a
  * problem worth a warning. Also renders them for the console and the badge. Built from the HTTP status and text
- * only, so no plugin object outlives the httpRequest step.
+ * only, so no plugin object outlives the request.
  */
 class SuspectReport implements Serializable {
     private static final long serialVersionUID = 1L
@@ -34,6 +34,13 @@ class SuspectReport implements Serializable {
         this.problem = problem
     }
 
+    /** Reads callChangeTracker's answer to {@code query}: no answer at all (status 0), or the tracker's. */
+    @NonCPS
+    static SuspectReport of(Map answer, SuspectQuery query) {
+        int status = answer.status as int
+        return status == 0 ? failed(0, answer.problem) : of(status, answer.content as String, query)
+    }
+
     /** Reads the tracker's answer to {@code query}: 200 with {agents, since, before, items}, or an error. */
     @NonCPS
     static SuspectReport of(int status, String content, SuspectQuery query) {
@@ -46,7 +53,7 @@ class SuspectReport implements Serializable {
             List<Map> suspects = ((List) body.items)
                 .findAll { item -> item instanceof Map && item.event instanceof Map }
                 .collect { Map item -> flatten(item, query.links) }
-            List<String> agents = ChangeRequest.names(body.agents)
+            List<String> agents = StepParameters.names(body.agents)
             return new SuspectReport(status, suspects, agents, null)
         }
         if (status == 401) {
@@ -61,20 +68,6 @@ class SuspectReport implements Serializable {
             return failed(status, "Change Tracker could not search for suspects (${answered})${hint}")
         }
         return failed(status, "Change Tracker answered ${answered}")
-    }
-
-    /** No answer at all: the tracker is down, unreachable or too slow. {@code secret} is taken out of the message. */
-    @NonCPS
-    static SuspectReport unreachable(String endpoint, Throwable cause, Object secret = null) {
-        String message = TrackerLinks.redact(cause.message, secret)
-        String reason = cause.getClass().simpleName + (message ? ': ' + message : '')
-        return failed(0, "could not reach Change Tracker at ${endpoint} (${reason})")
-    }
-
-    /** Something that kept the question from being asked, e.g. a missing credential or plugin. */
-    @NonCPS
-    static SuspectReport unusable(String problem) {
-        return failed(0, problem)
     }
 
     @NonCPS
@@ -103,9 +96,7 @@ class SuspectReport implements Serializable {
                 lines << "  Only the first ${query.limit} are shown (limit: ${query.limit}).".toString()
             }
         }
-        if (query.buildUrl) {
-            lines << ("  This build's suspects in Change Tracker: " + query.links.suspectsOfBuild(query.buildUrl))
-        }
+        lines << ("  This build's suspects in Change Tracker: " + query.pageUrl)
         (query.agents ?: agents).each { String name ->
             lines << "  Changes on ${name}: ${query.links.agent(name)}".toString()
         }
@@ -156,9 +147,9 @@ class SuspectReport implements Serializable {
             severity     : event.severity,
             occurredAt   : event.occurred_at,
             endedAt      : event.ended_at,
-            agents       : ChangeRequest.names(event.agents),
-            tools        : ChangeRequest.names(event.tools),
-            toolchains   : ChangeRequest.names(event.toolchains),
+            agents       : StepParameters.names(event.agents),
+            tools        : StepParameters.names(event.tools),
+            toolchains   : StepParameters.names(event.toolchains),
             rank         : item.rank,
             score        : item.score,
             reasons      : item.reasons instanceof List ? ((List) item.reasons).collect { it.toString() } : [],

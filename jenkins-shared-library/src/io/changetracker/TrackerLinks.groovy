@@ -13,7 +13,7 @@ class TrackerLinks implements Serializable {
     final String baseUrl
 
     TrackerLinks(String url) {
-        this.baseUrl = String.valueOf(url).trim().replaceAll('/+$', '')
+        this.baseUrl = StepParameters.baseUrl(url)
     }
 
     /** The page of one event: /events/<id>. */
@@ -34,16 +34,19 @@ class TrackerLinks implements Serializable {
         return baseUrl + '/events?agent=' + queryValue(name)
     }
 
-    /** The changes that could explain a failed build, found from its URL: /suspects?build_url=<BUILD_URL>. */
+    /**
+     * The changes that could explain a failed build, found from its URL: /suspects?build_url=<BUILD_URL>. The
+     * tracker finds the build's agent from the changes the build recorded; suspects() asks with the agent too.
+     */
     @NonCPS
     String suspectsOfBuild(String buildUrl) {
-        return baseUrl + '/suspects?build_url=' + queryValue(buildUrl)
+        return suspects('build_url=' + queryValue(buildUrl))
     }
 
-    /** An API endpoint, e.g. api('/suspects') is <base>/api/v1/suspects. */
+    /** The suspects page for a query string of GET /api/v1/suspects (agent, tool, build_url, before, since). */
     @NonCPS
-    String api(String path) {
-        return baseUrl + '/api/v1' + path
+    String suspects(String queryString) {
+        return baseUrl + '/suspects?' + queryString
     }
 
     /**

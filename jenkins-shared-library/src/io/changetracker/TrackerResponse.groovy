@@ -6,8 +6,8 @@ import groovy.json.JsonOutput
 import groovy.json.JsonSlurperClassic
 
 /**
- * What came of one attempt to record an event: the event id, or a problem worth a warning and whether trying
- * again could help. Built from the HTTP status and text only, so no plugin object outlives the httpRequest step.
+ * What came of one attempt to record an event (or its end): the event id, or a problem worth a warning and whether
+ * trying again could help. Built from callChangeTracker's plain answer, so no plugin object outlives the request.
  */
 class TrackerResponse implements Serializable {
     private static final long serialVersionUID = 1L
@@ -30,7 +30,20 @@ class TrackerResponse implements Serializable {
         this.retryable = retryable
     }
 
-    /** Reads the tracker's answer: 201 recorded, 200 folded into an event with the same dedupe key. */
+    /** Reads callChangeTracker's answer: no answer at all (status 0, with its problem), or the tracker's. */
+    @NonCPS
+    static TrackerResponse of(Map answer, String credentialsId) {
+        int status = answer.status as int
+        if (status == 0) {
+            return new TrackerResponse(0, null, null, String.valueOf(answer.problem), answer.retryable == true)
+        }
+        return of(status, answer.content as String, credentialsId)
+    }
+
+    /**
+     * Reads the tracker's answer: 201 recorded, 200 folded into an event with the same dedupe key (or, to a
+     * PATCH, the event updated).
+     */
     @NonCPS
     static TrackerResponse of(int status, String content, String credentialsId) {
         String answered = describeAnswer(status, content)
@@ -86,24 +99,6 @@ class TrackerResponse implements Serializable {
             }
         }
         return parsed
-    }
-
-    /**
-     * No answer at all: the tracker is down, unreachable or too slow. Worth another try. {@code secret} is taken
-     * out of the cause's message.
-     */
-    @NonCPS
-    static TrackerResponse unreachable(String endpoint, Throwable cause, Object secret = null) {
-        String message = TrackerLinks.redact(cause.message, secret)
-        String reason = cause.getClass().simpleName + (message ? ': ' + message : '')
-        String problem = "could not reach Change Tracker at ${endpoint} (${reason})"
-        return new TrackerResponse(0, null, null, problem, true)
-    }
-
-    /** Something no retry will fix, e.g. the credential or the HTTP Request plugin is missing. */
-    @NonCPS
-    static TrackerResponse unusable(String problem) {
-        return new TrackerResponse(0, null, null, problem, false)
     }
 
     @NonCPS
