@@ -14,15 +14,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def problems(page):
-    """Console errors (CSP violations included) and uncaught exceptions seen by the page."""
-    seen = []
-    page.on("console", lambda msg: seen.append("console %s: %s" % (msg.type, msg.text)) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append("pageerror: %s" % exc))
-    return seen
-
-
-@pytest.fixture
 def http():
     """Plain HTTP from Python, as a pipeline script would call the service (no proxies from the environment)."""
     with requests.Session() as session:

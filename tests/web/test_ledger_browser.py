@@ -14,15 +14,6 @@ pytestmark = pytest.mark.browser
 BUILD = "http://jenkins:8080/job/app/42/"
 
 
-@pytest.fixture
-def problems(page):
-    """Console errors (CSP violations included) and uncaught exceptions seen by the page."""
-    seen = []
-    page.on("console", lambda msg: seen.append("console %s: %s" % (msg.type, msg.text)) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append("pageerror: %s" % exc))
-    return seen
-
-
 def log_in(page, auth, username="editor", role="editor", next_path="/"):
     auth.user(username, role)
     page.goto(next_path)

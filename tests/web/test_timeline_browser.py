@@ -18,15 +18,6 @@ SEVERITY_FILLS = {  # the colours static/js/timeline.js gives each severity, as 
 
 
 @pytest.fixture
-def problems(page):
-    """Console errors (CSP violations included) and uncaught exceptions seen by the page."""
-    seen = []
-    page.on("console", lambda msg: seen.append("console %s: %s" % (msg.type, msg.text)) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append("pageerror: %s" % exc))
-    return seen
-
-
-@pytest.fixture
 def events(app):
     """Three events an hour apart: one per Linux agent and a fleet-wide one, newest last."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
