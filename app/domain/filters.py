@@ -104,6 +104,20 @@ def matching(filters):
 def page(filters):
     """(events, next_cursor): one page in the requested order, keyset-paginated."""
     sort = filters.get("sort", "-occurred_at")
+    limit = filters.get("limit", 100)
+    rows = list(ordered(filters).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = _encode_cursor(sort, rows[-1]) if more and rows else None
+    return rows, cursor
+
+
+def ordered(filters):
+    """``matching(filters)`` in the requested sort, starting after ``filters["after"]`` (sort value, id) if given.
+
+    The keyset walk behind ``page``; the CSV export uses it with its own columns and batch size.
+    """
+    sort = filters.get("sort", "-occurred_at")
     key, descending = _sort_key(sort)
     query = matching(filters)
     if filters.get("after"):
@@ -116,12 +130,7 @@ def page(filters):
         else:
             query = query.where((key >= value) & ((key > value) | ((key == value) & (Event.id > last_id))))
     order = (key.desc(), Event.id.desc()) if descending else (key.asc(), Event.id.asc())
-    limit = filters.get("limit", 100)
-    rows = list(query.order_by(*order).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = _encode_cursor(sort, rows[-1]) if more and rows else None
-    return rows, cursor
+    return query.order_by(*order)
 
 
 def _sort_key(sort):

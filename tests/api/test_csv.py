@@ -168,7 +168,78 @@ def rows_of_bytes(raw):
     return list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
 
 
-def test_export_applies_the_list_filters_and_ignores_paging(client, auth, ledger):
+def test_names_are_sorted_as_the_api_lists_them_and_kept_whole(client, auth, app, empty_app):
+    headers = auth.headers()
+    with connected(app):
+        created, _ = record_event({"title": "Relabel", "agents": ["zulu-9", "alpha \"quoted\", x", "mike"],
+                                   "tools": ["maven", "jdk-21"], "tags": ["zeta", "Ünïcode", "beta"]}, Actor("seed"))
+    first = export(client, headers).get_data()
+    row = rows_of_bytes(first)[0]
+    event = client.get("/api/v1/events/%d" % created["id"], headers=headers).json
+    assert row["agents"] == "alpha \"quoted\", x;mike;zulu-9"
+    for column in ("agents", "tools", "toolchains", "tags"):
+        assert row[column] == ";".join(event[column])
+    assert row["toolchains"] == ""
+
+    empty = empty_app()
+    other = AuthActions(empty, empty.test_client())
+    assert import_csv(other.client, other.headers(), first).json == {"created": 1, "errors": []}
+    copy = other.client.get("/api/v1/events", headers=other.headers()).json["items"][0]
+    assert {column: copy[column] for column in ("agents", "tools", "toolchains", "tags")} == {
+        column: event[column] for column in ("agents", "tools", "toolchains", "tags")}
+
+
+def test_names_created_while_an_export_runs_are_written(app):
+    with connected(app):
+        record_event({"title": "new", "occurred_at": "2026-11-02T00:00:00Z", "agents": ["linux-01"]}, Actor("t"))
+        record_event({"title": "old", "occurred_at": "2026-11-01T00:00:00Z", "agents": ["linux-01"]}, Actor("t"))
+        chunks = csv_exchange.export_rows(filters.parse(MultiDict()), batch_size=1)
+        written = [next(chunks), next(chunks)]  # the header and "new": the agents' names are read
+        record_event({"title": "older", "occurred_at": "2026-10-01T00:00:00Z", "agents": ["zz-07", "linux-01"],
+                      "tags": ["late"]}, Actor("t"))
+        written.extend(chunks)
+    rows = list(csv.DictReader(io.StringIO("".join(written))))
+    assert [(r["title"], r["agents"], r["tags"]) for r in rows] == [
+        ("new", "linux-01", ""), ("old", "linux-01", ""), ("older", "linux-01;zz-07", "late")]
+
+
+def test_an_event_with_nothing_but_a_title_exports_empty_lists_and_json(client, auth, app):
+    headers = auth.headers()
+    with connected(app):
+        record_event({"title": "Just a note"}, Actor("seed"))
+    row = rows_of(export(client, headers))[0]
+    assert {column: row[column] for column in ("agents", "tools", "toolchains", "tags", "ended_at", "build_url",
+                                               "dedupe_key", "reverts")} == dict.fromkeys(
+        ("agents", "tools", "toolchains", "tags", "ended_at", "build_url", "dedupe_key", "reverts"), "")
+    assert (row["changes"], row["links"], row["metadata"]) == ("[]", "[]", "{}")
+    assert (row["type"], row["severity"], row["source"], row["count"]) == ("note", "info", "manual", "1")
+
+
+METADATA = {"owner": "Zoë 🚧", "said": "\"hi\", then =1+1", "lines": "a\nb\r\nc", "ratio": 2.5, "tiny": 1e-07,
+            "big": 2 ** 53 + 1, "negative": -3, "nested": {"list": [None, True, False, ""], "empty": {}}}
+CHANGES = [{"path": "tools/jdk/home", "before": None, "after": {"paths": ["/opt/a", "/opt/b"], "n": 1.0}}]
+LINKS = [{"url": "https://wiki.example.test/runbook?id=7&lang=de", "text": "Ablauf, \"v2\""}]
+
+
+def test_json_cells_are_compact_utf8_json_and_survive_the_round_trip(client, auth, app, empty_app):
+    headers = auth.headers()
+    with connected(app):
+        record_event({"title": "JSON", "metadata": METADATA, "changes": CHANGES, "links": LINKS}, Actor("seed"))
+    first = export(client, headers).get_data()
+    row = rows_of_bytes(first)[0]
+    for column, value in (("metadata", METADATA), ("changes", CHANGES), ("links", LINKS)):
+        assert row[column] == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    empty = empty_app()
+    other = AuthActions(empty, empty.test_client())
+    assert import_csv(other.client, other.headers(), first).json == {"created": 1, "errors": []}
+    copy = other.client.get("/api/v1/events", headers=other.headers()).json["items"][0]
+    assert (copy["metadata"], copy["changes"], copy["links"]) == (METADATA, CHANGES, LINKS)
+    again = rows_of(export(other.client, other.headers()))[0]
+    assert [again[c] for c in ("metadata", "changes", "links")] == [row[c] for c in ("metadata", "changes", "links")]
+
+
+def test_export_applies_the_list_filters_and_ignores_paging(client, auth, app, ledger):
     headers = auth.headers()
     titles = lambda query: [r["title"] for r in rows_of(export(client, headers, query))]  # noqa: E731
     assert titles("?agent=linux-07") == ["Roll back JDK", "JDK 17.0.9, rolled out on \"linux\" agents"]
@@ -177,21 +248,43 @@ def test_export_applies_the_list_filters_and_ignores_paging(client, auth, ledger
     assert titles("?from=2026-11-19T00:00:00Z&to=2026-11-21T00:00:00Z") == ["JDK 17.0.9, rolled out on \"linux\" agents"]
     assert titles("?tag=%40oncall&source=webhook") == ["'=HYPERLINK(\"http://evil.test\",\"click\")"]
     assert titles("?q=Wartung") == ["Größere Wartung – 東京 agents 🚧"]
+    assert titles("?tool=jdk-17") == titles("?toolchain=java-build") == ["JDK 17.0.9, rolled out on \"linux\" agents"]
+    assert titles("?severity=high") == ["Größere Wartung – 東京 agents 🚧"]
+    with connected(app):
+        Agent.update(labels=["asia"]).where(Agent.name == "tokyo-01").execute()
+    assert titles("?label=asia") == ["Größere Wartung – 東京 agents 🚧"]
     assert len(titles("?limit=1&sort=title&cursor=whatever")) == 6  # paging belongs to the JSON list
     refused = client.get("/api/v1/events/export.csv?from=yesterday", headers=headers)
     assert refused.status_code == 422 and refused.json["errors"]["from"] == ["Not a valid ISO 8601 datetime."]
 
 
-def test_export_walks_the_ledger_in_keyset_batches(app):
+@pytest.mark.parametrize("events, batches", [(7, 4), (6, 3), (0, 0)])
+def test_export_walks_the_ledger_in_keyset_batches(app, events, batches):
     with connected(app):
-        for n in range(7):  # ties on occurred_at across batch boundaries
+        for n in range(events):  # ties on occurred_at across batch boundaries
             record_event({"title": "event %d" % n, "occurred_at": "2026-11-0%dT00:00:00Z" % (1 + n // 3)}, Actor("t"))
         chunks = list(csv_exchange.export_rows(filters.parse(MultiDict()), batch_size=2))
-    assert len(chunks) == 1 + 4  # the header, then one chunk per batch of 2
+    assert len(chunks) == 1 + batches  # the header, then one chunk per batch of 2
     ids = [int(r["id"]) for r in csv.DictReader(io.StringIO("".join(chunks)))]
     with connected(app):
         expected = [e.id for e in Event.select().order_by(Event.occurred_at.desc(), Event.id.desc())]
-    assert ids == expected and len(ids) == 7
+    assert ids == expected and len(ids) == events
+
+
+@pytest.mark.parametrize("query", [[], [("agent", "linux-01")]])
+def test_export_batches_keep_events_a_microsecond_apart_and_the_to_filter(app, query):
+    # Batches of 2, newest first: events 5 and 4, then 3 and 2 (a tie with 4 across the boundary), then 1, 0.
+    stamps = ["2026-11-01T00:00:00Z", "2026-11-01T00:00:00.000001Z", "2026-11-01T00:00:00.000002Z",
+              "2026-11-01T00:00:00.000002Z", "2026-11-01T00:00:00.000002Z", "2026-11-01T00:00:00.000003Z",
+              "2026-11-01T00:00:00.000004Z", "2026-11-01T00:00:01Z"]
+    with connected(app):
+        for n, stamp in enumerate(stamps):
+            record_event({"title": "event %d" % n, "occurred_at": stamp, "agents": ["linux-01"]}, Actor("t"))
+        args = MultiDict(query + [("to", "2026-11-01T00:00:00.000004Z")])
+        chunks = list(csv_exchange.export_rows(csv_exchange.export_filters(args), batch_size=2))
+    rows = list(csv.DictReader(io.StringIO("".join(chunks))))
+    assert [r["title"] for r in rows] == ["event 5", "event 4", "event 3", "event 2", "event 1", "event 0"]
+    assert rows[0]["occurred_at"] == "2026-11-01T00:00:00.000003Z" and rows[-1]["occurred_at"] == "2026-11-01T00:00:00Z"
 
 
 def test_export_is_not_shadowed_by_the_event_route(client, auth, ledger):
