@@ -1,4 +1,5 @@
-"""The ``changetracker`` command line: serve, migrate, seed, manage users and tokens, import and export CSV."""
+"""The ``changetracker`` command line: serve, migrate, seed, manage users and tokens, import and export CSV, back up,
+restore and purge."""
 import logging
 import os
 import secrets
@@ -241,6 +242,141 @@ def export_events(output, **options):
             for chunk in csv_exchange.export_rows(query_filters):
                 out.write(chunk)
     click.echo("exported to %s" % output, err=True)
+
+
+def _backup_directory(app):
+    return app.config.get("BACKUP_DIR") or os.path.join(app.instance_path, "backups")
+
+
+def _fail(exc, code=2):
+    click.echo("error: %s" % exc, err=True)
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the copy to this file (must not exist).")
+@click.option("--dir", "directory", type=click.Path(file_okay=False),
+              help="Write changetracker-<UTC time>.db (.dump on PostgreSQL) into DIR  "
+                   "[default: $CHANGETRACKER_BACKUP_DIR, else instance/backups].")
+def backup(output, directory):
+    """Write a consistent copy of the database and print its path.
+
+    SQLite: VACUUM INTO, safe while the service and workers run. PostgreSQL: pg_dump --format=custom with the
+    connection of CHANGETRACKER_DATABASE_URL; needs pg_dump on PATH (the server's major version or newer) and
+    otherwise says so and exits 1: back up with your own tools then (pg_dump, base backups).
+    """
+    from app.domain import backups
+
+    if output and directory:
+        raise click.UsageError("--output and --dir exclude each other.")
+    with AppContext() as app:
+        try:
+            path = backups.backup(output=output, directory=directory or _backup_directory(app))
+        except backups.BackupError as exc:
+            _fail(exc, 1)
+    click.echo(path)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the current database without asking.")
+def restore(file, yes):
+    """Replace the database with the backup FILE, then apply pending migrations.
+
+    Stop the web service and every worker first. FILE must be a Change Tracker database no newer than this version:
+    on SQLite a database file (what `changetracker backup` writes; integrity-checked), on PostgreSQL a pg_dump
+    custom-format archive (needs pg_restore, psql and pg_dump on PATH). Asks before replacing a database that holds
+    anything, unless --yes; a copy of the current database is kept first, in the backup directory
+    ($CHANGETRACKER_BACKUP_DIR, else instance/backups), and its path printed. SQLite swaps the file in with one
+    rename; PostgreSQL empties the schema and loads the dump in one transaction. Nothing changes when it fails.
+    Exits 2 when FILE is unusable, 1 when not confirmed or when the database is in use or a tool fails.
+    """
+    from app import schema
+    from app.db import database
+    from app.domain import backups
+
+    def confirm(current, incoming):
+        if yes:
+            return True
+        click.echo("Current database: %s (%s).\nBackup: %s (%s)." % (
+            current.where, _describe(current), incoming.where, _describe(incoming)), err=True)
+        try:
+            return click.confirm("Replace the current database with the backup?", default=False, err=True)
+        except click.Abort:  # no answer (not a terminal): same as no
+            click.echo("", err=True)
+            return False
+
+    with AppContext() as app:
+        try:
+            report = backups.restore(file, _backup_directory(app), confirm)
+        except backups.NotConfirmed as exc:
+            _fail("%s Answer y at the prompt or pass --yes." % exc, 1)
+        except backups.UnusableBackup as exc:
+            _fail(exc, 2)
+        except backups.BackupError as exc:
+            _fail(exc, 1)
+        if report["safety_copy"]:
+            click.echo("kept a copy of the previous database: %s" % report["safety_copy"])
+        click.echo("restored %s (%s)" % (report["restored"].where, _describe(report["restored"])))
+        try:
+            applied = schema.upgrade(database.obj)
+        except Exception as exc:  # the restore stands; the migration that failed says why
+            _fail("the backup is restored but a migration failed: %s; fix that, then run `changetracker db upgrade`"
+                  % exc, 1)
+    click.echo("applied: %s" % ", ".join(applied) if applied else "database is up to date")
+
+
+def _describe(state):
+    schema_at = "schema at %s" % (state.migration or "no migration")
+    if state.events is None:  # a PostgreSQL dump is not read through to count its events
+        return schema_at
+    return "%d event%s, %s" % (state.events, "" if state.events == 1 else "s", schema_at)
+
+
+@main.command()
+@click.option("--before", metavar="DATE", help="Purge what is older than this date or time (ISO 8601, UTC unless it "
+              "has an offset), e.g. 2025-01-01.")
+@click.option("--older-than", "older_than", type=int, metavar="DAYS", help="Purge what is older than DAYS days.")
+@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+def purge(before, older_than, dry_run, yes):
+    """Delete events older than a cutoff, with their comments and links, and old processed inbox items.
+
+    An event goes when it occurred before the cutoff and (an interval) ended before it. Its comments and its agent,
+    tool, toolchain and tag links go with it; agents, tools, toolchains and the audit trail stay, and one audit
+    entry records the purge and its counts. Webhook inbox items that are done, ignored or dead go when received
+    before the cutoff (pending ones never). Runs in batches, one transaction each; asks first unless --yes.
+    """
+    from app.domain import retention
+
+    try:
+        at = retention.cutoff(before=before, older_than_days=older_than)
+    except ValidationError as exc:
+        _fail_validation(exc)
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with AppContext():
+        counts = retention.count(at)
+        if dry_run:
+            click.echo("dry run: would purge, from before %s: %s; nothing was deleted" % (when, _counts(counts)))
+            return
+        if not any(counts.values()):
+            click.echo("nothing to purge from before %s" % when)
+            return
+        if not yes:
+            click.echo("Purging from before %s: %s." % (when, _counts(counts)), err=True)
+            try:
+                confirmed = click.confirm("Delete them?", default=False, err=True)
+            except click.Abort:  # no answer (not a terminal): same as no
+                confirmed = False
+            if not confirmed:
+                _fail("not confirmed; nothing was deleted. Answer y at the prompt or pass --yes.", 1)
+        purged = retention.purge(at, actor=CLI_ACTOR)
+    click.echo("purged, from before %s: %s" % (when, _counts(purged)))
+
+
+def _counts(counts):
+    return ", ".join("%d %s" % (n, name.replace("_", " ")[:-1] if n == 1 else name.replace("_", " "))
+                     for name, n in counts.items())
 
 
 @main.command()

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.access import Unauthorized
 from app.domain import accounts, events
+from app.domain.refusals import Conflict, Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,14 @@ def register(app):
     @app.errorhandler(accounts.NotFound)
     def _missing(exc):
         return error_response(404, str(exc))
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc):
+        return error_response(409, exc.message, exc.errors)
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc):
+        return error_response(403, str(exc))
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):

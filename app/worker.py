@@ -6,8 +6,6 @@ renewed every third of its length and taken over by another worker once it expir
 the lease again before doing anything, so a worker that lost it (paused, cut off from the database) stands down.
 Never started inside the web app: gunicorn workers only accept webhooks.
 """
-import importlib
-import importlib.util
 import logging
 import os
 import signal
@@ -19,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.db import database, utcnow
-from app.domain import backups, inbox, leases
+from app.domain import backups, inbox, leases, polling, timeline
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +89,9 @@ class Worker:
         if minutes > 0:
             scheduler.add_job(self.run_duty, "interval", minutes=minutes, id="pollers", args=["pollers", self.poll],
                               next_run_time=_now() + timedelta(seconds=5))
+        if timeline.fold_needed():
+            scheduler.add_job(self.run_duty, "interval", minutes=1, id="timeline-counts",
+                              args=["timeline counts", timeline.fold_counts])
         scheduler.add_job(self.run_duty, "interval", hours=1, id="retention", args=["retention", self.purge_inbox],
                           next_run_time=_now() + timedelta(seconds=10))
         hours = self.config["WORKER_BACKUP_HOURS"]
@@ -140,18 +141,10 @@ class Worker:
             return None
 
     def poll(self):
-        """The pollers, through app.domain.polling.run_pollers when that module exists."""
-        if importlib.util.find_spec("app.domain.polling") is None:
-            log.warning("no app.domain.polling module: the pollers are not installed, nothing polled")
-            return None
-        polling = importlib.import_module("app.domain.polling")
-        run_pollers = getattr(polling, "run_pollers", None)
-        if run_pollers is None:
-            log.warning("app.domain.polling has no run_pollers(names): nothing polled")
-            return None
+        """The pollers named in WORKER_POLLERS, through app.domain.polling.run_pollers."""
         names = [n.strip() for n in self.config["WORKER_POLLERS"].split(",") if n.strip()]
         log.info("polling %s", ", ".join(names))
-        return run_pollers(names)
+        return polling.run_pollers(names)
 
     def purge_inbox(self):
         now = utcnow()

@@ -1,4 +1,4 @@
-"""The catalogue: /agents, /tools and /toolchains, each addressed by name (URL-encode it)."""
+"""The catalogue: /agents, /tools and /toolchains, each addressed by name (URL-encode it; '/' may stay as it is)."""
 from flask import Blueprint, g, request
 
 from app.api.bodies import json_body
@@ -11,7 +11,10 @@ def _blueprint(kind):
     bp = Blueprint(kind.plural, __name__)
     schema = kind.schema()
     page = items_of(kind.schema, "%sPage" % kind.title, cursor=True)
-    one = "/%s/<name>" % kind.plural
+    # A path converter: names such as library/python arrive with their '/' whether the client encoded it or not.
+    one = "/%s/<path:name>" % kind.plural
+    addressing = ("Address it by its name, URL-encoded; a '/' in the name (library/python) may be sent as is or as "
+                  "%2F.")
 
     @bp.get("/%s" % kind.plural)
     @doc("List %s" % kind.plural, query=kind.list_query_schema, response=page,
@@ -28,7 +31,8 @@ def _blueprint(kind):
         return schema.dump(catalogue.create_item(kind, json_body(), actor=g.actor)), 201
 
     @bp.get(one)
-    @doc("One %s, with its event count and newest event time" % kind.name, response=kind.schema)
+    @doc("One %s, with its event count and newest event time" % kind.name, response=kind.schema,
+         description=addressing)
     def get_item(name):
         return schema.dump(catalogue.get_item(kind, name))
 
@@ -36,14 +40,14 @@ def _blueprint(kind):
     @doc("Edit or rename a %s" % kind.name, body=kind.create_schema(partial=True), response=kind.schema,
          errors=(401, 403, 409),
          description="Only the fields sent change. {\"name\": new} renames it and keeps its events linked; 409 when "
-                     "the new name is taken.")
+                     "the new name is taken. " + addressing)
     def update_item(name):
         return schema.dump(catalogue.update_item(kind, name, json_body(), actor=g.actor))
 
     @bp.delete(one)
     @doc("Delete a %s" % kind.name, query=catalogue.DeleteQuerySchema, status=204, errors=(401, 403, 409),
          description="409 (with the number of events) while events reference it, unless force=true: then those "
-                     "links are removed and each event's history records the unlink.")
+                     "links are removed and each event's history records the unlink. " + addressing)
     def delete_item(name):
         force = catalogue.DeleteQuerySchema().load(request.args.to_dict())["force"]
         catalogue.delete_item(kind, name, actor=g.actor, force=force)

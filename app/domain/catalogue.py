@@ -1,7 +1,9 @@
 """The catalogue: agents, tools and toolchains, addressed by name.
 
-Names are URL path segments (``/api/v1/agents/<name>``, ``/agents/<name>``), so they may hold any
-printable character except '/', and are never '.' or '..' (which clients resolve away). Events link
+Names end URL paths (``/api/v1/tools/<name>``, ``/agents/<name>``), so they may hold any printable character
+and '/' between non-empty parts (Docker images such as ``library/python``), addressed as ``library/python`` or
+``library%2Fpython``; a part is never '.' or '..' (which clients resolve away), and there is no leading, trailing
+or doubled '/' (which HTTP clients and servers merge or strip). Events link
 to rows by id, so a rename keeps the history attached. A row that events reference is only deleted
 on request (``force``): the links are removed and each affected event's trail says so.
 """
@@ -34,10 +36,11 @@ def name_problem(name):
         return "Must be 1 to %d characters." % NAME_MAX
     if name != name.strip():
         return "Must not start or end with whitespace."
-    if "/" in name:
-        return "Must not contain '/': names are URL path segments."
-    if name in (".", ".."):
-        return "Must not be '.' or '..'."
+    parts = name.split("/")
+    if "" in parts:
+        return "Must not start or end with '/' or contain '//': names end URL paths."
+    if "." in parts or ".." in parts:
+        return "Must not be '.' or '..', nor have them between '/'."
     if not name.isprintable():
         return "Must contain printable characters only (no control characters, tabs or line breaks)."
     return None

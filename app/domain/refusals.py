@@ -1,4 +1,7 @@
-"""Refusals that are neither invalid input (ValidationError → 422) nor a missing object (NotFound → 404)."""
+"""Refusals that are neither invalid input (ValidationError → 422) nor a missing object (NotFound → 404).
+
+app.errors answers them app-wide: the JSON error shape on the API, the error page in the browser, with the status.
+"""
 
 
 class Conflict(Exception):

@@ -156,10 +156,15 @@ def _counts_in(model, filters, first, last, size, wanted):
     return query
 
 
+def fold_needed():
+    """Whether this database's triggers write deltas that ``fold_counts`` must move in (PostgreSQL)."""
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
 def fold_counts():
     """PostgreSQL: move the committed count deltas into the counts (the worker does this every minute);
     returns how many counters changed. SQLite's triggers update the counts in place: nothing to do."""
-    if not isinstance(database.obj, PostgresqlDatabase):
+    if not fold_needed():
         return 0
     fold = importlib.import_module("app.migrations.0005_timeline_counts").FOLD
     with database.atomic():

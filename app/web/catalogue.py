@@ -22,7 +22,7 @@ def agents():
     return _list_page(catalogue.AGENTS, "agents.html")
 
 
-@bp.get("/agents/<name>")
+@bp.get("/agents/<path:name>")  # a name may hold '/', encoded or not
 def agent_detail(name):
     agent = catalogue.get_item(catalogue.AGENTS, name)
     return render_template("agent.html", agent=agent,

@@ -97,6 +97,8 @@ NAMES = [
     "50% off",
     "back\\slash",
     "x" * 200,
+    "library/python",
+    "registry.internal/ci/build-images/jdk:17",
 ]
 
 
@@ -114,9 +116,13 @@ def test_names_with_dots_spaces_and_unicode_route_url_encoded(client, editor, ki
 @pytest.mark.parametrize("name, message", [
     ("", "1 to 200"),
     ("x" * 201, "1 to 200"),
-    ("a/b", "'/'"),
+    ("/lead", "'/'"),
+    ("trail/", "'/'"),
+    ("a//b", "'//'"),
     (".", "'.' or '..'"),
     ("..", "'.' or '..'"),
+    ("a/../b", "'.' or '..'"),
+    ("a/.", "'.' or '..'"),
     (" padded", "whitespace"),
     ("padded ", "whitespace"),
     ("tab\there", "printable"),
@@ -147,7 +153,7 @@ def test_bad_names_are_422_naming_the_field(client, editor, app, kind, name, mes
     ("tools", {"kind": "JDK 17"}, "kind", "lower-case"),
     ("tools", {"kind": ""}, "kind", "between 1 and 50"),
     ("tools", {"description": "x" * 20001}, "description", "Longer than maximum"),
-    ("toolchains", {"tools": ["a/b"]}, "tools", "'/'"),
+    ("toolchains", {"tools": ["a//b"]}, "tools", "'//'"),
     ("toolchains", {"tools": "jdk"}, "tools", "Not a valid list"),
 ])
 def test_bad_fields_are_422_naming_the_field(client, editor, app, kind, body, field, message):

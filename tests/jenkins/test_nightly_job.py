@@ -109,11 +109,7 @@ def test_nightly_script_is_executable_and_refuses_to_run_without_the_tracker(tmp
 
 @pytest.fixture(scope="module")
 def fake_jenkins():
-    """FakeJenkins (tests/fakes/jenkins.py), which arrived with `changetracker poll`."""
-    from app.cli import main
-
-    if "poll" not in main.commands:
-        pytest.skip("`changetracker poll` does not exist yet: the nightly job has nothing to run")
+    """FakeJenkins (tests/fakes/jenkins.py): answers python-jenkins as a Jenkins controller does."""
     from tests.fakes.jenkins import FakeJenkins
 
     return FakeJenkins
