@@ -84,6 +84,7 @@ RULES = {
     "catalogue.toolchains": READ,
     "fleet.fleet_page": READ,
     "api.snapshots.submit_snapshot": WRITE,
+    "api.poll_runs.record_poll_run": WRITE,
     "api.fleet.get_fleet": READ,
     "comments.add_comment": WRITE,
     "api.agents.list_items": READ,

@@ -30,6 +30,9 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": ("10 per minute", str),
     "RATELIMIT_STORAGE_URI": ("memory://", str),
     "SQLITE_BUSY_TIMEOUT_MS": (5000, int),
+    # Connections kept open per process and handed from request to request (app.db); 0: one per request.
+    "DATABASE_POOL_SIZE": (20, int),
+    "DATABASE_POOL_RECYCLE_SECONDS": (3600, int),  # a pooled connection older than this is replaced
     "JENKINS_URL": (None, str),
     "JENKINS_USER": (None, str),
     "JENKINS_TOKEN": (None, str),
@@ -37,6 +40,8 @@ DEFAULTS = {
     # <instance>/pollers.toml) and how many distinct snapshots to keep per observed key.
     "POLLERS_FILE": (None, str),
     "SNAPSHOT_HISTORY": (20, int),
+    # A poll run still "running" after this long is shown (and stored) as abandoned: its process died.
+    "POLL_RUN_TIMEOUT_MINUTES": (120, int),
     # Webhooks and the inbox worker (README: "Webhooks" and "The worker").
     "WEBHOOK_MAX_BYTES": (1024 * 1024, int),
     "WEBHOOK_RATE_LIMIT": ("600 per minute", str),  # per source

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from flask import request
 from peewee import DatabaseProxy, Model, SqliteDatabase, TextField
 from playhouse.db_url import connect
+from playhouse.pool import PooledDatabase
 
 database = DatabaseProxy()
 
@@ -53,24 +54,45 @@ def write_transaction():
     return database.atomic()
 
 
-def open_database(url, busy_timeout_ms=5000):
-    """A peewee Database for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL."""
+def open_database(url, busy_timeout_ms=5000, pool_size=0, pool_recycle_seconds=None):
+    """A peewee Database for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL.
+
+    With ``pool_size`` > 0, a pooled one (playhouse.pool): ``close()`` hands the connection back for the next
+    request instead of closing it, a new one is opened only when all ``pool_size`` are busy (or the last one
+    has lived ``pool_recycle_seconds``), and a connection handed back with a transaction open is rolled back.
+    """
+    options = {}
+    if pool_size > 0:
+        scheme, sep, rest = url.partition("://")
+        url = "%s+pool%s%s" % (scheme, sep, rest) if "+" not in scheme else url
+        # Wait for a connection to come back rather than fail when the pool is momentarily exhausted.
+        options = {"max_connections": pool_size, "stale_timeout": pool_recycle_seconds or None,
+                   "timeout": max(busy_timeout_ms / 1000.0, 1.0)}
     if url.startswith("sqlite"):
-        return connect(
-            url,
-            pragmas={
-                "journal_mode": "wal",
-                "foreign_keys": 1,
-                "busy_timeout": busy_timeout_ms,
-                "synchronous": "normal",
-            },
-            timeout=busy_timeout_ms / 1000.0,
-        )
-    return connect(url)
+        pragmas = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": busy_timeout_ms, "synchronous": "normal"}
+        if pool_size > 0:
+            # A pooled connection moves between threads, one thread at a time (checked out, then handed back).
+            # The pool takes "timeout" for itself; the busy_timeout pragma sets SQLite's.
+            return connect(url, pragmas=pragmas, check_same_thread=False, **options)
+        return connect(url, pragmas=pragmas, timeout=busy_timeout_ms / 1000.0)
+    return connect(url, **options)
 
 
 def init_app(app):
-    database.initialize(open_database(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"]))
+    """Bind the proxy to a pooled database for this process, and check a connection out per request.
+
+    Pooled because opening a connection costs more than most requests (on SQLite: connect, four pragmas; on
+    PostgreSQL: a TCP or socket handshake and authentication), and because SQLite checkpoints and deletes
+    the WAL whenever the last connection to a database closes, then recreates it on the next write: per-request
+    connections made every webhook pay for that (bench/ingest.py). Idle pooled connections hold no lock.
+    The CLI and the worker build the app too and share the same pool; their close() hands connections back.
+    """
+    replaced = database.obj
+    database.initialize(open_database(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"],
+                                      app.config.get("DATABASE_POOL_SIZE", 0),
+                                      app.config.get("DATABASE_POOL_RECYCLE_SECONDS")))
+    if isinstance(replaced, PooledDatabase):  # another app in this process (tests): its idle connections go now
+        replaced.close_idle()
 
     @app.before_request
     def _connect():

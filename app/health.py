@@ -1,5 +1,7 @@
 """Liveness and readiness probes."""
-from flask import Blueprint
+from datetime import timedelta
+
+from flask import Blueprint, current_app
 
 from app import schema
 from app.db import database
@@ -31,12 +33,13 @@ def readyz():
 
 def _ingestion():
     """The inbox backlog and each poller's last run: reported, never a reason to take the web app out of service
-    (they depend on the worker, not on this process)."""
+    (they depend on the worker, not on this process). A run whose process died shows as abandoned."""
     from app.domain import inbox, poll_runs
 
     try:
+        stale_after = timedelta(minutes=current_app.config["POLL_RUN_TIMEOUT_MINUTES"])
         runs = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items() if k != "errors"}
-                | {"errors": len(run["errors"] or [])} for run in poll_runs.latest_per_poller()]
+                | {"errors": len(run["errors"] or [])} for run in poll_runs.latest_per_poller(stale_after)]
         return {"inbox": inbox.backlog(), "poll_runs": runs}
     except Exception as exc:  # readiness reports failures instead of raising them
         return {"inbox": "error: %s" % type(exc).__name__}

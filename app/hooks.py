@@ -3,15 +3,16 @@
 Public routes that authenticate by the source's own secret (see app.domain.webhooks); the body is committed to
 the inbox before the 202 goes out, and the worker turns it into events.
 """
+import functools
 import logging
-import sqlite3
-import threading
+import math
+import time
 
-from flask import Blueprint, abort, current_app, request
-from flask_limiter.util import get_remote_address
-from peewee import SqliteDatabase
+from flask import Blueprint, abort, current_app, g, request
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
-from app.db import database
 from app.domain import sources, webhooks
 from app.errors import error_response
 from app.extensions import limiter
@@ -21,32 +22,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
 
-def _source_limit():
-    return current_app.config["WEBHOOK_RATE_LIMIT"]
-
-
-def _source_key():
-    return "hook:%s" % (request.view_args or {}).get("source", "")
-
-
-def _failure_limit():
-    return current_app.config["WEBHOOK_AUTH_FAILURE_LIMIT"]
-
-
-def _counts_for_source(response):
-    # Only authenticated deliveries spend the source's budget, so strangers cannot use it up.
-    return response.status_code not in (401, 404)
-
-
-def _auth_failed(response):
-    return response.status_code == 401
-
-
 @bp.post("/<any(jenkins, registry, generic):kind>/<source>")
-@limiter.limit(_source_limit, key_func=_source_key, deduct_when=_counts_for_source)
-@limiter.limit(_failure_limit, key_func=lambda: "hook-auth:" + (get_remote_address() or ""), deduct_when=_auth_failed)
 def receive(kind, source):
-    _keep_wal_open()
     try:
         found = sources.receiving_source(kind, source, sources.cipher(current_app.config["SECRET_KEY"]),
                                          current_app.config["WEBHOOK_SOURCE_CACHE_SECONDS"])
@@ -63,30 +40,75 @@ def receive(kind, source):
     return {"id": item_id}, 202
 
 
-_keeper = {"path": None, "connection": None}
-_keeper_lock = threading.Lock()
+# --- budgets ----------------------------------------------------------------------------------------
+# WEBHOOK_RATE_LIMIT is each source's budget, spent only by deliveries that authenticated (so strangers cannot
+# use it up: 413 and 415 are answered before the secret is checked); WEBHOOK_AUTH_FAILURE_LIMIT is each client
+# address's budget of failed authentications (401).
+# Counted with the limits library in the storage RATELIMIT_STORAGE_URI names, like the login limits, but not
+# through Flask-Limiter (which skips this blueprint, see app.extensions): its per-request machinery (limit
+# resolution, exemption scopes, conditional deductions, headers) cost more than verifying and storing the
+# delivery (bench/ingest.py).
+
+class _SweptMemoryStorage(MemoryStorage):
+    """The limits library's in-process storage, minus its timer: MemoryStorage starts a thread to drop expired
+    counters whenever its last one (10 ms) has ended, i.e. every few deliveries during a burst, and each start
+    waits for the new thread to get the GIL. Expired counters are dropped on read anyway; the rest are swept
+    here, at most once a second, by whoever counts."""
+
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self):
+        super().__init__()
+        self._next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self):  # the (name-mangled) hook MemoryStorage calls on every change
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
 
 
-def _keep_wal_open():
-    """Keep one idle connection per process to a SQLite database.
+@bp.record_once
+def _open_budgets(state):
+    uri = state.app.config["RATELIMIT_STORAGE_URI"]
+    storage = (_SweptMemoryStorage() if uri.startswith("memory://")
+               else storage_from_string(uri, **state.app.config.get("RATELIMIT_STORAGE_OPTIONS", {})))
+    state.app.extensions["hook_budgets"] = FixedWindowRateLimiter(storage)
 
-    Connections live for one request (app.db), and SQLite checkpoints and deletes the WAL whenever the last
-    connection to a database closes, then recreates it on the next write: two fsyncs per webhook, which cut the
-    acceptance rate several times over (bench/ingest.py). A connection that has read the database once and stays
-    open keeps the WAL in place; it holds no lock, so automatic checkpoints go on as usual. Opened lazily, i.e.
-    after gunicorn has forked. (Belongs with the connection handling in app.db, where every route would gain.)
-    """
-    if not isinstance(database.obj, SqliteDatabase) or _keeper["path"] == database.obj.database:
-        return
-    with _keeper_lock:
-        path = database.obj.database
-        if _keeper["path"] == path:
-            return
-        if _keeper["connection"] is not None:
-            _keeper["connection"].close()
-        connection = sqlite3.connect(path, check_same_thread=False)
-        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
-        _keeper.update(path=path, connection=connection)
+
+@functools.lru_cache(maxsize=16)
+def _limit(text):
+    return parse_limit(text)
+
+
+@bp.before_request
+def _check_budgets():
+    """429 when the source's budget or the caller's budget of failures is spent; else the deliveries' budgets
+    are left for _spend_budgets to charge once the response is known."""
+    if not limiter.enabled or request.view_args is None:
+        return None
+    counter, config = current_app.extensions["hook_budgets"], current_app.config
+    budgets = ((_limit(config["WEBHOOK_RATE_LIMIT"]), "source", request.view_args.get("source", "")),
+               (_limit(config["WEBHOOK_AUTH_FAILURE_LIMIT"]), "auth-failures", request.remote_addr or ""))
+    for limit, kind, key in budgets:
+        if not counter.test(limit, "hooks", kind, key):
+            reset_at = counter.get_window_stats(limit, "hooks", kind, key).reset_time
+            return error_response(429, "Too many requests (limit: %s). Wait a little and try again." % limit,
+                                  headers={"Retry-After": str(max(1, math.ceil(reset_at - time.time())))})
+    g.hook_budgets = budgets
+    return None
+
+
+AUTHENTICATED = (202, 400, 422)  # accepted, or refused for what an authenticated body says
+
+
+@bp.after_request
+def _spend_budgets(response):
+    budgets = g.pop("hook_budgets", None)
+    if budgets is not None and (response.status_code == 401 or response.status_code in AUTHENTICATED):
+        limit, kind, key = budgets[1] if response.status_code == 401 else budgets[0]
+        current_app.extensions["hook_budgets"].hit(limit, "hooks", kind, key)
+    return response
 
 
 @bp.errorhandler(webhooks.Refused)

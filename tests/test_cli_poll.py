@@ -1,5 +1,10 @@
 """`changetracker poll` end to end: a fake Jenkins (python-jenkins as the real client), registry and index."""
 import json
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
 
 import pytest
 
@@ -9,6 +14,7 @@ from tests.conftest import connected
 from tests.fakes.jenkins import FakeJenkins
 from tests.fakes.packages import FakeIndex
 from tests.fakes.registry import FakeRegistry, manifest
+from tests.webhook_support import ROOT
 
 USER, TOKEN = "change-tracker", "11aa22bb33cc"
 
@@ -88,10 +94,13 @@ def test_push_to_a_live_tracker(app, runner, auth, live_server, one_controller, 
     assert summary["mode"] == "push" and summary["status"] == "ok"
     statuses = {r["poller"]: r["status"] for r in summary["pollers"]}
     assert statuses == {"jenkins": "ok", "registry": "skipped", "packages": "skipped"}
-    assert summary["pollers"][0]["run_id"] is None  # pushing touches no local database
+    assert summary["pollers"][0]["run_id"] is None  # pushing touches no local database...
     with connected(app):
         assert Snapshot.select().count() == 11 and Event.select().count() == 0
-        assert PollRun.select().count() == 0
+        [run] = PollRun.select()  # ...but the tracker pushed to records the run (skipped pollers have none)
+        assert (run.poller, run.status, run.observed, run.events, run.errors) == ("jenkins", "ok", 11, 0, [])
+        assert run.finished_at >= run.started_at
+    assert summary["pollers"][0]["remote_run_id"] == run.id and "remote_run_error" not in summary["pollers"][0]
 
     one_controller.configs["arm-greg"] = one_controller.configs["arm-greg"].replace("<numExecutors>5</numExecutors>",
                                                                                   "<numExecutors>8</numExecutors>")
@@ -101,15 +110,49 @@ def test_push_to_a_live_tracker(app, runner, auth, live_server, one_controller, 
     with connected(app):
         [event] = Event.select()
         assert event.title == "arm-greg: executors 5 → 8" and event.created_by == "nightly (token test)"
+        runs = list(PollRun.select().order_by(PollRun.id))
+        assert [(r.poller, r.status, r.observed, r.changed, r.events) for r in runs] == [
+            ("jenkins", "ok", 11, 0, 0), ("jenkins", "ok", 11, 1, 1)]
 
 
-def test_push_with_a_bad_token_fails_fast(runner, live_server, one_controller):
+def test_push_with_a_bad_token_fails_fast(app, runner, live_server, one_controller):
     result, summary = poll(runner, "jenkins", "--push", live_server.url, "--token", "ct_wrong")
     assert result.exit_code == 1
     report = summary["pollers"][0]
     assert report["status"] == "failed" and "401" in report["errors"][-1]["message"]
     assert len(report["errors"]) == 1  # one refusal, not one error per snapshot
     assert "error: jenkins: %s/api/v1/snapshots: " % live_server.url in result.stderr
+    assert report["remote_run_id"] is None and report["remote_run_error"] == "not sent: the tracker refused the push"
+    with connected(app):
+        assert PollRun.select().count() == 0
+
+
+def test_a_pushed_poll_that_could_observe_nothing_is_recorded_as_failed(app, runner, auth, live_server, jenkins,
+                                                                         pollers_file, monkeypatch):
+    token = auth.token(role="editor", scope="write", username="nightly")
+    monkeypatch.setenv("CHANGETRACKER_JENKINS_URL", jenkins.url)  # no credentials: Jenkins answers 401
+    result, summary = poll(runner, "jenkins", "--push", live_server.url, "--token", token)
+    assert result.exit_code == 1
+    report = summary["pollers"][0]
+    assert report["status"] == "failed" and report["observed"] == 0
+    with connected(app):
+        [run] = PollRun.select()
+        assert run.id == report["remote_run_id"] and run.status == "failed"
+        assert run.errors == report["errors"] and run.errors[0]["target"] == report["errors"][0]["target"]
+
+
+def test_a_tracker_that_cannot_record_runs_does_not_fail_the_push(app, runner, auth, live_server, one_controller):
+    """An older tracker without /api/v1/poll-runs (here: the route answering 404) still gets the snapshots."""
+    token = auth.token(role="editor", scope="write", username="nightly")
+    app.view_functions["api.poll_runs.record_poll_run"] = lambda: ({"code": 404, "message": "Not Found",
+                                                                     "errors": {}}, 404)
+    result, summary = poll(runner, "jenkins", "--push", live_server.url, "--token", token)
+    assert result.exit_code == 0, result.output
+    report = summary["pollers"][0]
+    assert report["status"] == "ok" and report["remote_run_id"] is None
+    assert report["remote_run_error"] == "HTTP 404: Not Found"
+    with connected(app):
+        assert Snapshot.select().count() == 11 and PollRun.select().count() == 0
 
 
 def test_push_needs_a_token(runner, one_controller):
@@ -189,3 +232,42 @@ url = "{index.url}"
         assert runs["registry"].status == "partial" and runs["packages"].status == "ok"
         assert Snapshot.select().where(Snapshot.key == "main/thomas-mips").get().content["launcher"]["settings"][
             "password"] == "********"
+
+
+def test_a_poll_killed_mid_run_shows_as_abandoned_once_past_the_bound(app, client, runner, jenkins, tmp_path):
+    """A real `changetracker poll` process, killed while Jenkins keeps it waiting, leaves its run 'running';
+    past POLL_RUN_TIMEOUT_MINUTES /readyz shows it abandoned, and the next run is recorded as usual."""
+    jenkins.hang["*"] = 30
+    env = dict(os.environ, CHANGETRACKER_DATABASE_URL=app.config["DATABASE_URL"], CHANGETRACKER_ENV="test",
+               CHANGETRACKER_SECRET_KEY=app.config["SECRET_KEY"], CHANGETRACKER_INSTANCE_PATH=str(tmp_path),
+               CHANGETRACKER_POLLERS_FILE="", CHANGETRACKER_JENKINS_URL=jenkins.url,
+               CHANGETRACKER_JENKINS_USER=USER, CHANGETRACKER_JENKINS_TOKEN=TOKEN)
+    process = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "poll", "jenkins"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not jenkins.requests:  # the run is stored before Jenkins is asked
+            time.sleep(0.05)
+        assert jenkins.requests, "the poll never reached Jenkins"
+    finally:
+        process.kill()
+        process.wait(10)
+    with connected(app):
+        [run] = PollRun.select()
+        assert (run.status, run.finished_at) == ("running", None)
+    assert client.get("/readyz").json["poll_runs"][0]["status"] == "running"  # young: it may still be working
+
+    with connected(app):  # the bound passes
+        PollRun.update(started_at=run.started_at - timedelta(minutes=app.config["POLL_RUN_TIMEOUT_MINUTES"] + 1)
+                       ).where(PollRun.id == run.id).execute()
+    [shown] = client.get("/readyz").json["poll_runs"]
+    assert (shown["poller"], shown["status"], shown["errors"]) == ("jenkins", "abandoned", 1)
+    with connected(app):
+        assert PollRun.get_by_id(run.id).status == "abandoned"
+
+    jenkins.hang.clear()
+    result = runner.invoke(main, ["poll", "jenkins"], env={name: env[name] for name in env if name.startswith(
+        "CHANGETRACKER_JENKINS_") or name == "CHANGETRACKER_POLLERS_FILE"})
+    assert result.exit_code == 0, result.output
+    with connected(app):
+        assert [r.status for r in PollRun.select().order_by(PollRun.id)] == ["abandoned", "ok"]

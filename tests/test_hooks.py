@@ -3,6 +3,7 @@ with nothing stored."""
 import hashlib
 import json
 import logging
+import time
 
 import pytest
 
@@ -198,3 +199,55 @@ def test_repeated_authentication_failures_from_one_address_are_429(app, client):
              for i in range(4)]
     assert codes == [401, 401, 401, 429]
     assert stored(app) == []
+
+
+def test_bodies_refused_before_the_secret_is_checked_do_not_spend_the_sources_budget(app, client):
+    make_source(app, "ci", "jenkins")
+    app.config["WEBHOOK_RATE_LIMIT"] = "2 per minute"
+    body = fixture_bytes(NOTIFICATION)
+    for _ in range(3):
+        assert deliver(client, "jenkins", "ci", body, content_type="text/plain", how="none").status_code == 415
+    codes = [deliver(client, "jenkins", "ci", b'{"build": {}}').status_code,  # authenticated, then 422
+             deliver(client, "jenkins", "ci", body).status_code, deliver(client, "jenkins", "ci", body).status_code]
+    assert codes == [422, 202, 429]
+
+
+def test_the_retry_after_of_a_429_is_the_rest_of_the_window(app, client):
+    make_source(app, "ci", "jenkins")
+    app.config["WEBHOOK_RATE_LIMIT"] = "1 per hour"
+    body = fixture_bytes(NOTIFICATION)
+    assert deliver(client, "jenkins", "ci", body).status_code == 202
+    limited = deliver(client, "jenkins", "ci", body)
+    assert limited.status_code == 429 and "1 per 1 hour" in limited.json["message"]
+    assert 3500 <= int(limited.headers["Retry-After"]) <= 3600
+
+
+def test_budgets_are_off_when_rate_limiting_is(app, client, monkeypatch):
+    from app.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", False)  # what RATELIMIT_ENABLED=false sets
+    make_source(app, "ci", "jenkins")
+    app.config["WEBHOOK_RATE_LIMIT"] = "1 per hour"
+    body = fixture_bytes(NOTIFICATION)
+    assert [deliver(client, "jenkins", "ci", body).status_code for _ in range(3)] == [202, 202, 202]
+
+
+def test_counting_deliveries_starts_no_thread(app, client, monkeypatch):
+    """The limits library's in-memory storage starts a timer thread on a count whenever its last one has ended
+    (10 ms); the receivers' storage sweeps inline instead (a thread start waits for the GIL, in the request)."""
+    import limits.storage.memory
+
+    started = []
+
+    class CountingTimer(limits.storage.memory.threading.Timer):
+        def start(self):
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(limits.storage.memory.threading, "Timer", CountingTimer)
+    make_source(app, "ci", "jenkins")
+    body = fixture_bytes(NOTIFICATION)
+    for _ in range(5):
+        assert deliver(client, "jenkins", "ci", body).status_code == 202
+        time.sleep(0.02)  # longer than MemoryStorage's timer lives
+    assert started == []

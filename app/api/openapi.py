@@ -31,13 +31,14 @@ class ErrorSchema(Schema):
 
 
 def doc(summary, query=None, body=None, response=None, status=200, errors=(401, 403), description=None,
-        content_type="application/json", body_content_type="application/json"):
-    """Declare what an API view takes and returns; the view itself stays unchanged."""
+        content_type="application/json", body_content_type="application/json", also=()):
+    """Declare what an API view takes and returns; the view itself stays unchanged. ``also``: other success
+    statuses answered with the same response (e.g. 200 when a create finds what it was asked to create)."""
     def attach(view):
         view.openapi = {
             "summary": summary, "description": description or (view.__doc__ or "").strip() or None,
             "query": query, "body": body, "response": response, "status": status, "errors": tuple(errors),
-            "content_type": content_type, "body_content_type": body_content_type,
+            "content_type": content_type, "body_content_type": body_content_type, "also": tuple(also),
         }
         return view
     return attach
@@ -95,7 +96,8 @@ def _operation(rule, meta):
             content = response
         else:
             content = {meta["content_type"]: {"schema": response}} if response is not None else {}
-        operation["responses"][str(meta["status"])] = {"description": "Success", "content": content}
+        for code in (meta["status"],) + meta["also"]:
+            operation["responses"][str(code)] = {"description": "Success", "content": content}
     errors = set(meta["errors"]) | ({422} if meta["query"] is not None or meta["body"] is not None else set())
     if meta["body"] is not None:
         errors |= {400, 413}

@@ -59,21 +59,25 @@ def put(source, kind, body, body_sha256, headers):
     """Commit one accepted body; returns its id. One INSERT in autocommit mode: durable when this returns.
 
     The statement is written out rather than built by peewee for each request: acceptance is the hot path
-    of a webhook burst, and building the query cost more than running it.
+    of a webhook burst, and building the query cost more than running it. On SQLite the id comes from
+    ``lastrowid``, not RETURNING: a RETURNING statement keeps its write transaction (SQLite's single write
+    lock) open until the row has been fetched, i.e. across a GIL switch, and concurrent receivers then wait.
     """
     now = utcnow()
     fields = InboxItem._meta.fields
     values = (source.id, source.name, kind, fields["received_at"].db_value(now), fields["headers"].db_value(headers),
               body, body_sha256, "pending", 0, fields["next_attempt_at"].db_value(now), "[]")
-    return database.execute_sql(_insert_sql(database.obj.param), values).fetchone()[0]
+    if isinstance(database.obj, PostgresqlDatabase):
+        return database.execute_sql(_insert_sql(database.obj.param, True), values).fetchone()[0]
+    return database.execute_sql(_insert_sql(database.obj.param, False), values).lastrowid
 
 
 @functools.lru_cache(maxsize=4)
-def _insert_sql(param):
+def _insert_sql(param, returning):
     columns = ("source_id", "source_name", "kind", "received_at", "headers", "body", "body_sha256", "state",
                "attempts", "next_attempt_at", "event_ids")
-    return 'INSERT INTO "inbox_item" (%s) VALUES (%s) RETURNING "id"' % (
-        ", ".join('"%s"' % c for c in columns), ", ".join([param] * len(columns)))
+    return 'INSERT INTO "inbox_item" (%s) VALUES (%s)%s' % (
+        ", ".join('"%s"' % c for c in columns), ", ".join([param] * len(columns)), ' RETURNING "id"' if returning else "")
 
 
 def claim(worker, limit, claim_timeout_seconds):

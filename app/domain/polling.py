@@ -4,8 +4,9 @@
 Jenkins job run. Each poller (jenkins, registry, packages) gets a PollRun row (start, end, status,
 counts, errors) when it submits locally. A poller's failure is recorded and makes the overall status
 failed, but never stops the others. With ``push_url`` no local database is touched: the snapshots go
-to ``<push_url>/api/v1/snapshots`` with the token (where the remote service diffs them) and the
-returned summary, archived by the nightly job, is the record of the run.
+to ``<push_url>/api/v1/snapshots`` with the token (where the remote service diffs them), then the
+finished run to ``<push_url>/api/v1/poll-runs``, so the remote tracker lists it with its local runs
+(its id is the report's ``remote_run_id``). The returned summary is archived by the nightly job.
 
 Statuses: ``ok`` (everything observed and submitted), ``partial`` (some targets failed — an agent, an
 image — the rest went through), ``failed`` (nothing could be observed or submitted, e.g. the
@@ -28,11 +29,11 @@ from app.collectors.http_session import session
 from app.db import utcnow
 from app.domain import snapshots
 from app.domain.audit import Actor
+from app.domain.poll_runs import MAX_ERRORS, POLLERS
 from app.models import PollRun
 
 log = logging.getLogger(__name__)
 
-POLLERS = ("jenkins", "registry", "packages")
 POLLER_ACTOR = Actor("poller")
 PUSH_TIMEOUT = 30
 COLLECTORS = {
@@ -83,9 +84,9 @@ def run_pollers(names, push_url=None, token=None, settings=None, actor=POLLER_AC
 
 
 def _run_one(poller, settings, pusher, actor):
-    clock = time.monotonic()
+    clock, began = time.monotonic(), datetime.now(timezone.utc)
     run = PollRun.create(poller=poller, started_at=utcnow()) if pusher is None else None
-    report = {"poller": poller, "run_id": run.id if run else None, "status": "running", "started_at": _now(),
+    report = {"poller": poller, "run_id": run.id if run else None, "status": "running", "started_at": _iso(began),
               "seen": {}, "observed": 0, "changed": 0, "events": 0, "baselines": 0, "submitted": 0,
               "errors": [], "changes": []}
     collected = Collected()
@@ -110,12 +111,18 @@ def _run_one(poller, settings, pusher, actor):
             report["status"] = "ok"
         else:
             report["status"] = "partial" if report["submitted"] else "failed"
-    report["finished_at"] = _now()
+    ended = datetime.now(timezone.utc)
+    report["finished_at"] = _iso(ended)
     report["duration_seconds"] = round(time.monotonic() - clock, 3)
     if run is not None:
         PollRun.update(finished_at=utcnow(), status=report["status"], observed=report["observed"],
                        changed=report["changed"], events=report["events"],
-                       errors=report["errors"][:200]).where(PollRun.id == run.id).execute()
+                       errors=report["errors"][:MAX_ERRORS]).where(PollRun.id == run.id).execute()
+    if pusher is not None:
+        report["remote_run_id"], problem = pusher.report_run(report, began, ended)
+        if problem:  # the snapshots went through (or not) regardless: the run's status stays what it was
+            report["remote_run_error"] = problem
+            log.warning("the %s run was not recorded at %s: %s", poller, pusher.runs_endpoint, problem)
     return report
 
 
@@ -148,13 +155,15 @@ def _count(report, observation, outcome):
 
 
 class Pusher:
-    """POST snapshots to a remote tracker: keep-alive, a few in parallel, retries (a repeated snapshot
-    records nothing the second time, so retrying a POST is safe)."""
+    """POST snapshots, then each finished run, to a remote tracker: keep-alive, a few in parallel, retries (a
+    repeated snapshot records nothing the second time and a repeated run is the stored one, so retrying a
+    POST is safe)."""
 
     def __init__(self, url, token, concurrency=4):
         if not token:
             raise ValueError("pushing needs a token with the write scope (--token or CHANGETRACKER_TOKEN)")
         self.endpoint = url.rstrip("/") + "/api/v1/snapshots"
+        self.runs_endpoint = url.rstrip("/") + "/api/v1/poll-runs"
         self.concurrency = max(1, concurrency)
         self.http = session(retries=3, pool_size=self.concurrency + 2, methods=("POST",),
                             headers={"Authorization": "Bearer " + token})
@@ -186,6 +195,27 @@ class Pusher:
                 self.refused = self.refused or "%s answered %d: %s" % (self.endpoint, response.status_code, message)
         return error(item["key"], "HTTP %d: %s" % (response.status_code, message))
 
+    def report_run(self, report, began, ended):
+        """POST a finished run (``report`` from _run_one, which ran from ``began`` to ``ended``) to the tracker;
+        (its run id, None) or (None, why not). Retrying is safe: the tracker answers a run it already has
+        (same poller, start and end, to the microsecond) with that run."""
+        if self.refused:
+            return None, "not sent: the tracker refused the push"
+        run = {name: report[name] for name in ("poller", "status", "observed", "changed", "events")}
+        run.update(started_at=began.isoformat(), finished_at=ended.isoformat())
+        run["errors"] = [{"target": str(e.get("target", ""))[:1000], "message": str(e.get("message", ""))[:1000]}
+                         for e in report["errors"][:MAX_ERRORS]]
+        try:
+            response = self.http.post(self.runs_endpoint, json=run, timeout=PUSH_TIMEOUT)
+        except requests.RequestException as exc:
+            return None, str(exc)
+        if response.status_code in (200, 201):
+            try:
+                return int(response.json()["id"]), None
+            except (ValueError, KeyError, TypeError):
+                return None, "the tracker answered %d without a run id" % response.status_code
+        return None, "HTTP %d: %s" % (response.status_code, _message(response))
+
 
 def _message(response):
     try:
@@ -196,4 +226,8 @@ def _message(response):
 
 
 def _now():
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _iso(datetime.now(timezone.utc))
+
+
+def _iso(moment):
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

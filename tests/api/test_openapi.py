@@ -22,7 +22,8 @@ def test_every_api_route_is_documented(app, client, auth):
             continue
         path = rule.rule
         for name in rule.arguments:
-            path = path.replace("<%s>" % name, "{%s}" % name).replace("<id:%s>" % name, "{%s}" % name)
+            for converter in ("", "id:", "path:"):
+                path = path.replace("<%s%s>" % (converter, name), "{%s}" % name)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             if (path, method) not in documented:
                 missing.append("%s %s" % (method, path))
