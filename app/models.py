@@ -164,7 +164,7 @@ class TimelineCount(BaseModel):
     class Meta:
         table_name = "timeline_count"
         primary_key = CompositeKey("day", "lane", "severity")
-        indexes = ((("week", "lane", "severity", "n"), False),)
+        indexes = ((("week", "lane", "severity"), False),)
 
 
 class TimelineCountDelta(BaseModel):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import ValidationError
 from peewee import PostgresqlDatabase, chunked
 
-from app.db import database, from_db_time, to_db_time, utcnow, write_transaction
+from app.db import database, from_db_time, insert_rows, to_db_time, utcnow, write_transaction
 from app.domain import audit, filters
 from app.domain.schemas import EventCreateSchema
 from app.models import Agent, AuditEntry, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
@@ -111,7 +111,7 @@ def record_events(batch, actor=audit.SYSTEM, action="import"):
                     "entity_id": str(result["id"]), "before": None, "after": _audit_view(result), "at": now}
                    for result in results]
         for chunk in chunked(entries, 500):
-            AuditEntry.insert_many(chunk).execute()
+            insert_rows(AuditEntry, chunk)
     return results
 
 
@@ -166,9 +166,7 @@ def _insert_events(batch, actor, now):
     } for data in batch]
     ids = []
     for chunk in chunked(rows, 500):
-        # One INSERT numbers its rows in order on both databases (SQLite holds the write lock, a
-        # PostgreSQL sequence only grows), so the sorted ids line up with the chunk's rows.
-        ids.extend(sorted(i for (i,) in Event.insert_many(chunk).returning(Event.id).tuples().execute()))
+        ids.extend(insert_rows(Event, chunk, returning_id=True))
     names = [{key: _unique(data[key]) for _, _, _, key in _LINKS} for data in batch]
     for junction, catalogue, field, key in _LINKS:
         wanted = _unique(n for item in names for n in item[key])
@@ -178,7 +176,7 @@ def _insert_events(batch, actor, now):
         links = [{"event": event_id, field: known[n], "occurred_at": row["occurred_at"]}
                  for event_id, row, item in zip(ids, rows, names) for n in item[key]]
         for chunk in chunked(links, 1000):
-            junction.insert_many(chunk).execute()
+            insert_rows(junction, chunk)
     return [event_to_dict(Event(id=event_id, **row), item) for event_id, row, item in zip(ids, rows, names)]
 
 

@@ -192,7 +192,7 @@ def up(migrator, db):
             database = db
             table_name = 'timeline_count'
             primary_key = CompositeKey('day', 'lane', 'severity')
-            indexes = ((('week', 'lane', 'severity', 'n'), False),)
+            indexes = ((('week', 'lane', 'severity'), False),)
             # SQLite: the rows live in the primary key's b-tree, so a range of days is one ordered scan.
             without_rowid = not isinstance(db, PostgresqlDatabase)
 
