@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 
 VERSION = "1.0.0"
 ERROR_TEXT = {
-    400: "Malformed request (body not a JSON object, bad CSRF token)",
+    400: "Malformed request (body not a JSON object, bad CSRF token, a NUL character in the URL or a field)",
     401: "Missing, invalid, expired or revoked token",
     403: "Role or token scope too small",
     404: "No such object",
@@ -99,8 +99,9 @@ def _operation(rule, meta):
         for code in (meta["status"],) + meta["also"]:
             operation["responses"][str(code)] = {"description": "Success", "content": content}
     errors = set(meta["errors"]) | ({422} if meta["query"] is not None or meta["body"] is not None else set())
+    errors.add(400)  # every request: NUL characters are refused anywhere in the path or query (app.__init__)
     if meta["body"] is not None:
-        errors |= {400, 413}
+        errors.add(413)
     if rule.arguments:
         errors.add(404)
     for code in sorted(errors):

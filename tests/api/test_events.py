@@ -237,3 +237,10 @@ def test_hostile_urls_get_a_clear_4xx(client, auth, path):
     response = client.get(path, headers=auth.headers(role="admin", scope="admin"))
     assert response.status_code in (400, 404)
     assert response.json["message"]
+
+
+@pytest.mark.parametrize("query", ["agent=a%00b", "agent=a&agent=b%00c", "label=x&label=%F1%9E%85%94%00"])
+def test_a_nul_in_any_query_value_is_refused(client, auth, query):
+    """Repeated parameters included: not only the first value of each name."""
+    response = client.get("/api/v1/events?" + query, headers=auth.headers(role="viewer", scope="read"))
+    assert response.status_code == 400 and "NUL" in response.json["message"]
