@@ -340,3 +340,14 @@ def test_postgres_restore_drops_objects_newer_than_the_backup(app, runner):
         assert not database.table_exists("left_behind")
         assert database.execute_sql("SELECT count(*) FROM pg_proc WHERE proname = 'left_behind_fn'").fetchone() == (0,)
     assert titles(app) == ["current"]
+
+
+def test_safety_copies_made_within_one_second_get_distinct_names(tmp_path, monkeypatch):
+    from app.domain import backups
+
+    monkeypatch.setattr(backups, "stamp", lambda: "20261126T035900Z")
+    first = backups._free_path(str(tmp_path), "changetracker-before-restore-%s.db")
+    open(first, "w").close()
+    second = backups._free_path(str(tmp_path), "changetracker-before-restore-%s.db")
+    assert os.path.basename(first) == "changetracker-before-restore-20261126T035900Z.db"
+    assert os.path.basename(second) == "changetracker-before-restore-20261126T035900Z-2.db"

@@ -69,6 +69,17 @@ def stamp():
     return utcnow().strftime("%Y%m%dT%H%M%SZ")
 
 
+def _free_path(directory, name_format):
+    """``name_format`` % stamp() in ``directory``, with -2, -3, ... added while that name is taken: a restore of
+    the safety copy made a moment ago must not write its own safety copy over the file it is restoring."""
+    root, ext = os.path.splitext(name_format % stamp())
+    path, number = os.path.join(directory, root + ext), 1
+    while os.path.exists(path):
+        number += 1
+        path = os.path.join(directory, "%s-%d%s" % (root, number, ext))
+    return path
+
+
 # --- backup ---------------------------------------------------------------------------------------
 
 
@@ -283,7 +294,7 @@ def disconnect():
 
 def _sqlite_safety_copy(live, directory):
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = os.path.join(directory, "changetracker-before-restore-%s.db" % stamp())
+    path = _free_path(directory, "changetracker-before-restore-%s.db")
     try:
         database.connect(reuse_if_open=True)
         return write_sqlite_copy(path)
@@ -314,7 +325,7 @@ def _restore_postgres(source, safety_directory, confirm):
         if not confirm(current, incoming):
             raise NotConfirmed("Not confirmed; nothing was restored.")
         os.makedirs(safety_directory, mode=0o700, exist_ok=True)
-        safety = os.path.join(safety_directory, "changetracker-before-restore-%s.dump" % stamp())
+        safety = _free_path(safety_directory, "changetracker-before-restore-%s.dump")
         dump_postgres(safety)
     else:
         safety = None
