@@ -167,15 +167,11 @@ class TimelineCount(BaseModel):
         indexes = ((("week", "lane", "severity"), False),)
 
 
-class TimelineCountDelta(BaseModel):
-    """PostgreSQL's triggers append here instead of updating TimelineCount in place (no hot rows for
-    concurrent writers); readers add these rows, ``timeline.fold_counts`` moves them into TimelineCount."""
+class TimelineCountDelta(TimelineCount):
+    """TimelineCount's columns, one row per change: PostgreSQL's triggers append here instead of updating
+    TimelineCount in place (no hot rows for concurrent writers); readers add these rows,
+    ``timeline.fold_counts`` moves them into TimelineCount."""
     id = BigAutoField()
-    day = DateField()
-    week = DateField()
-    lane = IntegerField()
-    severity = CharField(max_length=16)
-    n = IntegerField()
 
     class Meta:
         table_name = "timeline_count_delta"

@@ -16,7 +16,7 @@ from peewee import PostgresqlDatabase, fn
 
 from app.db import database, from_db_time, utcnow
 from app.domain import events, filters
-from app.models import Agent, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
+from app.models import Event
 
 COLUMNS = ("id", "title", "description", "type", "severity", "source", "occurred_at", "ended_at", "agents", "tools",
            "toolchains", "tags", "changes", "links", "build_url", "metadata", "dedupe_key", "reverts", "count",
@@ -36,9 +36,8 @@ PAGING_ARGUMENTS = ("sort", "limit", "cursor")
 MAX_CELL_CHARS = 16 * 1024 * 1024
 
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
-# LIST_COLUMNS: (junction, its link to the catalogue, catalogue)
-_LINKS = {"agents": (EventAgent, EventAgent.agent, Agent), "tools": (EventTool, EventTool.tool, Tool),
-          "toolchains": (EventToolchain, EventToolchain.toolchain, Toolchain), "tags": (EventTag, EventTag.tag, Tag)}
+# LIST_COLUMNS: (junction, its link to the catalogue, catalogue), from the ledger's own table of links
+_LINKS = {key: (junction, getattr(junction, field), catalogue) for junction, catalogue, field, key in events.LINKS}
 
 
 class UnreadableFile(ValueError):

@@ -17,7 +17,7 @@ DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
 FINGERPRINTED_SOURCES = ("webhook", "poller")
 
 # (junction model, catalogue model, junction field name, event dict key)
-_LINKS = (
+LINKS = (
     (EventAgent, Agent, "agent", "agents"),
     (EventTool, Tool, "tool", "tools"),
     (EventToolchain, Toolchain, "toolchain", "toolchains"),
@@ -167,8 +167,8 @@ def _insert_events(batch, actor, now):
     ids = []
     for chunk in chunked(rows, 500):
         ids.extend(insert_rows(Event, chunk, returning_id=True))
-    names = [{key: _unique(data[key]) for _, _, _, key in _LINKS} for data in batch]
-    for junction, catalogue, field, key in _LINKS:
+    names = [{key: _unique(data[key]) for _, _, _, key in LINKS} for data in batch]
+    for junction, catalogue, field, key in LINKS:
         wanted = _unique(n for item in names for n in item[key])
         if not wanted:
             continue
@@ -234,14 +234,14 @@ def update_event(event_id, patch, actor=audit.SYSTEM):
                 raise ValidationError({"reverts": ["An event cannot revert itself."]})
             if not Event.select().where(Event.id == data["reverts"]).exists():
                 raise ValidationError({"reverts": ["No event with id %d." % data["reverts"]]})
-        columns = {k: v for k, v in data.items() if k not in {key for _, _, _, key in _LINKS}}
+        columns = {k: v for k, v in data.items() if k not in {key for _, _, _, key in LINKS}}
         for key in ("occurred_at", "ended_at"):
             if key in columns:
                 columns[key] = to_db_time(columns[key])
         columns["updated_at"] = utcnow()
         Event.update(**columns).where(Event.id == event_id).execute()
         occurred_at = to_db_time(start)
-        for junction, catalogue, field, key in _LINKS:
+        for junction, catalogue, field, key in LINKS:
             if key in data:
                 junction.delete().where(junction.event == event_id).execute()
                 names = _unique(data[key])
@@ -322,9 +322,9 @@ def event_to_dict(event, links):
 def with_links(events):
     """Attach agent/tool/toolchain/tag names with one query per kind, not one per event."""
     ids = [e.id for e in events]
-    names = {key: defaultdict(list) for _, _, _, key in _LINKS}
+    names = {key: defaultdict(list) for _, _, _, key in LINKS}
     if ids:
-        for junction, catalogue, field, key in _LINKS:
+        for junction, catalogue, field, key in LINKS:
             rows = (junction.select(junction.event, catalogue.name)
                     .join(catalogue, on=(getattr(junction, field) == catalogue.id))
                     .where(junction.event.in_(ids))

@@ -141,10 +141,10 @@ def _monday(midnight):
 def _counted_rows(filters, first, last, size, wanted):
     """(start, lane, severity, count) of the whole days [first, last) from the trigger-kept counts."""
     counts = _counts_in(TimelineCount, filters, first, last, size, wanted)
-    if isinstance(database.obj, PostgresqlDatabase) and _counts_in(
-            TimelineCountDelta, filters, first, last, size, wanted).exists():
+    deltas = _counts_in(TimelineCountDelta, filters, first, last, size, wanted) if fold_needed() else None
+    if deltas is not None and deltas.exists():
         # Deltas the worker has not folded yet: add them in (one more grouping, on PostgreSQL only).
-        both = (counts + _counts_in(TimelineCountDelta, filters, first, last, size, wanted)).alias("counts")
+        both = (counts + deltas).alias("counts")
         total = fn.SUM(both.c.n)
         query = (Select([both], [both.c.start, both.c.lane, both.c.severity, total])
                  .group_by(both.c.start, both.c.lane, both.c.severity).having(total > 0)
@@ -153,7 +153,7 @@ def _counted_rows(filters, first, last, size, wanted):
     if size == "day":  # one row per key already, in the primary key's order
         query = counts.where(TimelineCount.n > 0).order_by(TimelineCount.day, TimelineCount.lane,
                                                            TimelineCount.severity)
-    else:  # along the (week, lane, severity, n) index, which also holds the day: grouped without a sort
+    else:  # along the (week, lane, severity) index: grouped without a sort
         week = TimelineCount.week
         query = (counts.select(week, TimelineCount.lane, TimelineCount.severity, fn.SUM(TimelineCount.n))
                  .where(TimelineCount.n > 0)
@@ -167,7 +167,7 @@ def _counts_in(model, filters, first, last, size, wanted):
     start = model.day if size == "day" else model.week
     query = model.select(start.alias("start"), model.lane, model.severity, model.n).where(
         model.day >= first.date(), model.day < last.date())
-    if size == "week":  # lets the (week, lane, severity, n) index narrow the scan
+    if size == "week":  # lets the (week, lane, severity) index narrow the scan
         query = query.where(model.week >= _monday(first), model.week <= _monday(last - timedelta(days=1)))
     if filters.get("severity"):
         query = query.where(model.severity.in_(filters["severity"]))
@@ -186,9 +186,13 @@ def fold_counts():
     returns how many counters changed. SQLite's triggers update the counts in place: nothing to do."""
     if not fold_needed():
         return 0
-    fold = importlib.import_module("app.migrations.0005_timeline_counts").FOLD
     with database.atomic():
-        return database.execute_sql(fold).rowcount
+        return database.execute_sql(_counts_migration().FOLD).rowcount
+
+
+def _counts_migration():
+    """Migration 0005, which holds the counts' SQL: the fold, and the recount it filled the table with."""
+    return importlib.import_module("app.migrations.0005_timeline_counts")
 
 
 def _grouped(filters, size, wanted):
@@ -220,7 +224,7 @@ def _grouped(filters, size, wanted):
 
 def recount():
     """Refill the per-day counts from the events, as migration 0005 did (after a bulk load with triggers off)."""
-    fill = importlib.import_module("app.migrations.0005_timeline_counts").rebuild_sql(database.obj)
+    fill = _counts_migration().rebuild_sql(database.obj)
     with database.atomic():
         TimelineCountDelta.delete().execute()
         TimelineCount.delete().execute()
