@@ -2,7 +2,7 @@
 import logging
 import os
 
-from flask import Flask, abort, request
+from flask import Flask
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(test_config=None):
     """The application factory: defaults, then CHANGETRACKER_* environment, then ``test_config``."""
-    from app import access, config, db, errors, health, hooks
+    from app import access, config, db, errors, health, hooks, http_rules
     from app.api import create_blueprint as api_blueprint
     from app.extensions import CookieSessionInterface, csrf, limiter, login_manager
     from app.models import User
@@ -44,14 +44,15 @@ def create_app(test_config=None):
     def _load_user(user_id):
         return User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
 
-    app.before_request(_reject_nul_characters)
+    app.before_request(http_rules.reject_nul_characters)
     app.before_request(access.enforce)
-    app.after_request(_security_headers)
+    app.after_request(http_rules.security_headers)
     errors.register(app)
 
-    for blueprint in (health.bp, hooks.bp, ingestion.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_import.bp, suspects.bp,
+    for blueprint in (health.bp, ingestion.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_import.bp, suspects.bp,
                       catalogue.bp, comments.bp, account.bp, admin.bp, fleet.bp, api_blueprint()):
         app.register_blueprint(blueprint)
+    app.wsgi_app = hooks.Mount(app.wsgi_app, hooks.create_hooks_app(app))
     return app
 
 
@@ -69,33 +70,3 @@ class IdConverter(BaseConverter):
 
     def to_url(self, value):
         return str(int(value))
-
-
-def _reject_nul_characters():
-    """No path, query or form value may carry NUL: PostgreSQL cannot store it and no real client sends it."""
-    # The raw query string, not request.args: parsing it cost every webhook more than its HMAC check.
-    query = request.query_string.lower()
-    values = [request.path]
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        values += [*request.form.values(), *request.form.keys()]
-    if b"\x00" in query or b"%00" in query or any("\x00" in value for value in values):
-        abort(400, description="NUL (\\u0000) characters are not allowed in the URL or form fields.")
-
-
-SECURITY_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "same-origin"),
-    ("Content-Security-Policy",
-     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
-)
-
-
-def _security_headers(response):
-    """SECURITY_HEADERS on every response, unless its view set its own. (One pass over the headers: setdefault
-    looks each name up and raises an exception inside werkzeug for every one that is absent.)"""
-    present = set(response.headers.keys(lower=True))
-    for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            response.headers.add(name, value)
-    return response

@@ -119,6 +119,12 @@ def init_app(app):
                                       app.config.get("DATABASE_POOL_RECYCLE_SECONDS")))
     if isinstance(replaced, PooledDatabase):  # another app in this process (tests): its idle connections go now
         replaced.close_idle()
+    connect_per_request(app)
+
+
+def connect_per_request(app):
+    """A connection checked out of the pool for each of ``app``'s requests (except NO_DATABASE_ENDPOINTS)
+    and handed back on teardown."""
 
     @app.before_request
     def _connect():

@@ -2,13 +2,16 @@
 
 Public routes that authenticate by the source's own secret (see app.domain.webhooks); the body is committed to
 the inbox before the 202 goes out, and the worker turns it into events.
+
+They are served by an app of their own (create_hooks_app), mounted in front of the main one (Mount).
 """
 import functools
 import logging
 import math
 import time
 
-from flask import Blueprint, abort, current_app, g, request
+from flask import Blueprint, Flask, abort, current_app, g, request
+from flask.sessions import SessionInterface
 from limits import parse as parse_limit
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -20,6 +23,59 @@ from app.extensions import limiter
 log = logging.getLogger(__name__)
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+def create_hooks_app(app):
+    """The receivers' own Flask app, with ``app``'s config (the same object) and database, its JSON errors,
+    security headers and NUL check, and nothing of what serves people: no session, login, CSRF or
+    Flask-Limiter. Senders are machines that authenticate by their source's secret, and those steps, run on
+    every request of the main app, cost a delivery more than checking and storing it (bench/ingest.py)."""
+    from app import access, db, errors, http_rules
+
+    hooks_app = Flask(__name__, static_folder=None, instance_path=app.instance_path)
+    hooks_app.config = app.config
+    hooks_app.json.sort_keys = False
+    hooks_app.session_interface = _NoSessions()
+    hooks_app.before_request(http_rules.reject_nul_characters)
+    db.connect_per_request(hooks_app)
+    hooks_app.after_request(http_rules.security_headers)
+    errors.register(hooks_app)
+    hooks_app.register_blueprint(bp)
+    # Nothing here runs app.access.enforce: every route must check its caller itself.
+    unchecked = {rule.endpoint for rule in hooks_app.url_map.iter_rules()} - access.SELF_AUTHENTICATED
+    if unchecked:
+        raise RuntimeError("routes served without app.access.enforce must be SELF_AUTHENTICATED: %s"
+                           % sorted(unchecked))
+    return hooks_app
+
+
+class _NoSessions(SessionInterface):
+    """Flask's null session for every request: nothing to read, sign or save."""
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        pass
+
+
+class Mount:
+    """WSGI middleware: requests under /hooks/ go to the receivers' app, every other one to the main app.
+
+    Unlike werkzeug's DispatcherMiddleware it leaves the path alone (no prefix moved to SCRIPT_NAME), so the
+    receivers see the URLs, the JSON error shape and the access-log lines they always had.
+    """
+
+    PREFIX = "/hooks/"
+
+    def __init__(self, main, hooks_app):
+        self.main = main
+        self.hooks_app = hooks_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(self.PREFIX):
+            return self.hooks_app(environ, start_response)
+        return self.main(environ, start_response)
 
 
 @bp.post("/<any(jenkins, registry, generic):kind>/<source>")
@@ -45,9 +101,9 @@ def receive(kind, source):
 # use it up: 413 and 415 are answered before the secret is checked); WEBHOOK_AUTH_FAILURE_LIMIT is each client
 # address's budget of failed authentications (401).
 # Counted with the limits library in the storage RATELIMIT_STORAGE_URI names, like the login limits, but not
-# through Flask-Limiter (which skips this blueprint, see app.extensions): its per-request machinery (limit
-# resolution, exemption scopes, conditional deductions, headers) cost more than verifying and storing the
-# delivery (bench/ingest.py).
+# through Flask-Limiter (which the receivers' app does not load): its per-request machinery (limit resolution,
+# exemption scopes, conditional deductions, headers) cost more than verifying and storing the delivery
+# (bench/ingest.py).
 
 class _SweptMemoryStorage(MemoryStorage):
     """The limits library's in-process storage, minus its timer: MemoryStorage starts a thread to drop expired

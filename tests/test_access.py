@@ -23,10 +23,25 @@ IDENTITIES = {
 }
 
 
+def served_apps(app):
+    """The main app and the ones mounted in front of it (app.hooks.Mount): the walk covers every URL served."""
+    apps, wsgi = [app], app.wsgi_app
+    while hasattr(wsgi, "main"):
+        apps.append(wsgi.hooks_app)
+        wsgi = wsgi.main
+    return apps
+
+
 def routes(app):
-    for rule in app.url_map.iter_rules():
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            yield rule, method
+    for served in served_apps(app):
+        for rule in served.url_map.iter_rules():
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule, method
+
+
+def test_the_walk_covers_the_webhook_receivers(app):
+    assert {"POST /hooks/<any(jenkins, registry, generic):kind>/<source>"} <= {
+        "%s %s" % (method, rule.rule) for rule, method in routes(app)}
 
 
 def test_every_route_has_an_access_rule(app):

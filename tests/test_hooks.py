@@ -83,7 +83,28 @@ def test_unknown_inactive_or_other_kind_source_is_404(app, client, path_kind, na
 
 
 def test_other_kinds_in_the_path_are_404(client):
-    assert client.post("/hooks/gitlab/ci", data=b"{}", content_type="application/json").status_code == 404
+    response = client.post("/hooks/gitlab/ci", data=b"{}", content_type="application/json")
+    assert response.status_code == 404 and response.json["code"] == 404
+
+
+@pytest.mark.parametrize("path", ["/hooks/../api/v1/events", "/hooks/%2e%2e/api/v1/users", "/hooks/jenkins/"])
+def test_the_receivers_app_serves_nothing_but_receivers(client, auth, path):
+    auth.login("someone", role="admin")  # even with a session, nothing of the main app answers under /hooks/
+    response = client.open(path, method="GET", data=None)
+    assert response.status_code == 404 and response.json["code"] == 404
+    assert "items" not in response.json
+
+
+def test_receivers_answer_with_the_security_headers_and_set_no_cookie(app, client, auth):
+    make_source(app, "ci", "jenkins")
+    auth.login("someone", role="viewer")
+    response = deliver(client, "jenkins", "ci", fixture_bytes(NOTIFICATION))
+    assert response.status_code == 202
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+    refused = deliver(client, "jenkins", "ci", b"{}", how="none")
+    assert refused.status_code == 401 and refused.headers["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.parametrize("how, secret, expected", [

@@ -46,7 +46,7 @@ def _unreadable(exc):
 
 @bp.get("/events/export.csv")
 @doc("Export events as CSV", query=ExportQuerySchema, response={"text/csv": {"schema": {"type": "string"}}},
-     errors=(400, 401, 403),  # 400: NUL characters in the query (app._reject_nul_characters)
+     errors=(400, 401, 403),  # 400: NUL characters in the query (app.http_rules.reject_nul_characters)
      description="The filters of GET /api/v1/events; every matching event, newest first, streamed. One row per "
                  "event: ISO 8601 UTC times, agents/tools/toolchains/tags joined with ';', changes/links/metadata "
                  "as JSON; cells that start like a spreadsheet formula get a leading '.")
