@@ -34,11 +34,15 @@ run: $(STAMP)
 	$(RUN_ENV) $(BIN)/changetracker serve --bind $(BIND)
 
 # The whole suite on SQLite; with CHANGETRACKER_TEST_DATABASE_URL=postgresql:///postgres on PostgreSQL.
+# Spread over one pytest-xdist process per CPU (each has its own databases, ports and browser); much of the
+# suite waits on chromium, the JVM and subprocesses. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
 test: $(STAMP) $(GROOVY_LINT)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) $(GROOVY_LINT)
-	CHANGETRACKER_TEST_DATABASE_URL=$${CHANGETRACKER_TEST_DATABASE_URL:-postgresql:///postgres} $(BIN)/pytest $(PYTEST_ARGS)
+	CHANGETRACKER_TEST_DATABASE_URL=$${CHANGETRACKER_TEST_DATABASE_URL:-postgresql:///postgres} \
+		$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Performance harness (bench/README.md): 1M events on SQLite, cached under bench/.data/; a quick run:
 # make bench BENCH_ARGS="--events 100000". bench-postgres measures SQLite and PostgreSQL in one run
