@@ -230,3 +230,17 @@ def test_resolve_dotted_paths(path, expected):
 def test_long_natural_keys_are_hashed_to_fit():
     key = notifications._key("generic", "ci", "k" * 400)
     assert len(key) == 255 and key.startswith("generic:ci:kkk")
+
+
+def test_a_pushed_tag_and_a_polled_tag_are_one_tool():
+    """The registry poller keys an image '<registry>/<repository>:<tag>'; its events name the same tool as the
+    webhook for a push of that tag (without a tool_prefix), so the tag's history is on one row."""
+    from app.domain.snapshot_diff import image_tool_name
+
+    pull = json.loads(fixture_bytes("docker-registry-notification-pull.json"))
+    pull["events"][0]["action"] = "push"
+    pull["events"][0]["target"]["repository"] = "ci/builder"
+    [event] = to_events("registry", mapping("registry", repositories=["ci/*"]), pull, CTX).events
+    assert event["tools"] == ["ci/builder:latest"]
+    assert image_tool_name("registry.local:5000/ci/builder:latest") == "ci/builder:latest"
+    assert image_tool_name("registry.local:5000/team-a/base:1") != image_tool_name("registry.local:5000/team-b/base:1")

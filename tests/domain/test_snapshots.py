@@ -163,7 +163,7 @@ def test_image_and_node_list_snapshots(app):
         result = submit("jenkins_nodes", "ci", {"controller": "ci", "agents": ["a3", "a1", "a4"]}, minutes=1)
         nodes = events.get_event(result["event_id"])
     assert image["title"] == "Image internal/library/python:3.12 now sha256:bbbbbbbbbbbb (was sha256:aaaaaaaaaaaa)"
-    assert image["type"] == "docker_image" and image["tools"] == ["python:3.12"]
+    assert image["type"] == "docker_image" and image["tools"] == ["library/python:3.12"]
     assert nodes["title"] == "ci: agent a4 added; agent a2 removed" and nodes["agents"] == ["a2", "a4"]
 
 
