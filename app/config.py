@@ -42,6 +42,7 @@ DEFAULTS = {
     "SNAPSHOT_HISTORY": (20, int),
     # A poll run still "running" after this long is shown (and stored) as abandoned: its process died.
     "POLL_RUN_TIMEOUT_MINUTES": (120, int),
+    "POLL_RUN_RETENTION_DAYS": (90, int),  # finished runs older than this go (each poller's newest stays)
     # Webhooks and the inbox worker (README: "Webhooks" and "The worker").
     "WEBHOOK_MAX_BYTES": (1024 * 1024, int),
     "WEBHOOK_RATE_LIMIT": ("600 per minute", str),  # per source
@@ -54,6 +55,9 @@ DEFAULTS = {
     "INBOX_CLAIM_TIMEOUT_SECONDS": (300.0, float),
     "INBOX_RETENTION_DAYS": (30, int),
     "INBOX_DEAD_RETENTION_DAYS": (90, int),
+    # Events older than this are purged hourly by the worker, as `changetracker purge --older-than` does;
+    # 0 keeps every event.
+    "EVENT_RETENTION_DAYS": (0, int),
     "WORKER_IDLE_SECONDS": (1.0, float),
     "WORKER_LEASE_SECONDS": (60, int),
     "WORKER_POLLERS": ("jenkins,registry,packages", str),

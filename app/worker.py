@@ -1,7 +1,7 @@
 """The worker process (`changetracker worker`): drains the webhook inbox and runs the schedule.
 
-Every worker drains the inbox (claims are atomic, so several may run). The schedule — pollers, inbox retention,
-backups — runs in exactly one worker per deployment: the one holding the "scheduler" lease (app.domain.leases),
+Every worker drains the inbox (claims are atomic, so several may run). The schedule — pollers, retention (inbox,
+poll runs, events when configured), backups — runs in exactly one worker per deployment: the one holding the "scheduler" lease (app.domain.leases),
 renewed every third of its length and taken over by another worker once it expires. Each scheduled job checks
 the lease again before doing anything, so a worker that lost it (paused, cut off from the database) stands down.
 Never started inside the web app: gunicorn workers only accept webhooks.
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.db import database, utcnow
-from app.domain import backups, inbox, leases, polling, timeline
+from app.domain import backups, inbox, leases, poll_runs, polling, retention, timeline
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Worker:
         if timeline.fold_needed():
             scheduler.add_job(self.run_duty, "interval", minutes=1, id="timeline-counts",
                               args=["timeline counts", timeline.fold_counts])
-        scheduler.add_job(self.run_duty, "interval", hours=1, id="retention", args=["retention", self.purge_inbox],
+        scheduler.add_job(self.run_duty, "interval", hours=1, id="retention", args=["retention", self.apply_retention],
                           next_run_time=_now() + timedelta(seconds=10))
         hours = self.config["WORKER_BACKUP_HOURS"]
         if hours > 0:
@@ -146,12 +146,22 @@ class Worker:
         log.info("polling %s", ", ".join(names))
         return polling.run_pollers(names)
 
-    def purge_inbox(self):
+    def apply_retention(self):
+        """Processed inbox items, old poll runs and, when EVENT_RETENTION_DAYS is set, old events (with what hangs
+        off them and one audit entry, as `changetracker purge` does); returns the counts."""
         now = utcnow()
-        purged = inbox.purge(now - timedelta(days=self.config["INBOX_RETENTION_DAYS"]),
-                             now - timedelta(days=self.config["INBOX_DEAD_RETENTION_DAYS"]))
-        if purged:
-            log.info("purged %d old inbox items", purged)
+        config = self.config
+        purged = {"inbox_items": inbox.purge(now - timedelta(days=config["INBOX_RETENTION_DAYS"]),
+                                             now - timedelta(days=config["INBOX_DEAD_RETENTION_DAYS"])),
+                  "poll_runs": poll_runs.purge(now - timedelta(days=config["POLL_RUN_RETENTION_DAYS"]))}
+        if config["EVENT_RETENTION_DAYS"] > 0:
+            cutoff = datetime.now(timezone.utc) - timedelta(days=config["EVENT_RETENTION_DAYS"])
+            totals = retention.purge(cutoff)
+            purged["events"] = totals["events"]
+            purged["inbox_items"] += totals["inbox_items"]
+        if any(purged.values()):
+            log.info("retention purged %s", ", ".join("%d %s" % (n, name.replace("_", " "))
+                                                      for name, n in purged.items()))
         return purged
 
     def backup(self):

@@ -107,6 +107,47 @@ def test_backups_keep_the_newest_copies(app, tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path / "backups")) == ["changetracker-20200101T000002Z.db", os.path.basename(path)]
 
 
+def test_retention_purges_old_poll_runs_always_and_old_events_only_when_configured(app, caplog):
+    from datetime import datetime, timezone
+
+    from app.domain.audit import Actor
+    from app.domain.events import record_event
+    from app.models import AuditEntry, PollRun
+
+    worker = Worker(app, name="w1")
+    now = utcnow()
+
+    def run(poller, days_ago, status="ok"):
+        return PollRun.create(poller=poller, started_at=now - timedelta(days=days_ago), status=status).id
+
+    with connected(app):
+        expired = run("jenkins", 200)
+        kept = [run("jenkins", 150),  # jenkins's newest run: shown on /readyz however old
+                run("registry", 300, status="running"),  # not finished: settled as abandoned, never purged here
+                run("packages", 10)]
+        aware_now = datetime.now(timezone.utc)
+        for title, days_ago in (("ancient", 400), ("recent", 30)):
+            record_event({"title": title, "occurred_at": (aware_now - timedelta(days=days_ago)).isoformat()},
+                         Actor("tester"))
+    app.config.update(POLL_RUN_RETENTION_DAYS=90, EVENT_RETENTION_DAYS=0)
+    worker.renew_lease()
+    caplog.set_level(logging.INFO, logger="app.worker")
+
+    assert worker.run_duty("retention", worker.apply_retention) == {"inbox_items": 0, "poll_runs": 1}
+    assert "retention purged 0 inbox items, 1 poll runs" in caplog.text
+    with connected(app):
+        assert sorted(r.id for r in PollRun.select()) == sorted(kept) and expired not in kept
+        assert sorted(e.title for e in Event.select()) == ["ancient", "recent"]  # 0: every event is kept
+
+    app.config["EVENT_RETENTION_DAYS"] = 365
+    assert worker.run_duty("retention", worker.apply_retention) == {"inbox_items": 0, "poll_runs": 0, "events": 1}
+    with connected(app):
+        assert [e.title for e in Event.select()] == ["recent"]
+        [entry] = AuditEntry.select().where(AuditEntry.action == "purge")
+        assert entry.actor == "system" and entry.after["events"] == 1
+    assert worker.run_duty("retention", worker.apply_retention) == {"inbox_items": 0, "poll_runs": 0, "events": 0}
+
+
 def test_worker_once_drains_the_inbox(app, client, runner):
     from tests.webhook_support import deliver, fixture_bytes
 

@@ -115,6 +115,16 @@ def latest_per_poller(stale_after=DEFAULT_STALE_AFTER):
     return [run_view(r) for r in PollRun.select().where(PollRun.id.in_(ids)).order_by(PollRun.poller)]
 
 
+def purge(before):
+    """Delete the finished runs that started before ``before`` (naive UTC), except each poller's newest run,
+    which /readyz and the admin page show however old it is; returns how many went."""
+    newest = PollRun.select(fn.MAX(PollRun.id)).group_by(PollRun.poller)
+    with write_transaction():
+        return (PollRun.delete()
+                .where((PollRun.started_at < before) & (PollRun.status != "running") & PollRun.id.not_in(newest))
+                .execute())
+
+
 def settle_abandoned(stale_after=DEFAULT_STALE_AFTER, now=None):
     """Mark runs 'running' for longer than ``stale_after`` as 'abandoned'; returns how many.
 
