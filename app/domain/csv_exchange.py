@@ -10,11 +10,10 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
 
 from peewee import PostgresqlDatabase, fn
 
-from app.db import database, from_db_time, utcnow
+from app.db import database, utcnow
 from app.domain import events, filters
 from app.models import Event
 
@@ -79,10 +78,6 @@ def export_rows(query_filters, batch_size=EXPORT_BATCH):
         # The stored occurred_at as the driver returned it, so the next batch compares like with like.
         occurred_at, last_id = rows[-1][_OCCURRED_AT], rows[-1][_ID]
         walk["after"] = (occurred_at, last_id)
-        # SQLite bounds an index range by one upper limit and takes `to` over the cursor, so every
-        # batch read all newer events again (an export grew quadratic). An exclusive `to` one
-        # microsecond, the columns' resolution, above the cursor is the same bound as the cursor's.
-        walk["to"] = from_db_time(occurred_at) + timedelta(microseconds=1)
 
 
 def _linked_ids(name):

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+from datetime import datetime, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from peewee import SQL, Case, Expression, PostgresqlDatabase, fn
@@ -119,6 +120,13 @@ def ordered(filters):
     """
     sort = filters.get("sort", "-occurred_at")
     key, descending = _sort_key(sort)
+    if filters.get("after") and key is Event.occurred_at and descending:
+        # SQLite bounds an index range by one upper limit and takes `to` over the cursor's, so each page (each
+        # export batch) read every newer event again; and the agent/tool/tag subqueries bound their junction
+        # rows by `to` alone. An exclusive `to` one microsecond (the columns' resolution) above the cursor is
+        # the cursor's own bound, in a form both use.
+        below_cursor = from_db_time(filters["after"][0]) + timedelta(microseconds=1)
+        filters = dict(filters, to=min(filters["to"], below_cursor) if filters.get("to") else below_cursor)
     query = matching(filters)
     if filters.get("after"):
         value, last_id = filters["after"]
@@ -166,8 +174,6 @@ def _decode_cursor(cursor, sort):
     if cursor_sort != sort:
         raise ValidationError({"cursor": ["This cursor belongs to sort=%s; keep the same sort while paging." % cursor_sort]})
     if sort.lstrip("-") == "occurred_at":
-        from datetime import datetime
-
         try:
             value = to_db_time(datetime.fromisoformat(value))
         except (TypeError, ValueError):

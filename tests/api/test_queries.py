@@ -72,6 +72,25 @@ def test_cursor_walks_every_event_exactly_once(client, ledger, sort):
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 4
 
 
+@pytest.mark.parametrize("query", ["", "&to=2026-11-03T00:00:00Z", "&agent=linux-01", "&from=2026-11-02T00:00:00Z"])
+def test_pages_through_events_of_one_instant_with_a_window_lose_and_repeat_nothing(client, ledger, query):
+    """The cursor tightens `to` to just above itself (filters.ordered): events sharing the cursor's
+    microsecond, on either side of a page break, must all still come, once."""
+    for n in range(5):
+        client.post("/api/v1/events", json={"title": "same instant %d" % n, "occurred_at": "2026-11-02T12:00:00.000001Z",
+                                            "agents": ["linux-01"]}, headers=ledger)
+    expected = [e["id"] for e in client.get("/api/v1/events?limit=500" + query, headers=ledger).json["items"]]
+    seen, cursor = [], None
+    for _ in range(20):
+        body = client.get("/api/v1/events?limit=2" + query + ("&cursor=%s" % cursor if cursor else ""),
+                          headers=ledger).json
+        seen += [e["id"] for e in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected and len(expected) >= 5
+
+
 def test_cursor_stays_correct_when_events_arrive_between_pages(client, ledger):
     first = client.get("/api/v1/events?limit=2", headers=ledger).json
     client.post("/api/v1/events", json={"title": "Arrived meanwhile", "occurred_at": "2026-11-20T00:00:00Z"}, headers=ledger)
