@@ -15,5 +15,5 @@ RUN pip install --no-cache-dir -e . \
 USER changetracker
 EXPOSE 8000
 # Needs CHANGETRACKER_SECRET_KEY and CHANGETRACKER_DATABASE_URL; run `changetracker db upgrade` once per release.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-", \
-     "--logger-class", "app.access_log.RedactingLogger", "app:create_app()"]
+# `changetracker serve` runs gunicorn with the redacting access log and /metrics' multiprocess folder.
+CMD ["changetracker", "serve", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(test_config=None):
     """The application factory: defaults, then CHANGETRACKER_* environment, then ``test_config``."""
-    from app import access, config, db, errors, health, hooks, http_rules
+    from app import access, config, db, errors, health, hooks, http_rules, metrics
     from app.api import create_blueprint as api_blueprint
     from app.extensions import CookieSessionInterface, csrf, limiter, login_manager
     from app.models import User
@@ -33,6 +33,7 @@ def create_app(test_config=None):
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    metrics.instrument(app)
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

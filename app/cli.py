@@ -3,6 +3,7 @@ restore and purge."""
 import logging
 import os
 import secrets
+import shutil
 import sys
 
 import click
@@ -62,7 +63,16 @@ def main():
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve(bind, workers, threads):
     """Serve the web UI and API with gunicorn."""
-    _app()  # fail here, with a clear message, if the configuration is unusable
+    from app.metrics import MULTIPROCESS_ENV
+
+    app = _app()  # fail here, with a clear message, if the configuration is unusable
+    if not os.environ.get(MULTIPROCESS_ENV):
+        # /metrics then sums the request counts of every gunicorn process (prometheus_client's multiprocess
+        # mode); the folder holds this run's counts only, so it starts empty.
+        directory = os.path.join(app.instance_path, "prometheus")
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+        os.environ[MULTIPROCESS_ENV] = directory
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
             "--access-logfile", "-", "--logger-class", "app.access_log.RedactingLogger", "app:create_app()"]
     os.execv(sys.executable, args)

@@ -1,9 +1,9 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 from datetime import timedelta
 
 from flask import Blueprint, current_app
 
-from app import schema
+from app import metrics as prometheus, schema
 from app.db import database
 
 bp = Blueprint("health", __name__)
@@ -12,6 +12,11 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     return {"status": "ok"}
+
+
+@bp.get("/metrics")
+def metrics():
+    return prometheus.exposition()
 
 
 @bp.get("/readyz")

@@ -30,12 +30,13 @@ def create_hooks_app(app):
     security headers and NUL check, and nothing of what serves people: no session, login, CSRF or
     Flask-Limiter. Senders are machines that authenticate by their source's secret, and those steps, run on
     every request of the main app, cost a delivery more than checking and storing it (bench/ingest.py)."""
-    from app import access, db, errors, http_rules
+    from app import access, db, errors, http_rules, metrics
 
     hooks_app = Flask(__name__, static_folder=None, instance_path=app.instance_path)
     hooks_app.config = app.config
     hooks_app.json.sort_keys = False
     hooks_app.session_interface = _NoSessions()
+    metrics.instrument(hooks_app, durations=False)
     hooks_app.before_request(http_rules.reject_nul_characters)
     db.connect_per_request(hooks_app)
     hooks_app.after_request(http_rules.security_headers)

@@ -252,9 +252,11 @@ def main(argv=None):
     try:
         url = "sqlite:///%s" % os.path.join(workdir, "changetracker.db")
         prepare(url)
+        # As `changetracker serve` runs it: /metrics' request counts shared by the gunicorn processes.
+        os.makedirs(os.path.join(workdir, "prometheus"))
         env = dict(os.environ, CHANGETRACKER_DATABASE_URL=url, CHANGETRACKER_SECRET_KEY=SECRET_KEY,
                    CHANGETRACKER_INSTANCE_PATH=workdir, CHANGETRACKER_WEBHOOK_RATE_LIMIT="100000000 per minute",
-                   PYTHONPATH=ROOT)
+                   PROMETHEUS_MULTIPROC_DIR=os.path.join(workdir, "prometheus"), PYTHONPATH=ROOT)
         trivial, hooks = measure_acceptance(args, env)
         drain_rates, items = measure_drain(url, args)
     finally:

@@ -1,0 +1,17 @@
+"""The deployment's vital signs, read from the database (so every process reports the same): what the ledger
+holds, what waits in the inbox, how each poller last ran and whether a worker runs the schedule. /metrics
+exposes them; /readyz shows part of them."""
+from app.domain import inbox, leases, poll_runs
+from app.models import Event
+
+
+def figures(stale_after):
+    """Plain data: ``stale_after`` is the poll-run timeout (a run still running past it shows as abandoned)."""
+    lease = leases.current(leases.SCHEDULER)
+    return {
+        "events": Event.select().count(),
+        "inbox": inbox.counts(),
+        "inbox_oldest_waiting_age_seconds": inbox.backlog()["oldest_pending_age_seconds"] or 0.0,
+        "poll_runs": poll_runs.latest_per_poller(stale_after),
+        "schedule_held": bool(lease and not lease["expired"]),
+    }
