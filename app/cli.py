@@ -66,13 +66,13 @@ def serve(bind, workers, threads):
     from app.metrics import MULTIPROCESS_ENV
 
     app = _app()  # fail here, with a clear message, if the configuration is unusable
+    # /metrics sums the request counts of every gunicorn process (prometheus_client's multiprocess mode). Our
+    # own folder holds this run's counts only, so it starts empty; one you name is yours to empty.
     if not os.environ.get(MULTIPROCESS_ENV):
-        # /metrics then sums the request counts of every gunicorn process (prometheus_client's multiprocess
-        # mode); the folder holds this run's counts only, so it starts empty.
         directory = os.path.join(app.instance_path, "prometheus")
         shutil.rmtree(directory, ignore_errors=True)
-        os.makedirs(directory)
         os.environ[MULTIPROCESS_ENV] = directory
+    os.makedirs(os.environ[MULTIPROCESS_ENV], exist_ok=True)
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
             "--access-logfile", "-", "--logger-class", "app.access_log.RedactingLogger", "app:create_app()"]
     os.execv(sys.executable, args)
