@@ -190,6 +190,12 @@ READ_ONLY = ("id", "created_at", "event_count", "last_event_at", "toolchains")
 # --- reads -------------------------------------------------------------------------------------
 
 
+def agent_names_with_commas():
+    """Agent names that contain a comma (Jenkins allows them in node names): forms, where a comma separates
+    names, must keep each of these whole."""
+    return frozenset(name for (name,) in Agent.select(Agent.name).where(Agent.name.contains(",")).tuples())
+
+
 def parse_list_query(kind, args):
     """Filters for ``list_items`` from query-string arguments (anything with ``getlist`` and ``get``)."""
     schema = kind.list_query_schema()

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from app.domain import filters
+from app.domain import catalogue, filters
 
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 LEDGER_TIMES = ("from", "to")
@@ -36,15 +36,28 @@ def utc_form_times(args, names=LEDGER_TIMES):
     return args
 
 
-def split_names(values):
-    """Comma-separated names from one or more form values, in order, without blanks or repeats."""
+def split_names(values, whole=frozenset()):
+    """Comma-separated names from one or more form values, in order, without blanks or repeats. Pieces that,
+    joined by their commas, spell a name in ``whole`` stay that one name (the longest such run wins)."""
     names = []
     for value in values:
-        for name in value.split(","):
-            name = name.strip()
+        pieces = value.split(",")
+        start = 0
+        while start < len(pieces):
+            end = next((end for end in range(len(pieces), start + 1, -1)
+                        if ",".join(pieces[start:end]).strip() in whole), start + 1)
+            name = ",".join(pieces[start:end]).strip()
             if name and name not in names:
                 names.append(name)
+            start = end
     return names
+
+
+def split_agent_names(values):
+    """``split_names`` for agents: a known agent whose name has a comma in it stays whole, typed or linked
+    (Jenkins' links send each agent in an agent= of its own). The catalogue is asked only when a value has one."""
+    whole = catalogue.agent_names_with_commas() if any("," in value for value in values) else frozenset()
+    return split_names(values, whole)
 
 
 def datetime_local(value):
@@ -69,7 +82,7 @@ def ledger_query(args):
         if args.get(name, "").strip():
             query[name] = utc_time(args[name])
     for name in filters.REPEATABLE:
-        values = split_names(args.getlist(name))
+        values = (split_agent_names if name == "agent" else split_names)(args.getlist(name))
         if values:
             query.setlist(name, values)
     for name in LEDGER_SINGLE:
@@ -116,7 +129,7 @@ def event_payload(form):
     if form["occurred_at"].strip():
         payload["occurred_at"] = utc_time(form["occurred_at"])
     for name in EVENT_NAME_LISTS:
-        payload[name] = split_names([form[name]])
+        payload[name] = (split_agent_names if name == "agents" else split_names)([form[name]])
     for line in form["links"].splitlines():
         url, _, text = line.strip().partition(" ")
         if url:

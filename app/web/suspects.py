@@ -37,8 +37,8 @@ def search():
 def _query(args):
     """The API's query from the form's: names split on commas, datetime-local times in UTC."""
     query = MultiDict()
-    for name in ("agent", "tool"):
-        query.setlist(name, form_input.split_names(args.getlist(name)))
+    query.setlist("agent", form_input.split_agent_names(args.getlist("agent")))
+    query.setlist("tool", form_input.split_names(args.getlist("tool")))
     for name in ("before", "since"):
         query[name] = form_input.utc_time(args.get(name, ""))
     for name in ("build_url", "limit"):
@@ -47,7 +47,8 @@ def _query(args):
 
 
 def _form(args):
-    form = {name: ", ".join(form_input.split_names(args.getlist(name))) for name in ("agent", "tool")}
+    form = {"agent": ", ".join(form_input.split_agent_names(args.getlist("agent"))),
+            "tool": ", ".join(form_input.split_names(args.getlist("tool")))}
     form["build_url"] = args.get("build_url", "").strip()
     form["limit"] = args.get("limit", "").strip()
     for name in ("before", "since"):

@@ -655,6 +655,52 @@ def test_no_suspects_says_so(client, auth, failure):
     assert 'id="no-suspects"' in html and "0 suspects" in html
 
 
+# --------------------------------------------------------------------------- agent names with commas
+
+@pytest.mark.parametrize("values, whole, names", [
+    (["linux-07, linux-08"], set(), ["linux-07", "linux-08"]),
+    (["linux,07"], set(), ["linux", "07"]),
+    (["linux,07"], {"linux,07"}, ["linux,07"]),
+    (["a, linux,07, b"], {"linux,07"}, ["a", "linux,07", "b"]),
+    (["mac,os,arm", "mac"], {"mac,os", "mac,os,arm"}, ["mac,os,arm", "mac"]),  # the longest run wins
+    (["x ,, y,", "y"], set(), ["x", "y"]),
+])
+def test_split_names_keeps_known_names_with_commas_whole(values, whole, names):
+    from app.web.form_input import split_names
+
+    assert split_names(values, frozenset(whole)) == names
+
+
+def test_an_agent_named_with_a_comma_is_one_agent_on_every_page(client, auth, app):
+    """Jenkins allows commas in node names; its links send /events?agent=<name> and /suspects?agent=<name>,
+    and a form lists names comma-separated."""
+    record_all(app, [
+        {"title": "JDK on the comma agent", "agents": ["linux,07"], "occurred_at": "2026-11-20T11:00:00Z"},
+        {"title": "JDK on linux", "agents": ["linux"], "occurred_at": "2026-11-20T11:10:00Z"},
+        {"title": "JDK on 07", "agents": ["07"], "occurred_at": "2026-11-20T11:20:00Z"},
+    ])
+    auth.login("editor", role="editor")
+    assert ledger_titles(client.get("/events?agent=linux,07").get_data(as_text=True)) == ["JDK on the comma agent"]
+    html = client.get("/events?agent=linux,07,+07").get_data(as_text=True)
+    assert ledger_titles(html) == ["JDK on 07", "JDK on the comma agent"]
+    html = client.get("/suspects?agent=linux,07&before=2026-11-20T12:00:00Z").get_data(as_text=True)
+    assert [t for _, t, _ in suspect_rows(html)] == ["JDK on the comma agent"]
+    assert input_value(html, "agent") == "linux,07"
+    assert query_of(htmllib.unescape(link(html, "permalink")))["agent"] == ["linux,07"]
+
+    form = client.get("/events/new").get_data(as_text=True)
+    response = client.post("/events/new", data={
+        "csrf_token": csrf_from(form), "title": "Relabelled", "type": "agent_config", "severity": "low",
+        "occurred_at": "2026-11-20T11:30", "agents": "linux,07, linux", "tools": "", "toolchains": "", "tags": "",
+        "description": "", "ended_at": "", "build_url": "", "links": ""})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with connected(app):
+        from app.domain.events import get_event
+
+        created = Event.get(Event.title == "Relabelled")
+        assert get_event(created.id)["agents"] == ["linux", "linux,07"]
+
+
 # --------------------------------------------------------------------------- related changes on /events/<id>
 
 def test_event_page_lists_related_changes_with_reasons(client, auth, app):
