@@ -1,6 +1,4 @@
 """Liveness and readiness probes, and the Prometheus metrics."""
-from datetime import timedelta
-
 from flask import Blueprint, current_app
 
 from app import metrics as prometheus, schema
@@ -42,9 +40,9 @@ def _ingestion():
     from app.domain import inbox, poll_runs
 
     try:
-        stale_after = timedelta(minutes=current_app.config["POLL_RUN_TIMEOUT_MINUTES"])
         runs = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items() if k != "errors"}
-                | {"errors": len(run["errors"] or [])} for run in poll_runs.latest_per_poller(stale_after)]
+                | {"errors": len(run["errors"] or [])}
+                for run in poll_runs.latest_per_poller(poll_runs.timeout(current_app.config))]
         return {"inbox": inbox.backlog(), "poll_runs": runs}
     except Exception as exc:  # readiness reports failures instead of raising them
         return {"inbox": "error: %s" % type(exc).__name__}

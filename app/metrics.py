@@ -7,7 +7,6 @@ them over the processes; without it a scrape sees the process that answered it.
 """
 import os
 import time
-from datetime import timedelta
 from importlib import metadata
 
 from flask import Response, current_app, g, request
@@ -15,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client import multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
-from app.domain import vitals
+from app.domain import poll_runs, vitals
 from app.domain.poll_runs import STATUSES as POLL_STATUSES
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -66,9 +65,8 @@ def exposition():
         http = generate_latest(registry)
     else:
         http = generate_latest(REGISTRY)
-    stale_after = timedelta(minutes=current_app.config["POLL_RUN_TIMEOUT_MINUTES"])
     ledger = CollectorRegistry(auto_describe=False)
-    ledger.register(_VitalsCollector(vitals.figures(stale_after)))
+    ledger.register(_VitalsCollector(vitals.figures(poll_runs.timeout(current_app.config))))
     return Response(http + generate_latest(ledger), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,7 +1,5 @@
 """Poll runs: a poller that pushed its snapshots here reports how its run went, so it shows on /readyz and
 /admin/inbox like a local run."""
-from datetime import timedelta
-
 from flask import Blueprint, current_app, g
 
 from app.api.bodies import json_body
@@ -20,6 +18,5 @@ run_schema = poll_runs.PollRunSchema()
                  "stored run; 200 with the stored one when the same run (poller, started_at, finished_at) is "
                  "reported again, so retries are safe.")
 def record_poll_run():
-    run, created = poll_runs.record(json_body(), actor=g.actor,
-                                    stale_after=timedelta(minutes=current_app.config["POLL_RUN_TIMEOUT_MINUTES"]))
+    run, created = poll_runs.record(json_body(), actor=g.actor, stale_after=poll_runs.timeout(current_app.config))
     return run_schema.dump(run), 201 if created else 200

@@ -80,6 +80,11 @@ class PollRunSchema(Schema):
     errors = fields.List(fields.Dict())
 
 
+def timeout(config):
+    """``stale_after`` as configured: POLL_RUN_TIMEOUT_MINUTES of ``config`` (the app's config mapping)."""
+    return timedelta(minutes=config["POLL_RUN_TIMEOUT_MINUTES"])
+
+
 def record(data, actor=audit.SYSTEM, stale_after=DEFAULT_STALE_AFTER):
     """Store a finished run reported from elsewhere; returns (run view, created).
 

@@ -1,7 +1,6 @@
 """Admin pages for automatic ingestion: webhook sources (/admin/sources) and the inbox (/admin/inbox)."""
 import json
 import secrets
-from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -118,12 +117,9 @@ def inbox_page():
         state = "dead"
     return render_template("admin_inbox.html", counts=inbox.counts(), backlog=inbox.backlog(), state=state,
                            items=[inbox.item_view(i) for i in inbox.list_items(state=state, limit=100)],
-                           runs=poll_runs.recent(20, _poll_run_timeout()), lease=leases.current(leases.SCHEDULER),
+                           runs=poll_runs.recent(20, poll_runs.timeout(current_app.config)),
+                           lease=leases.current(leases.SCHEDULER),
                            poll_run_timeout_minutes=current_app.config["POLL_RUN_TIMEOUT_MINUTES"])
-
-
-def _poll_run_timeout():
-    return timedelta(minutes=current_app.config["POLL_RUN_TIMEOUT_MINUTES"])
 
 
 @bp.post("/inbox/<id:item_id>/replay")
