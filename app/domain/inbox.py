@@ -381,11 +381,12 @@ def counts():
     return {state: found.get(state, 0) for state in ("pending", "processing", "done", "ignored", "dead")}
 
 
-def backlog():
-    """What waits: pending and processing counts, dead letters, the age of the oldest waiting item."""
+def backlog(by_state=None):
+    """What waits: pending and processing counts, dead letters, the age of the oldest waiting item.
+    ``by_state``: what ``counts()`` returned, when the caller has it already."""
     waiting = InboxItem.state.in_(("pending", "processing"))
     oldest = InboxItem.select(fn.MIN(InboxItem.received_at)).where(waiting).scalar()
-    by_state = counts()
+    by_state = counts() if by_state is None else by_state
     age = None
     if oldest is not None:
         age = max(0.0, round((utcnow() - from_db_time(oldest).replace(tzinfo=None)).total_seconds(), 1))
@@ -393,13 +394,17 @@ def backlog():
             "oldest_pending_age_seconds": age}
 
 
+def finished(done_before, dead_before):
+    """Items the worker is finished with: processed ones received before ``done_before``, dead ones before
+    ``dead_before`` (naive UTC); pending and processing items never."""
+    return (((InboxItem.state.in_(("done", "ignored"))) & (InboxItem.received_at < done_before))
+            | ((InboxItem.state == "dead") & (InboxItem.received_at < dead_before)))
+
+
 def purge(done_before, dead_before):
-    """Delete processed items received before ``done_before`` and dead ones before ``dead_before``; returns the count."""
+    """Delete the ``finished(done_before, dead_before)`` items; returns the count."""
     with write_transaction():
-        return (InboxItem.delete()
-                .where((InboxItem.state.in_(("done", "ignored")) & (InboxItem.received_at < done_before))
-                       | ((InboxItem.state == "dead") & (InboxItem.received_at < dead_before)))
-                .execute())
+        return InboxItem.delete().where(finished(done_before, dead_before)).execute()
 
 
 def item_view(item, with_body=False):

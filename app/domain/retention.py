@@ -27,8 +27,6 @@ from app.models import (AuditEntry, Comment, DedupeSlot, Event, EventAgent, Even
 BATCH_SIZE = 500
 LINKS = (EventAgent, EventTool, EventToolchain, EventTag)
 COUNTS = ("events", "comments", "links", "dedupe_slots", "inbox_items")
-# What the inbox's own purge deletes: items the worker has finished with (pending and processing ones stay).
-FINISHED_INBOX_STATES = ("done", "ignored", "dead")
 
 
 def cutoff(before=None, older_than_days=None, now=None):
@@ -67,7 +65,7 @@ def count(at):
         "links": sum(link.select().where(link.event.in_(events)).count() for link in LINKS),
         "dedupe_slots": DedupeSlot.select().where(_stale_slots(at) & (DedupeSlot.event.is_null()
                                                                       | DedupeSlot.event.in_(events))).count(),
-        "inbox_items": _old_inbox_items(at).count(),
+        "inbox_items": InboxItem.select().where(inbox.finished(to_db_time(at), to_db_time(at))).count(),
     }
 
 
@@ -107,8 +105,3 @@ def _record(entry, actor, at, totals):
 
 def _stale_slots(at):
     return DedupeSlot.last_seen < to_db_time(at)
-
-
-def _old_inbox_items(at):
-    return InboxItem.select().where(InboxItem.state.in_(FINISHED_INBOX_STATES)
-                                    & (InboxItem.received_at < to_db_time(at)))

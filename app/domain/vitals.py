@@ -8,10 +8,11 @@ from app.models import Event
 def figures(stale_after):
     """Plain data: ``stale_after`` is the poll-run timeout (a run still running past it shows as abandoned)."""
     lease = leases.current(leases.SCHEDULER)
+    by_state = inbox.counts()
     return {
         "events": Event.select().count(),
-        "inbox": inbox.counts(),
-        "inbox_oldest_waiting_age_seconds": inbox.backlog()["oldest_pending_age_seconds"] or 0.0,
+        "inbox": by_state,
+        "inbox_oldest_waiting_age_seconds": inbox.backlog(by_state)["oldest_pending_age_seconds"] or 0.0,
         "poll_runs": poll_runs.latest_per_poller(stale_after),
         "schedule_held": bool(lease and not lease["expired"]),
     }

@@ -115,7 +115,8 @@ def inbox_page():
     state = request.args.get("state") or "dead"
     if state not in ("pending", "processing", "done", "ignored", "dead"):
         state = "dead"
-    return render_template("admin_inbox.html", counts=inbox.counts(), backlog=inbox.backlog(), state=state,
+    by_state = inbox.counts()
+    return render_template("admin_inbox.html", counts=by_state, backlog=inbox.backlog(by_state), state=state,
                            items=[inbox.item_view(i) for i in inbox.list_items(state=state, limit=100)],
                            runs=poll_runs.recent(20, poll_runs.timeout(current_app.config)),
                            lease=leases.current(leases.SCHEDULER),
