@@ -254,10 +254,6 @@ def export_events(output, **options):
     click.echo("exported to %s" % output, err=True)
 
 
-def _backup_directory(app):
-    return app.config.get("BACKUP_DIR") or os.path.join(app.instance_path, "backups")
-
-
 def _fail(exc, code=2):
     click.echo("error: %s" % exc, err=True)
     sys.exit(code)
@@ -280,8 +276,9 @@ def backup(output, directory):
     if output and directory:
         raise click.UsageError("--output and --dir exclude each other.")
     with AppContext() as app:
+        directory = directory or backups.directory(app.config, app.instance_path)
         try:
-            path = backups.backup(output=output, directory=directory or _backup_directory(app))
+            path = backups.backup(output=output, directory=directory)
         except backups.BackupError as exc:
             _fail(exc, 1)
     click.echo(path)
@@ -310,15 +307,11 @@ def restore(file, yes):
             return True
         click.echo("Current database: %s (%s).\nBackup: %s (%s)." % (
             current.where, _describe(current), incoming.where, _describe(incoming)), err=True)
-        try:
-            return click.confirm("Replace the current database with the backup?", default=False, err=True)
-        except click.Abort:  # no answer (not a terminal): same as no
-            click.echo("", err=True)
-            return False
+        return _confirmed("Replace the current database with the backup?")
 
     with AppContext() as app:
         try:
-            report = backups.restore(file, _backup_directory(app), confirm)
+            report = backups.restore(file, backups.directory(app.config, app.instance_path), confirm)
         except backups.NotConfirmed as exc:
             _fail("%s Answer y at the prompt or pass --yes." % exc, 1)
         except backups.UnusableBackup as exc:
@@ -334,6 +327,15 @@ def restore(file, yes):
             _fail("the backup is restored but a migration failed: %s; fix that, then run `changetracker db upgrade`"
                   % exc, 1)
     click.echo("applied: %s" % ", ".join(applied) if applied else "database is up to date")
+
+
+def _confirmed(question):
+    """Ask ``question`` on the terminal, default no; no answer (stdin is not a terminal, or closed) is no."""
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        click.echo("", err=True)
+        return False
 
 
 def _describe(state):
@@ -374,11 +376,7 @@ def purge(before, older_than, dry_run, yes):
             return
         if not yes:
             click.echo("Purging from before %s: %s." % (when, _counts(counts)), err=True)
-            try:
-                confirmed = click.confirm("Delete them?", default=False, err=True)
-            except click.Abort:  # no answer (not a terminal): same as no
-                confirmed = False
-            if not confirmed:
+            if not _confirmed("Delete them?"):
                 _fail("not confirmed; nothing was deleted. Answer y at the prompt or pass --yes.", 1)
         purged = retention.purge(at, actor=CLI_ACTOR)
     click.echo("purged, from before %s: %s" % (when, _counts(purged)))

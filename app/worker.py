@@ -1,8 +1,9 @@
 """The worker process (`changetracker worker`): drains the webhook inbox and runs the schedule.
 
 Every worker drains the inbox (claims are atomic, so several may run). The schedule — pollers, retention (inbox,
-poll runs, events when configured), backups — runs in exactly one worker per deployment: the one holding the "scheduler" lease (app.domain.leases),
-renewed every third of its length and taken over by another worker once it expires. Each scheduled job checks
+poll runs, events when configured), backups — runs in exactly one worker per deployment: the one holding the
+"scheduler" lease (app.domain.leases), renewed every third of its length and taken over by another worker once it
+expires. Each scheduled job checks
 the lease again before doing anything, so a worker that lost it (paused, cut off from the database) stands down.
 Never started inside the web app: gunicorn workers only accept webhooks.
 """
@@ -168,8 +169,7 @@ class Worker:
         if not backups.supported():
             log.warning("scheduled backups cover SQLite only; back PostgreSQL up with pg_dump")
             return None
-        directory = self.config.get("BACKUP_DIR") or os.path.join(self.app.instance_path, "backups")
-        path = backups.backup_sqlite(directory, self.config["BACKUP_KEEP"])
+        path = backups.backup_sqlite(backups.directory(self.config, self.app.instance_path), self.config["BACKUP_KEEP"])
         log.info("backup written to %s", path)
         return path
 

@@ -65,6 +65,11 @@ def supported():
     return isinstance(database.obj, SqliteDatabase)
 
 
+def directory(config, instance_path):
+    """Where backups and restore's safety copies go: BACKUP_DIR of ``config``, else <instance>/backups."""
+    return config.get("BACKUP_DIR") or os.path.join(instance_path, "backups")
+
+
 def stamp():
     return utcnow().strftime("%Y%m%dT%H%M%SZ")
 
@@ -104,9 +109,7 @@ def backup(output=None, directory=None):
 
 def backup_sqlite(directory, keep):
     """Write ``changetracker-<UTC time>.db`` into ``directory``, delete all but the newest ``keep``; its path."""
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = os.path.join(directory, "changetracker-%s.db" % stamp())
-    write_sqlite_copy(path)
+    path = backup(directory=directory)
     old = sorted(n for n in os.listdir(directory) if NAME.match(n))[:-keep] if keep > 0 else []
     for name in old:
         os.remove(os.path.join(directory, name))
