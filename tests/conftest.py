@@ -7,7 +7,11 @@ for the session and truncates every table before each test.
 import os
 import re
 import shutil
+import socket
+import subprocess
 import threading
+import time
+import urllib.request
 import uuid
 from contextlib import contextmanager
 
@@ -26,6 +30,41 @@ PASSWORD = "correct horse battery"
 
 def pytest_report_header(config):
     return "database: %s" % ("PostgreSQL (%s)" % PG_URL if PG_URL else "SQLite")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server_process(command, env, cwd, probe_url, timeout=30):
+    """Run the server ``command`` (its output in <cwd>/server.log) until ``probe_url`` answers; yields that
+    answer's body; stops the server afterwards. Fails the test with the log when it never answers."""
+    log_path = os.path.join(cwd, "server.log")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(probe_url, timeout=2) as response:
+                        body = response.read().decode()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        with open(log_path) as text:
+                            pytest.fail("the server did not answer %s: %s" % (probe_url, text.read()))
+                    time.sleep(0.2)
+            yield body
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture(scope="session")

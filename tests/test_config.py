@@ -1,15 +1,12 @@
 """Configuration: environment first, a refusal without a secret key, and a real gunicorn start."""
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from app import create_app
 from app.config import ConfigError
+from tests.conftest import free_port, server_process
 
 VENV_BIN = os.path.dirname(sys.executable)
 
@@ -45,12 +42,6 @@ def test_environment_overrides_defaults(tmp_path, monkeypatch):
     assert app.config["DATABASE_URL"].endswith("x.db")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_gunicorn_serves_with_only_database_url_and_secret_key(tmp_path, database_url):
     from app import schema
     from app.db import open_database
@@ -58,28 +49,9 @@ def test_gunicorn_serves_with_only_database_url_and_secret_key(tmp_path, databas
     db = open_database(database_url)
     schema.upgrade(db)
     db.close()
-    port = _free_port()
+    port = free_port()
     env = {"PATH": os.environ["PATH"], "CHANGETRACKER_DATABASE_URL": database_url,
            "CHANGETRACKER_SECRET_KEY": "s" * 64, "HOME": str(tmp_path)}
-    log = tmp_path.joinpath("gunicorn.log").open("wb")
-    proc = subprocess.Popen([os.path.join(VENV_BIN, "gunicorn"), "--bind", "127.0.0.1:%d" % port, "--workers", "2",
-                             "app:create_app()"], env=env, cwd=tmp_path, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=2) as response:
-                    body = response.read().decode()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    proc.wait()
-                    pytest.fail("gunicorn did not serve: %s" % tmp_path.joinpath("gunicorn.log").read_text())
-                time.sleep(0.2)
+    command = [os.path.join(VENV_BIN, "gunicorn"), "--bind", "127.0.0.1:%d" % port, "--workers", "2", "app:create_app()"]
+    with server_process(command, env, tmp_path, "http://127.0.0.1:%d/readyz" % port) as body:
         assert '"status":"ready"' in body.replace(" ", "")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()

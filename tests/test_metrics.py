@@ -1,5 +1,10 @@
 """GET /metrics: Prometheus text for a read-scope token, the ledger's vital signs read from the database, and
 the requests each route answered (webhooks included)."""
+import os
+import socket
+import sys
+import time
+import urllib.request
 from datetime import timedelta, timezone
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -7,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.db import utcnow
 from app.domain import leases
 from app.models import InboxItem, PollRun
-from tests.conftest import connected
+from tests.conftest import connected, free_port, server_process
 from tests.webhook_support import deliver, fixture_bytes, make_source
 
 
@@ -15,11 +20,13 @@ def scrape(client, headers):
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "text/plain"
-    samples = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
+    return parse(response.get_data(as_text=True))
+
+
+def parse(text):
+    """{(sample name, sorted labels): value} of a Prometheus text exposition."""
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
 
 
 def value(samples, name, **labels):
@@ -103,16 +110,7 @@ def test_requests_are_counted_by_route_and_status_never_by_path(app, client, aut
 def test_changetracker_serve_sums_the_counts_of_every_gunicorn_process(tmp_path, database_url, app, auth):
     """`changetracker serve` runs prometheus_client's multiprocess mode: whichever worker answers a scrape,
     it reports the requests all of them answered."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     token = auth.token("viewer", "read", username="prometheus")
     instance = tmp_path / "instance"
     instance.mkdir()
@@ -120,10 +118,8 @@ def test_changetracker_serve_sums_the_counts_of_every_gunicorn_process(tmp_path,
     (instance / "prometheus" / "counter_stale.db").write_bytes(b"from an earlier run")  # cleared at start
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CHANGETRACKER_DATABASE_URL": database_url,
            "CHANGETRACKER_SECRET_KEY": "s" * 64, "CHANGETRACKER_INSTANCE_PATH": str(instance)}
-    log = tmp_path.joinpath("serve.log").open("wb")
-    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "changetracker"), "serve", "--bind",
-                             "127.0.0.1:%d" % port, "--workers", "2", "--threads", "1"],
-                            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    command = [os.path.join(os.path.dirname(sys.executable), "changetracker"), "serve", "--bind",
+               "127.0.0.1:%d" % port, "--workers", "2", "--threads", "1"]
     base = "http://127.0.0.1:%d" % port
 
     def get(path, headers=None):
@@ -131,15 +127,7 @@ def test_changetracker_serve_sums_the_counts_of_every_gunicorn_process(tmp_path,
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.read().decode()
 
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                get("/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None, tmp_path.joinpath("serve.log").read_text()
-                time.sleep(0.2)
+    with server_process(command, env, tmp_path, base + "/healthz"):
         for _ in range(9):
             get("/healthz")
         # A request left half-sent keeps the worker that took it (sync, one thread) busy, so the other worker
@@ -154,14 +142,8 @@ def test_changetracker_serve_sums_the_counts_of_every_gunicorn_process(tmp_path,
         assert not (instance / "prometheus" / "counter_stale.db").exists()
         pids = set()
         for _ in range(6):
-            text = get("/metrics", {"Authorization": "Bearer " + token})
-            samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                       for f in text_string_to_metric_families(text) for s in f.samples}
+            samples = parse(get("/metrics", {"Authorization": "Bearer " + token}))
             assert value(samples, "changetracker_http_requests_total",
                          method="GET", endpoint="health.healthz", status="200") == 20
             pids.update(p.name.rsplit("_", 1)[-1] for p in (instance / "prometheus").glob("counter_*.db"))
         assert len(pids) == 2  # both workers counted into the shared folder
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
