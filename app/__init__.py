@@ -12,11 +12,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(test_config=None):
     """The application factory: defaults, then CHANGETRACKER_* environment, then ``test_config``."""
-    from app import access, config, db, errors, health, hooks, http_rules, metrics
+    from app import config, db, hooks
+    from app.accounts import access
     from app.api import create_blueprint as api_blueprint
-    from app.extensions import CookieSessionInterface, csrf, limiter, login_manager
+    from app.http import connections, errors, guard, health, metrics, rules
+    from app.http.extensions import CookieSessionInterface, csrf, limiter, login_manager
     from app.models import User
-    from app.web import (account, admin, assets, auth, catalogue, comments, csv_import, fleet, ingestion, ledger, pages,
+    from app.web import (account, admin, assets, auth, catalogue, comments, csv_exchange, fleet, ingest, ledger, pages,
                          suspects)
 
     app = Flask(
@@ -34,7 +36,8 @@ def create_app(test_config=None):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     metrics.instrument(app)
-    db.init_app(app)
+    db.bind(app.config)
+    connections.connect_per_request(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -45,12 +48,12 @@ def create_app(test_config=None):
     def _load_user(user_id):
         return User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
 
-    app.before_request(http_rules.reject_nul_characters)
-    app.before_request(access.enforce)
-    app.after_request(http_rules.security_headers)
+    app.before_request(rules.reject_nul_characters)
+    app.before_request(guard.enforce)
+    app.after_request(rules.security_headers)
     errors.register(app)
 
-    for blueprint in (health.bp, ingestion.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_import.bp, suspects.bp,
+    for blueprint in (health.bp, ingest.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_exchange.bp, suspects.bp,
                       catalogue.bp, comments.bp, account.bp, admin.bp, fleet.bp, api_blueprint()):
         app.register_blueprint(blueprint)
     app.wsgi_app = hooks.Mount(app.wsgi_app, hooks.create_hooks_app(app))

@@ -9,7 +9,7 @@ import sys
 import click
 from marshmallow import ValidationError
 
-from app.domain.audit import Actor
+from app.accounts.audit import Actor
 
 CLI_ACTOR = Actor("cli")
 
@@ -63,7 +63,7 @@ def main():
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve(bind, workers, threads):
     """Serve the web UI and API with gunicorn."""
-    from app.metrics import MULTIPROCESS_ENV
+    from app.http.metrics import MULTIPROCESS_ENV
 
     app = _app()  # fail here, with a clear message, if the configuration is unusable
     # /metrics sums the request counts of every gunicorn process (prometheus_client's multiprocess mode). Our
@@ -74,7 +74,7 @@ def serve(bind, workers, threads):
         os.environ[MULTIPROCESS_ENV] = directory
     os.makedirs(os.environ[MULTIPROCESS_ENV], exist_ok=True)
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--access-logfile", "-", "--logger-class", "app.access_log.RedactingLogger", "app:create_app()"]
+            "--access-logfile", "-", "--logger-class", "app.http.access_log.RedactingLogger", "app:create_app()"]
     os.execv(sys.executable, args)
 
 
@@ -87,11 +87,11 @@ def db():
 @click.option("--to", type=int, help="Stop after migration number N.")
 def upgrade(to):
     """Apply pending migrations."""
-    from app import schema
+    from app import migrations
     from app.db import database
 
     with AppContext():
-        applied = schema.upgrade(database.obj, to)
+        applied = migrations.upgrade(database.obj, to)
     click.echo("applied: %s" % ", ".join(applied) if applied else "database is up to date")
 
 
@@ -99,22 +99,22 @@ def upgrade(to):
 @click.option("--to", type=int, help="Revert every migration numbered above N (0 reverts all).")
 def downgrade(to):
     """Revert the newest migration (or down to --to N)."""
-    from app import schema
+    from app import migrations
     from app.db import database
 
     with AppContext():
-        reverted = schema.downgrade(database.obj, to)
+        reverted = migrations.downgrade(database.obj, to)
     click.echo("reverted: %s" % ", ".join(reverted) if reverted else "nothing to revert")
 
 
 @db.command()
 def status():
     """List migrations and whether each is applied; exits 1 while any is pending."""
-    from app import schema
+    from app import migrations
     from app.db import database
 
     with AppContext():
-        rows = schema.status(database.obj)
+        rows = migrations.status(database.obj)
     for _, name, applied in rows:
         click.echo("[%s] %s%s" % ("x" if applied else " ", name, "  " + applied.strftime("%Y-%m-%d %H:%M:%S") if applied else ""))
     if any(applied is None for _, _, applied in rows):
@@ -125,13 +125,14 @@ def status():
 @click.option("--events", "count", default=60, show_default=True, help="How many demo events on an empty ledger.")
 def seed(count):
     """First-run set-up: an admin (password printed once) and demo events, each only if none exist."""
-    from app.domain import accounts, demo
+    from app.accounts import users
     from app.models import User
+    from app.ops import demo
 
     with AppContext():
         if not User.select().exists():
             password = secrets.token_urlsafe(12)
-            accounts.create_user({"username": "admin", "role": "admin", "password": password}, actor=CLI_ACTOR)
+            users.create_user({"username": "admin", "role": "admin", "password": password}, actor=CLI_ACTOR)
             click.echo("created admin user 'admin' with password: %s  (shown once; change it after logging in)" % password)
         made = demo.seed_events(count)
         click.echo("seeded %d demo events" % made if made else "ledger already has events; no demo data added")
@@ -148,13 +149,13 @@ def users():
 @click.option("--password", help="Prompted for (hidden, twice) when omitted.")
 def users_create(name, role, password):
     """Create a user."""
-    from app.domain import accounts
+    from app.accounts import users
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with AppContext():
         try:
-            user = accounts.create_user({"username": name, "role": role, "password": password}, actor=CLI_ACTOR)
+            user = users.create_user({"username": name, "role": role, "password": password}, actor=CLI_ACTOR)
         except ValidationError as exc:
             _fail_validation(exc)
     click.echo("created %s %s" % (user.role, user.username))
@@ -172,7 +173,7 @@ def tokens():
 @click.option("--expires", type=int, help="Days until the token expires (default: never).")
 def tokens_create(username, scope, name, expires):
     """Create a token; the secret is printed once, on the last line."""
-    from app.domain import accounts
+    from app.accounts import tokens
     from app.models import User
 
     with AppContext():
@@ -181,7 +182,7 @@ def tokens_create(username, scope, name, expires):
             click.echo("error: no user named %r" % username, err=True)
             sys.exit(2)
         try:
-            token, secret = accounts.create_token(user, {"name": name, "scopes": [scope], "expires_days": expires},
+            token, secret = tokens.create_token(user, {"name": name, "scopes": [scope], "expires_days": expires},
                                                   actor=CLI_ACTOR)
         except ValidationError as exc:
             _fail_validation(exc)
@@ -195,7 +196,7 @@ def tokens_create(username, scope, name, expires):
 @click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
 def import_events(file, dry_run):
     """Import events from a CSV FILE (the export's columns; - for stdin): every row, or none."""
-    from app.domain import csv_exchange
+    from app.ledger import csv_exchange
 
     content = file.read()
     with AppContext():
@@ -232,7 +233,7 @@ def export_events(output, **options):
     """Export events as CSV, newest first, with the filters of GET /api/v1/events."""
     from werkzeug.datastructures import MultiDict
 
-    from app.domain import csv_exchange
+    from app.ledger import csv_exchange
 
     args = MultiDict()
     for name, value in options.items():
@@ -271,7 +272,7 @@ def backup(output, directory):
     connection of CHANGETRACKER_DATABASE_URL; needs pg_dump on PATH (the server's major version or newer) and
     otherwise says so and exits 1: back up with your own tools then (pg_dump, base backups).
     """
-    from app.domain import backups
+    from app.ops import backups
 
     if output and directory:
         raise click.UsageError("--output and --dir exclude each other.")
@@ -298,9 +299,10 @@ def restore(file, yes):
     rename; PostgreSQL empties the schema and loads the dump in one transaction. Nothing changes when it fails.
     Exits 2 when FILE is unusable, 1 when not confirmed or when the database is in use or a tool fails.
     """
-    from app import schema
+    from app import migrations
     from app.db import database
-    from app.domain import backups
+    from app.ops import backups
+    from app.ops import restore as restoring
 
     def confirm(current, incoming):
         if yes:
@@ -311,7 +313,7 @@ def restore(file, yes):
 
     with AppContext() as app:
         try:
-            report = backups.restore(file, backups.directory(app.config, app.instance_path), confirm)
+            report = restoring.restore(file, backups.directory(app.config, app.instance_path), confirm)
         except backups.NotConfirmed as exc:
             _fail("%s Answer y at the prompt or pass --yes." % exc, 1)
         except backups.UnusableBackup as exc:
@@ -322,7 +324,7 @@ def restore(file, yes):
             click.echo("kept a copy of the previous database: %s" % report["safety_copy"])
         click.echo("restored %s (%s)" % (report["restored"].where, _describe(report["restored"])))
         try:
-            applied = schema.upgrade(database.obj)
+            applied = migrations.upgrade(database.obj)
         except Exception as exc:  # the restore stands; the migration that failed says why
             _fail("the backup is restored but a migration failed: %s; fix that, then run `changetracker db upgrade`"
                   % exc, 1)
@@ -359,7 +361,7 @@ def purge(before, older_than, dry_run, yes):
     entry records the purge and its counts. Webhook inbox items that are done, ignored or dead go when received
     before the cutoff (pending ones never). Runs in batches, one transaction each; asks first unless --yes.
     """
-    from app.domain import retention
+    from app.ops import retention
 
     try:
         at = retention.cutoff(before=before, older_than_days=older_than)
@@ -392,7 +394,7 @@ def _counts(counts):
 @click.option("--no-schedule", is_flag=True, help="Only drain the inbox: never run pollers, retention or backups.")
 def worker(once, no_schedule):
     """Process the webhook inbox and run the schedule (pollers, retention, backups) in one worker per deployment."""
-    from app.worker import Worker
+    from app.ops.worker import Worker
 
     logging.getLogger("app").setLevel(logging.INFO)
     process = Worker(_app(), schedule=not no_schedule)
@@ -417,8 +419,8 @@ def poll(pollers, push_url, token, output):
     """
     import json
 
-    from app.collectors import config as poller_config
-    from app.domain import polling
+    from app.polling import runner
+    from app.polling.collectors import config as poller_config
 
     if push_url and not token:
         click.echo("error: --push needs a token with the write scope: --token or CHANGETRACKER_TOKEN", err=True)
@@ -427,12 +429,12 @@ def poll(pollers, push_url, token, output):
         if push_url:  # runs where there is no local database (a Jenkins agent): no app, no PollRun rows
             settings = poller_config.load()
             _refuse_unconfigured(pollers, settings)
-            summary = polling.run_pollers(pollers, push_url=push_url, token=token, settings=settings)
+            summary = runner.run_pollers(pollers, push_url=push_url, token=token, settings=settings)
         else:
             with AppContext() as app:
                 settings = poller_config.load_for_app(app.config, app.instance_path)
                 _refuse_unconfigured(pollers, settings)
-                summary = polling.run_pollers(pollers, settings=settings, actor=Actor("poller (cli)"))
+                summary = runner.run_pollers(pollers, settings=settings, actor=Actor("poller (cli)"))
     except poller_config.PollerConfigError as exc:
         click.echo("error: %s" % exc, err=True)
         sys.exit(2)
@@ -457,7 +459,7 @@ def _refuse_unconfigured(names, settings):
     """A poller named on the command line with nothing to watch is a mistake; ``all`` runs what is configured."""
     for name in names:
         if name != "all" and not settings.configured(name):
-            from app.domain.polling import WHERE
+            from app.polling.runner import WHERE
 
             click.echo("error: nothing configured for the %s poller: add %s (README, \"Pollers\")%s" % (
                 name, WHERE[name], "; pollers file: %s" % settings.source if settings.source else ""), err=True)

@@ -1,8 +1,8 @@
-"""The database has one owner: this proxy, bound from CHANGETRACKER_DATABASE_URL by ``init_app``."""
+"""The database has one owner: this proxy, bound from CHANGETRACKER_DATABASE_URL by ``bind``, with the base model,
+the JSON column and the naive-UTC time conventions every table follows."""
 import json
 from datetime import datetime, timezone
 
-from flask import request
 from peewee import DatabaseProxy, Model, SqliteDatabase, TextField
 from playhouse.db_url import connect
 from playhouse.pool import PooledDatabase
@@ -104,8 +104,8 @@ def open_database(url, busy_timeout_ms=5000, pool_size=0, pool_recycle_seconds=N
     return connect(url, **options)
 
 
-def init_app(app):
-    """Bind the proxy to a pooled database for this process, and check a connection out per request.
+def bind(config):
+    """Bind the proxy to a pooled database for this process (``config``: the app's configuration).
 
     Pooled because opening a connection costs more than most requests (on SQLite: connect, four pragmas; on
     PostgreSQL: a TCP or socket handshake and authentication), and because SQLite checkpoints and deletes
@@ -114,25 +114,7 @@ def init_app(app):
     The CLI and the worker build the app too and share the same pool; their close() hands connections back.
     """
     replaced = database.obj
-    database.initialize(open_database(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"],
-                                      app.config.get("DATABASE_POOL_SIZE", 0),
-                                      app.config.get("DATABASE_POOL_RECYCLE_SECONDS")))
+    database.initialize(open_database(config["DATABASE_URL"], config["SQLITE_BUSY_TIMEOUT_MS"],
+                                      config.get("DATABASE_POOL_SIZE", 0), config.get("DATABASE_POOL_RECYCLE_SECONDS")))
     if isinstance(replaced, PooledDatabase):  # another app in this process (tests): its idle connections go now
         replaced.close_idle()
-    connect_per_request(app)
-
-
-def connect_per_request(app):
-    """A connection checked out of the pool for each of ``app``'s requests (except NO_DATABASE_ENDPOINTS)
-    and handed back on teardown."""
-
-    @app.before_request
-    def _connect():
-        if request.endpoint in app.config.get("NO_DATABASE_ENDPOINTS", ()):
-            return
-        database.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(exc):
-        if not database.is_closed():
-            database.close()

@@ -1,7 +1,13 @@
-"""Refusals that are neither invalid input (ValidationError → 422) nor a missing object (NotFound → 404).
+"""Refusals that are not invalid input (marshmallow's ValidationError → 422): a missing object (404), a clash
+with what is stored (409), an action the actor may not take on this object (403).
 
-app.errors answers them app-wide: the JSON error shape on the API, the error page in the browser, with the status.
+Every capability raises these; app.http.errors answers them app-wide: the JSON error shape on the API, the error
+page in the browser, with the status.
 """
+
+
+class NotFound(LookupError):
+    """No such object, or none the actor may know of (404)."""
 
 
 class Conflict(Exception):

@@ -1,6 +1,6 @@
 """The benchmark ledger: a realistic, seeded fleet history, bulk-loaded into a migrated database.
 
-SQLite is the source of truth: the file is migrated with ``app.schema.upgrade``, its secondary
+SQLite is the source of truth: the file is migrated with ``app.migrations.upgrade``, its secondary
 indexes and FTS5 triggers are set aside, the rows go in with ``executemany`` in one transaction,
 then the very same CREATE INDEX / CREATE TRIGGER statements are replayed and the FTS5 index is
 rebuilt, so the result is exactly the schema the migrations make. The file is cached under
@@ -24,9 +24,9 @@ from bisect import bisect
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 
-from app import schema
+from app import migrations
 from app.db import database, open_database
-from app.domain import timeline
+from app.ledger import timeline
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,12 @@ TAGS = ("security", "cve", "hotfix", "nightly", "infra", "network", "proxy", "st
 def cache_path(events, agents, days, seed):
     """bench/.data/ledger-<events>-<agents>a-<days>d-s<seed>-<hash>.db: the hash covers the generator
     version and the migration files, so a new migration (e.g. an index) gives a fresh build."""
-    migrations = sorted(f for f in os.listdir(schema.MIGRATIONS_DIR) if f.endswith(".py"))
+    migrations = sorted(f for f in os.listdir(migrations.MIGRATIONS_DIR) if f.endswith(".py"))
     digest = hashlib.sha256()
     digest.update(str(GENERATOR_VERSION).encode())
     for name in migrations:
         digest.update(name.encode())
-        with open(os.path.join(schema.MIGRATIONS_DIR, name), "rb") as source:
+        with open(os.path.join(migrations.MIGRATIONS_DIR, name), "rb") as source:
             digest.update(source.read())
     return os.path.join(DATA_DIR, "ledger-%d-%da-%dd-s%d-%s.db" % (events, agents, days, seed,
                                                                    digest.hexdigest()[:10]))
@@ -124,7 +124,7 @@ def sqlite_ledger(events, agents, days, seed, rebuild=False):
 
 def _build_sqlite(path, fleet):
     db = open_database("sqlite:///%s" % path)
-    schema.upgrade(db)
+    migrations.upgrade(db)
     db.close()
 
     conn = sqlite3.connect(path, isolation_level=None)
@@ -390,8 +390,8 @@ def postgres_ledger(server_url, sqlite_path):
     Returns (url, drop): ``drop()`` removes the database again.
     """
     import psycopg2
-    from psycopg2 import sql
     from playhouse.db_url import parse
+    from psycopg2 import sql
 
     params = parse(server_url)
     admin = psycopg2.connect(**params)
@@ -410,7 +410,7 @@ def postgres_ledger(server_url, sqlite_path):
     try:
         started = time.perf_counter()
         db = open_database(url)
-        schema.upgrade(db)
+        migrations.upgrade(db)
         db.close()
         _load_postgres(psycopg2.connect(**dict(params, database=name)), sqlite_path)
         _recount(url)

@@ -142,12 +142,12 @@ def load(port, bodies, clients):
 
 def prepare(url):
     """A migrated database with the 'bench' Jenkins source."""
-    from app import schema
+    from app import migrations
     from app.db import database, open_database
-    from app.domain import sources
+    from app.ingest import sources
 
     db = open_database(url)
-    schema.upgrade(db)
+    migrations.upgrade(db)
     db.close()
     database.initialize(open_database(url))
     database.connect()
@@ -180,7 +180,7 @@ def measure_acceptance(args, env):
 
 def measure_drain(url, args):
     from app.db import database, open_database
-    from app.domain import inbox
+    from app.ingest import inbox
     from app.models import Event, InboxItem
 
     database.initialize(open_database(url))

@@ -115,7 +115,7 @@ def _timed(function, *args):
 
 # -- a. one filtered page -----------------------------------------------------------------------
 def measure_page(target, runs, seed):
-    from app.domain import events, filters
+    from app.ledger import events, filters
 
     def ours(start, end, agents, severities):
         args = MultiDict([("from", _iso(start)), ("to", _iso(end)), ("limit", "50")]
@@ -150,7 +150,7 @@ def measure_page(target, runs, seed):
 
 # -- b. a 90-day timeline ------------------------------------------------------------------------
 def measure_timeline(target, runs, seed):
-    from app.domain import filters, timeline
+    from app.ledger import filters, timeline
 
     def ours(start, end):
         query = filters.parse(MultiDict([("from", _iso(start)), ("to", _iso(end))]))
@@ -181,9 +181,9 @@ def measure_timeline(target, runs, seed):
 
 # -- c. CSV export -------------------------------------------------------------------------------
 def export_function():
-    """app.domain.csv_exchange's streaming export, or None while it does not exist."""
+    """app.ledger.csv_exchange's streaming export, or None while it does not exist."""
     try:
-        from app.domain import csv_exchange
+        from app.ledger import csv_exchange
     except ImportError:
         return None
     if not hasattr(csv_exchange, "export_rows") or not hasattr(csv_exchange, "export_filters"):
@@ -296,7 +296,7 @@ def table(all_results):
                      "median <= %.0f ms" % TIMELINE_MEDIAN_MS if kind == "sqlite" else "",
                      _verdict(tm <= TIMELINE_MEDIAN_MS) if kind == "sqlite" else ""))
         if ex is None:
-            rows.append(("c. CSV export", kind, "GAP: app.domain.csv_exchange.export_rows not found", "", "", "", "",
+            rows.append(("c. CSV export", kind, "GAP: app.ledger.csv_exchange.export_rows not found", "", "", "", "",
                          "", "MISSED"))
             continue
         em, bm = statistics.median(ex["ours"]), statistics.median(ex["bare"])

@@ -40,7 +40,7 @@ def captured():
 def explain(target, iso):
     """Text: each distinct statement of a. b. c. with its plan."""
     from app.db import database
-    from app.domain import events, filters, timeline
+    from app.ledger import events, filters, timeline
     from bench.ledger import export_function
 
     middle = target.first + timedelta(days=(target.last - target.first).days // 2)
@@ -52,7 +52,7 @@ def explain(target, iso):
     work = [("a. page", lambda: events.list_events(filters.parse(page_args))),
             ("b. timeline", lambda: timeline.build(filters.parse(span), bucket="auto"))]
     if export is not None:
-        from app.domain import csv_exchange
+        from app.ledger import csv_exchange
 
         export_args = MultiDict([("from", iso(middle - timedelta(days=30))), ("to", iso(middle))])
         work.append(("c. export (first two batches)",

@@ -6,7 +6,7 @@
 
 The fake Jenkins (tests/fakes/jenkins.py, the one the tests use) runs in a child process, so its own
 CPU does not compete with the poller for the GIL; python-jenkins is the real client. Every run goes
-through app.domain.polling.run_pollers("jenkins") — the fleet query, 1,000 config.xml fetches with
+through app.polling.runner.run_pollers("jenkins") — the fleet query, 1,000 config.xml fetches with
 bounded concurrency, parsing, and 1,002 snapshot submissions into a fresh database. The first run
 records the baselines; the timed runs poll an unchanged fleet (target: ≤ 15 s and zero events); a last
 run changes 10 agents and must record exactly 10 events, which the fleet drift matrix then shows as
@@ -57,7 +57,7 @@ class Database:
         self.url, self.drop = url, None
 
     def __enter__(self):
-        from app import schema
+        from app import migrations
         from app.db import database, open_database
 
         if self.url == "sqlite":
@@ -66,7 +66,7 @@ class Database:
         else:
             self.url = self._create_postgres(self.url)
         db = open_database(self.url)
-        schema.upgrade(db)
+        migrations.upgrade(db)
         db.close()
         database.initialize(open_database(self.url))
         database.connect()
@@ -104,16 +104,16 @@ class Database:
 
 
 def poll_once(settings):
-    from app.domain import polling
+    from app.polling import runner
 
     started = time.perf_counter()
-    summary = polling.run_pollers(["jenkins"], settings=settings)
+    summary = runner.run_pollers(["jenkins"], settings=settings)
     return time.perf_counter() - started, summary["pollers"][0]
 
 
 def collect_once(settings):
     """The collection alone (no database): how much of a run is waiting on Jenkins."""
-    from app.collectors import jenkins
+    from app.polling.collectors import jenkins
 
     started = time.perf_counter()
     result = jenkins.collect(settings.jenkins)
@@ -121,9 +121,9 @@ def collect_once(settings):
 
 
 def measure(args, url):
-    from app.collectors.config import JenkinsController, PollerSettings
-    from app.domain import fleet
     from app.models import Event
+    from app.polling import fleet
+    from app.polling.collectors.config import JenkinsController, PollerSettings
 
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.Process(target=serve_fleet, args=(args.agents, args.latency_ms / 1000.0, child),

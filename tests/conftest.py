@@ -18,10 +18,10 @@ from contextlib import contextmanager
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app, schema
+from app import create_app, migrations
+from app.accounts import tokens, users
 from app.db import database, open_database
-from app.domain import accounts
-from app.extensions import limiter
+from app.http.extensions import limiter
 from app.models import MODELS, User
 
 PG_URL = os.environ.get("CHANGETRACKER_TEST_DATABASE_URL", "")
@@ -75,7 +75,7 @@ def database_template(tmp_path_factory):
     else:
         template = tmp_path_factory.mktemp("template") / "template.db"
         db = open_database("sqlite:///%s" % template)
-        schema.upgrade(db)
+        migrations.upgrade(db)
         db.close()
 
         def fresh(tmp_path):
@@ -97,7 +97,7 @@ def _postgres_template():
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = _pg_url_for(name)
     db = open_database(url)
-    schema.upgrade(db)
+    migrations.upgrade(db)
     db.close()
     tables = [m._meta.table_name for m in MODELS]
 
@@ -177,13 +177,13 @@ class AuthActions:
     def user(self, username="editor", role="editor", password=PASSWORD):
         with connected(self.app):
             existing = User.get_or_none(User.username == username)
-            return existing or accounts.create_user({"username": username, "role": role, "password": password})
+            return existing or users.create_user({"username": username, "role": role, "password": password})
 
     def token(self, role="editor", scope="write", username=None, **extra):
         """A bearer token secret for a (new or existing) user with ``role``."""
         user = self.user(username or role, role)
         with connected(self.app):
-            _, secret = accounts.create_token(user, {"name": "test", "scopes": [scope], **extra})
+            _, secret = tokens.create_token(user, {"name": "test", "scopes": [scope], **extra})
         return secret
 
     def headers(self, role="editor", scope="write"):

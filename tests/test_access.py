@@ -5,11 +5,10 @@ A route added without a rule in app/access.py fails here (and is refused at run 
 import re
 
 import pytest
-
 from werkzeug.routing import IntegerConverter
 
 from app import IdConverter
-from app.access import ADMIN, PUBLIC, READ, RULES, WRITE
+from app.accounts.access import ADMIN, PUBLIC, READ, RULES, WRITE
 
 IDENTITIES = {
     # name: (how, role or scope, level)

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from gunicorn.config import Config
 
-from app.access_log import RedactingLogger, redact
+from app.http.access_log import RedactingLogger, redact
 
 
 def test_redact_hides_only_the_token_value():

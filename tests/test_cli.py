@@ -1,6 +1,6 @@
 """The changetracker command line, through Flask's CliRunner."""
+from app.accounts import tokens, users
 from app.cli import main
-from app.domain import accounts
 from app.models import ApiToken, Event, User
 from tests.conftest import PASSWORD, connected
 
@@ -13,7 +13,7 @@ def test_users_create_and_tokens_create_print_the_secret_last(app, runner):
     secret = result.output.strip().splitlines()[-1]
     assert secret.startswith("ct_")
     with connected(app):
-        token, user = accounts.resolve_token(secret)
+        token, user = tokens.resolve_token(secret)
         assert (user.username, token.name, token.scopes) == ("ci-bot", "nightly", "write")
         assert token.expires_at is not None
         assert secret not in {t.secret_hash for t in ApiToken.select()}  # only a hash is stored
@@ -51,7 +51,7 @@ def test_seed_creates_admin_once_and_demo_events_once(app, runner):
     assert result.exit_code == 0, result.output
     password = result.output.split("password: ")[1].split()[0]
     with connected(app):
-        assert accounts.authenticate("admin", password).role == "admin"
+        assert users.authenticate("admin", password).role == "admin"
         assert Event.select().count() == 12
     again = runner.invoke(main, ["seed"])
     assert "password" not in again.output and "already has events" in again.output

@@ -5,14 +5,14 @@ import subprocess
 
 import pytest
 
-from app import schema
+from app import migrations
+from app.accounts.audit import Actor
 from app.cli import main
 from app.db import database
-from app.domain import leases
-from app.domain.backups import disconnect
-from app.domain.audit import Actor
-from app.domain.events import delete_event, record_event
+from app.ledger.events import delete_event, record_event
 from app.models import Event
+from app.ops import leases
+from app.ops.restore import disconnect
 from tests.conftest import PG_URL, connected
 
 SEED = Actor("seed")
@@ -41,7 +41,7 @@ def backup(runner, *args):
 
 def newest_migration(app):
     with connected(app):
-        return [name for _, name, _ in schema.status(database.obj)][-1]
+        return [name for _, name, _ in migrations.status(database.obj)][-1]
 
 
 def test_backup_writes_a_consistent_copy_into_the_backup_directory_and_prints_its_path(app, runner, tmp_path):
@@ -343,11 +343,11 @@ def test_postgres_restore_drops_objects_newer_than_the_backup(app, runner):
 
 
 def test_safety_copies_made_within_one_second_get_distinct_names(tmp_path, monkeypatch):
-    from app.domain import backups
+    from app.ops import backups
 
     monkeypatch.setattr(backups, "stamp", lambda: "20261126T035900Z")
-    first = backups._free_path(str(tmp_path), "changetracker-before-restore-%s.db")
+    first = backups.free_path(str(tmp_path), "changetracker-before-restore-%s.db")
     open(first, "w").close()
-    second = backups._free_path(str(tmp_path), "changetracker-before-restore-%s.db")
+    second = backups.free_path(str(tmp_path), "changetracker-before-restore-%s.db")
     assert os.path.basename(first) == "changetracker-before-restore-20261126T035900Z.db"
     assert os.path.basename(second) == "changetracker-before-restore-20261126T035900Z-2.db"

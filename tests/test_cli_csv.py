@@ -4,9 +4,9 @@ import io
 
 import pytest
 
+from app.accounts.audit import Actor
 from app.cli import main
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.ledger.events import record_event
 from app.models import AuditEntry, Event
 from tests.conftest import connected
 

@@ -4,11 +4,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from app.accounts import audit
+from app.accounts.audit import Actor
 from app.cli import main
 from app.db import to_db_time
-from app.domain import audit, comments
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.ledger import comments
+from app.ledger.events import record_event
 from app.models import Agent, AuditEntry, Comment, DedupeSlot, Event, EventAgent, InboxItem
 from tests.conftest import connected
 

@@ -43,11 +43,11 @@ def test_environment_overrides_defaults(tmp_path, monkeypatch):
 
 
 def test_gunicorn_serves_with_only_database_url_and_secret_key(tmp_path, database_url):
-    from app import schema
+    from app import migrations
     from app.db import open_database
 
     db = open_database(database_url)
-    schema.upgrade(db)
+    migrations.upgrade(db)
     db.close()
     port = free_port()
     env = {"PATH": os.environ["PATH"], "CHANGETRACKER_DATABASE_URL": database_url,

@@ -72,7 +72,7 @@ def test_the_cli_hands_its_connection_back(app, runner):
 
 
 def test_the_worker_hands_its_connections_back(app):
-    from app.worker import Worker
+    from app.ops.worker import Worker
 
     worker = Worker(app, schedule=False)
     worker.run(once=True)

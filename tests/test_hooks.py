@@ -9,7 +9,7 @@ import pytest
 
 from app.models import InboxItem
 from tests.conftest import connected
-from tests.webhook_support import (REGISTRY_TYPE, SECRET, deliver, fixture_bytes, make_source, signature)
+from tests.webhook_support import REGISTRY_TYPE, SECRET, deliver, fixture_bytes, make_source, signature
 
 NOTIFICATION = "notification-plugin-completed.json"
 PUSH = "docker-registry-notification-push-envelope.json"
@@ -244,7 +244,7 @@ def test_the_retry_after_of_a_429_is_the_rest_of_the_window(app, client):
 
 
 def test_budgets_are_off_when_rate_limiting_is(app, client, monkeypatch):
-    from app.extensions import limiter
+    from app.http.extensions import limiter
 
     monkeypatch.setattr(limiter, "enabled", False)  # what RATELIMIT_ENABLED=false sets
     make_source(app, "ci", "jenkins")

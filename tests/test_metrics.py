@@ -10,8 +10,8 @@ from datetime import timedelta, timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.db import utcnow
-from app.domain import leases
 from app.models import InboxItem, PollRun
+from app.ops import leases
 from tests.conftest import connected, free_port, server_process
 from tests.webhook_support import deliver, fixture_bytes, make_source
 

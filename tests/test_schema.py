@@ -1,7 +1,7 @@
 """Migrations: upgrade → downgrade → upgrade on the suite's database, and the result matches the models."""
 import pytest
 
-from app import schema
+from app import migrations
 from app.db import open_database
 from app.models import MODELS
 
@@ -19,25 +19,25 @@ def tables(db):
 
 
 def test_migrated_schema_matches_models(db):
-    assert not schema.drift(db), str(schema.drift(db))
-    assert schema.pending(db) == []
+    assert not migrations.drift(db), str(migrations.drift(db))
+    assert migrations.pending(db) == []
 
 
 def test_upgrade_downgrade_upgrade(db):
     model_tables = {m._meta.table_name for m in MODELS}
     assert model_tables <= tables(db)
 
-    names = [name for _, name, _ in schema.status(db)]
+    names = [name for _, name, _ in migrations.status(db)]
     assert names[0] == "0001_core_ledger"
-    assert schema.downgrade(db, to=0) == list(reversed(names))
+    assert migrations.downgrade(db, to=0) == list(reversed(names))
     assert not (model_tables & tables(db))
-    assert all(applied is None for _, _, applied in schema.status(db))
+    assert all(applied is None for _, _, applied in migrations.status(db))
 
-    assert schema.upgrade(db, to=1) == ["0001_core_ledger"]
-    assert schema.upgrade(db) == names[1:]
+    assert migrations.upgrade(db, to=1) == ["0001_core_ledger"]
+    assert migrations.upgrade(db) == names[1:]
     assert model_tables <= tables(db)
-    assert not schema.drift(db)
-    assert schema.upgrade(db) == []
+    assert not migrations.drift(db)
+    assert migrations.upgrade(db) == []
 
 
 def test_indexes_serve_the_timeline_queries(db):

@@ -14,9 +14,9 @@ import requests
 
 from app.cli import main
 from app.db import utcnow
-from app.domain import leases
 from app.models import Event, InboxItem, WorkerLease
-from app.worker import Worker
+from app.ops import leases
+from app.ops.worker import Worker
 from tests.conftest import PG_URL, connected
 from tests.webhook_support import ROOT, make_source, signature
 
@@ -60,13 +60,13 @@ def test_stopping_releases_the_lease_for_the_next_worker(app):
 
 
 def test_pollers_are_called_by_name(app, monkeypatch, caplog):
-    from app.domain import polling
+    from app.polling import runner
 
     worker = Worker(app, name="w1")
     calls = []
-    monkeypatch.setattr(polling, "run_pollers", lambda names: calls.append(names) or {"runs": len(names)})
+    monkeypatch.setattr(runner, "run_pollers", lambda names: calls.append(names) or {"runs": len(names)})
     app.config["WORKER_POLLERS"] = "jenkins, registry"
-    caplog.set_level(logging.INFO, logger="app.worker")
+    caplog.set_level(logging.INFO, logger="app.ops.worker")
     worker.renew_lease()
     assert worker.run_duty("pollers", worker.poll) == {"runs": 2}
     assert calls == [["jenkins", "registry"]]
@@ -91,7 +91,7 @@ def test_the_schedule_starts_and_stops_with_its_jobs(app):
 
 
 def test_backups_keep_the_newest_copies(app, tmp_path, monkeypatch):
-    from app.domain import backups
+    from app.ops import backups
 
     worker = Worker(app, name="w1")
     app.config.update(BACKUP_DIR=str(tmp_path / "backups"), BACKUP_KEEP=2)
@@ -110,8 +110,8 @@ def test_backups_keep_the_newest_copies(app, tmp_path, monkeypatch):
 def test_retention_purges_old_poll_runs_always_and_old_events_only_when_configured(app, caplog):
     from datetime import datetime, timezone
 
-    from app.domain.audit import Actor
-    from app.domain.events import record_event
+    from app.accounts.audit import Actor
+    from app.ledger.events import record_event
     from app.models import AuditEntry, PollRun
 
     worker = Worker(app, name="w1")
@@ -131,7 +131,7 @@ def test_retention_purges_old_poll_runs_always_and_old_events_only_when_configur
                          Actor("tester"))
     app.config.update(POLL_RUN_RETENTION_DAYS=90, EVENT_RETENTION_DAYS=0)
     worker.renew_lease()
-    caplog.set_level(logging.INFO, logger="app.worker")
+    caplog.set_level(logging.INFO, logger="app.ops.worker")
 
     assert worker.run_duty("retention", worker.apply_retention) == {"inbox_items": 0, "poll_runs": 1}
     assert "retention purged 0 inbox items, 1 poll runs" in caplog.text
@@ -169,7 +169,7 @@ def _notification(number):
 
 # The first worker is slowed down (20 ms per item, inside its batch transaction) so that the test kills it while
 # a claimed batch is in flight on any machine, however loaded; the code under test is unchanged.
-SLOW_WORKER = ("import time; from app.domain import notifications as n; original = n.to_events; "
+SLOW_WORKER = ("import time; from app.ingest import mappings as n; original = n.to_events; "
                "n.to_events = lambda *args: (time.sleep(0.02), original(*args))[1]; ")
 
 

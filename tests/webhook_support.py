@@ -3,7 +3,7 @@ import hashlib
 import hmac
 import os
 
-from app.domain import sources
+from app.ingest import sources
 from tests.conftest import connected
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

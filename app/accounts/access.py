@@ -1,16 +1,9 @@
-"""Who may call what: one table for every route, enforced before any view runs.
+"""Who may call what: one table for every route (app.http.guard enforces it before any view runs).
 
 Each endpoint needs a level: ``public`` (anyone, even anonymous), ``read`` (viewer / read token),
 ``write`` (editor / write token) or ``admin``. A route missing from this table is refused for
 everyone and fails the URL-map test, so nothing new ships unguarded.
 """
-from flask import abort, g, request
-from flask_login import current_user
-
-from app.domain import accounts
-from app.domain.audit import Actor
-from app.extensions import csrf
-
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PUBLIC = "public"
 READ, WRITE, ADMIN = 1, 2, 3
@@ -32,8 +25,8 @@ RULES = {
     "ledger.delete_search": READ,  # owners (and admins) only, checked by the domain
     "ledger.new_event": WRITE,
     "ledger.record_event": WRITE,
-    "csv_import.form": WRITE,
-    "csv_import.upload": WRITE,
+    "csv_exchange.form": WRITE,
+    "csv_exchange.upload": WRITE,
     "suspects.search": READ,
     "account.tokens": READ,
     "account.create_token": READ,
@@ -48,12 +41,12 @@ RULES = {
     "api.events.update_event": WRITE,
     "api.events.delete_event": WRITE,
     "api.events.event_history": READ,
-    "api.csv_transfer.export_events": READ,
-    "api.csv_transfer.import_events": WRITE,
+    "api.csv_exchange.export_events": READ,
+    "api.csv_exchange.import_events": WRITE,
     "api.timeline.get_timeline": READ,
     "api.correlation.related_events": READ,
     "api.correlation.list_suspects": READ,
-    "api.correlation.list_annotations": READ,
+    "api.annotations.list_annotations": READ,
     "api.docs.openapi_document": READ,
     "api.docs.docs_page": READ,
     "api.docs.docs_asset": PUBLIC,
@@ -72,13 +65,13 @@ RULES = {
     "api.inbox.list_items": ADMIN,
     "api.inbox.get_item": ADMIN,
     "api.inbox.replay_item": ADMIN,
-    "ingestion.sources_page": ADMIN,
-    "ingestion.create_source": ADMIN,
-    "ingestion.edit_source": ADMIN,
-    "ingestion.update_source": ADMIN,
-    "ingestion.delete_source": ADMIN,
-    "ingestion.inbox_page": ADMIN,
-    "ingestion.replay_item": ADMIN,
+    "ingest.sources_page": ADMIN,
+    "ingest.create_source": ADMIN,
+    "ingest.edit_source": ADMIN,
+    "ingest.update_source": ADMIN,
+    "ingest.delete_source": ADMIN,
+    "ingest.inbox_page": ADMIN,
+    "ingest.replay_item": ADMIN,
     "catalogue.agents": READ,
     "catalogue.agent_detail": READ,
     "catalogue.tools": READ,
@@ -120,52 +113,8 @@ NO_DATABASE = {"static", "assets.plotly_js", "health.healthz", "api.docs.docs_as
 SELF_AUTHENTICATED = {"hooks.receive"}
 
 
-class Unauthorized(Exception):
-    """The request carries no usable credentials; the message says what is wrong."""
-
-
 def required_level(endpoint):
     return RULES.get(endpoint)
 
 
-def enforce():
-    """before_request hook: authenticate, then check the route's rule."""
-    endpoint = request.endpoint
-    if endpoint is None:  # 404 / 405: let Flask answer
-        return
-    rule = required_level(endpoint)
-    if rule is None:
-        abort(403, description="This route has no access rule; refusing by default.")
-    if endpoint in SELF_AUTHENTICATED:
-        g.actor, g.level, g.via = None, 0, None
-        return
-    g.actor = None
-    g.level = 0
-    g.via = None
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        _authenticate_token(header[7:].strip())
-    elif current_user.is_authenticated:
-        g.actor = Actor(current_user.username, user_id=current_user.id)
-        g.level = accounts.ROLE_LEVEL[current_user.role]
-        g.via = "session"
-    if rule != PUBLIC and g.actor is None:
-        raise Unauthorized("Authentication required: log in or send 'Authorization: Bearer <token>'.")
-    if request.method not in SAFE_METHODS and g.via != "token":
-        csrf.protect()  # forms and session-authenticated API calls; bearer tokens cannot be forged cross-site
-    if rule == PUBLIC:
-        return
-    if g.level < rule:
-        needed = {READ: "read", WRITE: "write", ADMIN: "admin"}[rule]
-        abort(403, description="This needs %s access; your %s allows less." % (
-            needed, "token" if g.via == "token" else "role"))
-
-
-def _authenticate_token(secret):
-    try:
-        token, user = accounts.resolve_token(secret)
-    except accounts.TokenError as exc:
-        raise Unauthorized(str(exc)) from None
-    g.actor = Actor("%s (token %s)" % (user.username, token.name), user_id=user.id, token_id=token.id)
-    g.level = accounts.token_level(token, user)
-    g.via = "token"
+LEVEL_NAMES = {READ: "read", WRITE: "write", ADMIN: "admin"}

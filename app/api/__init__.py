@@ -3,13 +3,12 @@ from flask import Blueprint
 
 
 def create_blueprint():
-    from app.api import (catalogue, comments, correlation, csv_transfer, docs, events, saved_searches, timeline,
-                         tokens, users)
-    from app.api import inbox, sources
-    from app.api import fleet, poll_runs, snapshots
+    from app.api import (annotations, catalogue, comments, correlation, csv_exchange, docs, events, fleet, inbox,
+                         poll_runs, saved_searches, snapshots, sources, timeline, tokens, users)
 
     api = Blueprint("api", __name__, url_prefix="/api/v1")
-    for resource in (docs, csv_transfer, events, comments, correlation, saved_searches, timeline, tokens, users):
+    for resource in (docs, csv_exchange, events, comments, correlation, annotations, saved_searches, timeline, tokens,
+                     users):
         api.register_blueprint(resource.bp)
     for resource in (sources, inbox):  # webhook sources and the inbox (admin)
         api.register_blueprint(resource.bp)

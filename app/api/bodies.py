@@ -1,7 +1,11 @@
-"""Reading request bodies: the one place that turns raw bytes into a JSON object or a clear 400."""
+"""Request bodies and response shapes: the one place that turns raw bytes into a JSON object or a clear 400,
+and the ``{"items": [...]}`` envelope of every list."""
 import json
 
 from flask import abort, request
+from marshmallow import Schema, fields
+
+from app.fields import Text
 
 
 def json_body():
@@ -22,3 +26,12 @@ def json_body():
 
 def _json_kind(value):
     return {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(type(value), "null")
+
+
+def items_of(schema, name, cursor=False):
+    """A response schema ``{"items": [schema...]}`` (plus ``next_cursor`` for paged lists)."""
+    shape = {"items": fields.List(fields.Nested(schema), required=True)}
+    if cursor:
+        shape["next_cursor"] = Text(allow_none=True, required=True,
+                                    metadata={"description": "pass as cursor for the next page; null at the end"})
+    return Schema.from_dict(shape, name=name)

@@ -1,10 +1,9 @@
 """The catalogue: /agents, /tools and /toolchains, each addressed by name (URL-encode it; '/' may stay as it is)."""
 from flask import Blueprint, g, request
 
-from app.api.bodies import json_body
+from app.api.bodies import items_of, json_body
 from app.api.openapi import doc
-from app.domain import catalogue
-from app.domain.schemas import items_of
+from app.ledger import catalogue
 
 
 def _blueprint(kind):

@@ -1,11 +1,10 @@
 """Comments on an event."""
 from flask import Blueprint, g
 
-from app.api.bodies import json_body
+from app.api.bodies import items_of, json_body
 from app.api.openapi import doc
-from app.domain import comments
-from app.domain.comments import CommentCreateSchema, CommentSchema
-from app.domain.schemas import items_of
+from app.ledger import comments
+from app.ledger.comments import CommentCreateSchema, CommentSchema
 
 bp = Blueprint("comments", __name__)
 comment_schema = CommentSchema()

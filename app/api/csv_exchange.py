@@ -3,10 +3,10 @@ from flask import Blueprint, Response, abort, current_app, g, request, stream_wi
 from marshmallow import EXCLUDE, Schema, fields
 
 from app.api.openapi import doc
-from app.domain import csv_exchange, filters
-from app.errors import error_response
+from app.http.errors import error_response
+from app.ledger import csv_exchange, filters
 
-bp = Blueprint("csv_transfer", __name__)
+bp = Blueprint("csv_exchange", __name__)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream")
 
 
@@ -35,7 +35,7 @@ ExportQuerySchema = filters.EventFilterSchema(exclude=csv_exchange.PAGING_ARGUME
 def _import_size_limit(endpoint, values):
     # This hook runs before the app's before_request ones, which may already read the body (the
     # CSRF check of a browser session), so the larger limit is in place before anything reads it.
-    if endpoint == "api.csv_transfer.import_events":
+    if endpoint == "api.csv_exchange.import_events":
         request.max_content_length = current_app.config["MAX_IMPORT_BYTES"]
 
 
@@ -46,7 +46,7 @@ def _unreadable(exc):
 
 @bp.get("/events/export.csv")
 @doc("Export events as CSV", query=ExportQuerySchema, response={"text/csv": {"schema": {"type": "string"}}},
-     errors=(400, 401, 403),  # 400: NUL characters in the query (app.http_rules.reject_nul_characters)
+     errors=(400, 401, 403),  # 400: NUL characters in the query (app.http.rules.reject_nul_characters)
      description="The filters of GET /api/v1/events; every matching event, newest first, streamed. One row per "
                  "event: ISO 8601 UTC times, agents/tools/toolchains/tags joined with ';', changes/links/metadata "
                  "as JSON; cells that start like a spreadsheet formula get a leading '.")

@@ -3,10 +3,10 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, g, request
 
-from app.api.bodies import json_body
+from app.api.bodies import items_of, json_body
 from app.api.openapi import doc
-from app.domain import events, filters
-from app.domain.schemas import AuditEntrySchema, EventCreateSchema, EventSchema, items_of
+from app.ledger import events, filters
+from app.ledger.schemas import AuditEntrySchema, EventCreateSchema, EventSchema
 
 bp = Blueprint("events", __name__)
 event_schema = EventSchema()

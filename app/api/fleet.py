@@ -2,7 +2,7 @@
 from flask import Blueprint
 
 from app.api.openapi import doc
-from app.domain import fleet
+from app.polling import fleet
 
 bp = Blueprint("fleet", __name__)
 

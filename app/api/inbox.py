@@ -1,10 +1,10 @@
 """The webhook inbox (admin): items with their state and reason, and replaying dead or ignored ones."""
 from flask import Blueprint, g, request
 
+from app.api.bodies import items_of
 from app.api.openapi import doc
-from app.domain import inbox
-from app.domain.inbox import InboxItemSchema, InboxQuerySchema
-from app.domain.schemas import items_of
+from app.ingest import inbox
+from app.ingest.inbox import InboxItemSchema, InboxQuerySchema
 
 bp = Blueprint("inbox", __name__)
 item_schema = InboxItemSchema()

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, g
 
 from app.api.bodies import json_body
 from app.api.openapi import doc
-from app.domain import poll_runs
+from app.polling import poll_runs
 
 bp = Blueprint("poll_runs", __name__)
 run_schema = poll_runs.PollRunSchema()

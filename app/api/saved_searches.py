@@ -1,12 +1,11 @@
 """Saved searches: your own, plus those others share; only owners (and admins) change them."""
 from flask import Blueprint, g
 
-from app.access import ADMIN
-from app.api.bodies import json_body
+from app.accounts.access import ADMIN
+from app.api.bodies import items_of, json_body
 from app.api.openapi import doc
-from app.domain import saved_searches
-from app.domain.saved_searches import SavedSearchCreateSchema, SavedSearchSchema
-from app.domain.schemas import items_of
+from app.ledger import saved_searches
+from app.ledger.saved_searches import SavedSearchCreateSchema, SavedSearchSchema
 
 bp = Blueprint("saved_searches", __name__)
 search_schema = SavedSearchSchema()

@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, g
 
 from app.api.bodies import json_body
 from app.api.openapi import doc
-from app.domain import snapshots
+from app.polling import snapshots
 
 bp = Blueprint("snapshots", __name__)
 

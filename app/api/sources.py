@@ -1,11 +1,10 @@
 """Webhook sources (admin): who may send webhooks, with which secret (write-only) and mapping."""
 from flask import Blueprint, current_app, g
 
-from app.api.bodies import json_body
+from app.api.bodies import items_of, json_body
 from app.api.openapi import doc
-from app.domain import sources
-from app.domain.schemas import items_of
-from app.domain.sources import SourceCreateSchema, SourceSchema, SourceUpdateSchema
+from app.ingest import sources
+from app.ingest.sources import SourceCreateSchema, SourceSchema, SourceUpdateSchema
 
 bp = Blueprint("sources", __name__)
 source_schema = SourceSchema()

@@ -3,8 +3,8 @@ from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
 from app.api.openapi import doc
-from app.domain import filters, timeline
-from app.domain.schemas import EventSchema
+from app.ledger import filters, timeline
+from app.ledger.schemas import EventSchema
 
 bp = Blueprint("timeline", __name__)
 

@@ -1,23 +1,22 @@
-"""Correlation: the events related to one event, and the changes that could explain a failed build.
+"""The suspects of a failed build: the changes that could explain it, ranked.
 
-Both answers are built from the agent/tool/toolchain junction tables, whose (entity, occurred_at)
+Like the related events (app.correlation.related), the answer is built from the agent/tool/toolchain junction tables, whose (entity, occurred_at)
 indexes turn "events on these agents between t0 and t1" into index range scans. Candidates are
 ranked from light tuples; only the events that are returned are loaded in full (``with_links``:
 one query per kind of link), so the number of queries never grows with the number of events.
 """
-import re
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from peewee import SQL, fn
 
-from app.db import from_db_time, to_db_time
-from app.domain.events import get_event, with_links
-from app.domain.schemas import NAME, EventSchema, Text
+from app.correlation.windows import shift as _shift
+from app.db import to_db_time
+from app.fields import NAME, Text, UtcDateTime
+from app.ledger.events import with_links
+from app.ledger.schemas import EventSchema
 from app.models import SEVERITIES, Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain
 
-DEFAULT_WINDOW = timedelta(hours=24)
-MAX_WINDOW = timedelta(days=90)
 DEFAULT_LOOKBACK = timedelta(days=7)
 MAX_LOOKBACK = timedelta(days=90)
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
@@ -30,72 +29,9 @@ _CLOSENESS_POINTS = 25
 # Within a rank: changes first, then notes (observations, not changes), then changes undone before the failure.
 _DEMOTION_POINTS = (0, 30, 60)
 
-_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-_WINDOW = re.compile(r"^(\d{1,6})\s*([mhdw])$")
 _EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
-_AWARE = {"invalid": "Not a valid ISO 8601 datetime.",
-          "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T00:00:00Z."}
 _TIME_RANGE = validate.Range(min=_EARLIEST, max=_LATEST, error="Must be between 1970-01-01 and 9999-01-01.")
-
-
-def parse_window(text):
-    """``30m``, ``24h``, ``7d`` or ``2w`` as a timedelta; ValueError with a message a user can act on."""
-    match = _WINDOW.match(text.strip().lower())
-    if not match:
-        raise ValueError("Not a window: use a number and a unit, e.g. 30m, 24h or 7d.")
-    window = int(match.group(1)) * _UNITS[match.group(2)]
-    if not window:
-        raise ValueError("Must be longer than zero, e.g. 30m, 24h or 7d.")
-    if window > MAX_WINDOW:
-        raise ValueError("Must be at most 90d.")
-    return window
-
-
-def format_window(window):
-    """``window`` as people write it: 24h (not 1d or 1440m), 1h (not 60m), 2d, 90m, 14d for 2w."""
-    for unit, least in (("d", 2), ("h", 1)):
-        if window % _UNITS[unit] == timedelta(0) and window // _UNITS[unit] >= least:
-            return "%d%s" % (window // _UNITS[unit], unit)
-    return "%dm" % (window // _UNITS["m"])
-
-
-def describe_span(seconds):
-    """``8100`` → ``2h 15m``: the two largest units, as people say it."""
-    seconds = abs(int(seconds))
-    if seconds < 60:
-        return "%ds" % seconds
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append("%d%s" % (seconds // size, unit))
-            seconds %= size
-    return " ".join(parts[:2])
-
-
-class Window(Text):
-    """A window such as ``24h``; loads as a timedelta."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return parse_window(super()._deserialize(value, attr, data, **kwargs))
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else format_window(value)
-
-
-class RelatedQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    window = Window(load_default=DEFAULT_WINDOW,
-                    metadata={"description": "± this much around the event: a number and m, h, d or w "
-                                             "(30m, 24h, 7d); at most 90d"})
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT),
-                           metadata={"description": "events sharing an agent, tool or toolchain; rollback "
-                                                    "partners come on top of these"})
 
 
 class SuspectQuerySchema(Schema):
@@ -104,9 +40,9 @@ class SuspectQuerySchema(Schema):
 
     agent = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=100),
                         metadata={"description": "the failed build's agent (repeatable)"})
-    before = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE, validate=_TIME_RANGE,
+    before = UtcDateTime(load_default=None, validate=_TIME_RANGE,
                                   metadata={"description": "when the build failed; default now"})
-    since = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE, validate=_TIME_RANGE,
+    since = UtcDateTime(load_default=None, validate=_TIME_RANGE,
                                  metadata={"description": "e.g. the job's last success; default 7 days before "
                                                           "`before`, at most 90 days before it"})
     tool = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=100),
@@ -120,21 +56,6 @@ class SuspectQuerySchema(Schema):
     def _something_to_match(self, data, **kwargs):
         if not data.get("agent") and not data.get("tool") and not data.get("build_url"):
             raise ValidationError("Name the failed build's agent (agent=), its build_url= or a tool=.", "agent")
-
-
-class RelatedItemSchema(Schema):
-    event = fields.Nested(EventSchema, required=True)
-    reasons = fields.List(fields.String(), required=True)
-    offset_seconds = fields.Integer(required=True, metadata={"description": "this event's time minus the asked one's"})
-    offset = fields.String(required=True, metadata={"description": "the same, for people: 2h 15m earlier"})
-
-
-class RelatedSchema(Schema):
-    event_id = fields.Integer(required=True)
-    window = Window(required=True)
-    from_ = fields.DateTime(format="iso", data_key="from", attribute="from", required=True)
-    to = fields.DateTime(format="iso", required=True)
-    items = fields.List(fields.Nested(RelatedItemSchema), required=True)
 
 
 class SuspectSchema(Schema):
@@ -156,94 +77,12 @@ class SuspectsSchema(Schema):
     items = fields.List(fields.Nested(SuspectSchema), required=True)
 
 
-def parse_related_query(args):
-    """RelatedQuerySchema from query-string arguments (anything with ``get``)."""
-    return RelatedQuerySchema().load({name: args.get(name) for name in ("window", "limit")
-                                      if args.get(name) not in (None, "")})
-
-
 def parse_suspect_query(args):
     """SuspectQuerySchema from query-string arguments (anything with ``getlist`` and ``get``)."""
     raw = {name: [v for v in args.getlist(name) if v != ""] for name in ("agent", "tool")}
     raw.update({name: args.get(name) for name in ("before", "since", "build_url", "limit")
                 if args.get(name) not in (None, "")})
     return SuspectQuerySchema().load(raw)
-
-
-def related(event_id, window=DEFAULT_WINDOW, limit=DEFAULT_LIMIT):
-    """Events sharing an agent, tool or toolchain with event ``event_id`` within ± ``window``, closest first.
-
-    Each item carries its ``reasons`` ("same agent linux-07", "same tool jdk-17") and its offset from
-    the event. Rollback partners (events that revert this one, and the one it reverts) are always
-    listed, whatever the window and on top of ``limit``. The event itself never is.
-    """
-    event = get_event(event_id)
-    center = to_db_time(event["occurred_at"])
-    lo, hi = _shift(center, -window), _shift(center, window)
-
-    # Ties in time go to the older id on both sides, as in the final order.
-    earlier = _sharing(event_id, center, lo).order_by(SQL("occurred_at").desc(), SQL("event_id").asc()).limit(limit)
-    later = _sharing(event_id, center, hi).order_by(SQL("occurred_at").asc(), SQL("event_id").asc()).limit(limit)
-    # A UNION's columns come back raw (text on SQLite), hence from_db_time.
-    nearby = sorted((_closeness(from_db_time(when) - event["occurred_at"], other_id), other_id)
-                    for other_id, when in list(earlier.tuples()) + list(later.tuples()))
-    ids = {other_id for _, other_id in nearby[:limit]}
-    partners = Event.select(Event.id).where(Event.reverts == event_id)
-    if event["reverts"] is not None:
-        partners = partners | Event.select(Event.id).where(Event.id == event["reverts"])
-    ids.update(i for (i,) in partners.tuples())
-    ids.discard(event_id)
-
-    items = []
-    for other in with_links(list(Event.select().where(Event.id.in_(sorted(ids))))) if ids else []:
-        offset = other["occurred_at"] - event["occurred_at"]
-        items.append((_closeness(offset, other["id"]), {
-            "event": other, "reasons": _related_reasons(event, other),
-            "offset_seconds": int(offset.total_seconds()), "offset": _describe_offset(offset.total_seconds())}))
-    items.sort(key=lambda pair: pair[0])
-    return {"event_id": event_id, "window": window, "from": from_db_time(lo), "to": from_db_time(hi),
-            "items": [item for _, item in items]}
-
-
-def _closeness(offset, event_id):
-    """Sort key: nearer first; at the same distance, earlier first, then the older id."""
-    return abs(offset), offset, event_id
-
-
-def _sharing(event_id, center, bound):
-    """(event id, occurred_at) of other events linked to one of ``event_id``'s agents, tools or toolchains
-    between ``center`` and ``bound`` (the center itself counts on the earlier side): a UNION of range
-    scans on each junction's (entity, occurred_at) index."""
-    members = []
-    for junction, column in ((EventAgent, EventAgent.agent), (EventTool, EventTool.tool),
-                             (EventToolchain, EventToolchain.toolchain)):
-        own = junction.alias("own")
-        if bound <= center:
-            when = (junction.occurred_at >= bound) & (junction.occurred_at <= center)
-        else:
-            when = (junction.occurred_at > center) & (junction.occurred_at <= bound)
-        members.append(junction.select(junction.event, junction.occurred_at)
-                       .where(column.in_(own.select(getattr(own, column.name)).where(own.event == event_id)),
-                              junction.event != event_id, when))
-    return members[0] | members[1] | members[2]
-
-
-def _related_reasons(event, other):
-    reasons = []
-    if other["reverts"] == event["id"]:
-        reasons.append("reverts this event")
-    if event["reverts"] == other["id"]:
-        reasons.append("reverted by this event")
-    for key, noun in (("agents", "agent"), ("tools", "tool"), ("toolchains", "toolchain")):
-        shared = set(event[key]) & set(other[key])
-        reasons.extend("same %s %s" % (noun, name) for name in sorted(shared))
-    return reasons
-
-
-def _describe_offset(seconds):
-    if seconds == 0:
-        return "at the same time"
-    return "%s %s" % (describe_span(seconds), "earlier" if seconds < 0 else "later")
 
 
 def find_suspects(query, now=None):
@@ -453,14 +292,6 @@ def _url_variants(url):
     """A Jenkins build URL with and without its trailing slash: BUILD_URL ends in one, people drop it."""
     bare = url.rstrip("/")
     return [bare, bare + "/"]
-
-
-def _shift(value, delta):
-    """``value`` + ``delta``, held at the ends of what datetime can represent."""
-    try:
-        return value + delta
-    except OverflowError:
-        return datetime.min if delta < timedelta(0) else datetime.max
 
 
 def _unique(names):

@@ -1,24 +1,18 @@
 """Webhook receivers: POST /hooks/jenkins|registry|generic/<source> → 202 {"id": <inbox item id>}.
 
-Public routes that authenticate by the source's own secret (see app.domain.webhooks); the body is committed to
+Public routes that authenticate by the source's own secret (see app.ingest.webhooks); the body is committed to
 the inbox before the 202 goes out, and the worker turns it into events.
 
 They are served by an app of their own (create_hooks_app), mounted in front of the main one (Mount).
 """
-import functools
 import logging
-import math
-import time
 
-from flask import Blueprint, Flask, abort, current_app, g, request
+from flask import Blueprint, Flask, abort, current_app, request
 from flask.sessions import SessionInterface
-from limits import parse as parse_limit
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 
-from app.domain import sources, webhooks
-from app.errors import error_response
-from app.extensions import limiter
+from app.hooks import budgets
+from app.http.errors import error_response
+from app.ingest import sources, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +24,23 @@ def create_hooks_app(app):
     security headers and NUL check, and nothing of what serves people: no session, login, CSRF or
     Flask-Limiter. Senders are machines that authenticate by their source's secret, and those steps, run on
     every request of the main app, cost a delivery more than checking and storing it (bench/ingest.py)."""
-    from app import access, db, errors, http_rules, metrics
+    from app.accounts import access
+    from app.http import connections, errors, metrics, rules
 
     hooks_app = Flask(__name__, static_folder=None, instance_path=app.instance_path)
     hooks_app.config = app.config
     hooks_app.json.sort_keys = False
     hooks_app.session_interface = _NoSessions()
     metrics.instrument(hooks_app, durations=False)
-    hooks_app.before_request(http_rules.reject_nul_characters)
-    db.connect_per_request(hooks_app)
-    hooks_app.after_request(http_rules.security_headers)
+    hooks_app.before_request(rules.reject_nul_characters)
+    connections.connect_per_request(hooks_app)
+    hooks_app.after_request(rules.security_headers)
     errors.register(hooks_app)
     hooks_app.register_blueprint(bp)
-    # Nothing here runs app.access.enforce: every route must check its caller itself.
+    # Nothing here runs app.http.guard.enforce: every route must check its caller itself.
     unchecked = {rule.endpoint for rule in hooks_app.url_map.iter_rules()} - access.SELF_AUTHENTICATED
     if unchecked:
-        raise RuntimeError("routes served without app.access.enforce must be SELF_AUTHENTICATED: %s"
+        raise RuntimeError("routes served without app.http.guard.enforce must be SELF_AUTHENTICATED: %s"
                            % sorted(unchecked))
     return hooks_app
 
@@ -97,75 +92,13 @@ def receive(kind, source):
     return {"id": item_id}, 202
 
 
-# --- budgets ----------------------------------------------------------------------------------------
-# WEBHOOK_RATE_LIMIT is each source's budget, spent only by deliveries that authenticated (so strangers cannot
-# use it up: 413 and 415 are answered before the secret is checked); WEBHOOK_AUTH_FAILURE_LIMIT is each client
-# address's budget of failed authentications (401).
-# Counted with the limits library in the storage RATELIMIT_STORAGE_URI names, like the login limits, but not
-# through Flask-Limiter (which the receivers' app does not load): its per-request machinery (limit resolution,
-# exemption scopes, conditional deductions, headers) cost more than verifying and storing the delivery
-# (bench/ingest.py).
-
-class _SweptMemoryStorage(MemoryStorage):
-    """The limits library's in-process storage, minus its timer: MemoryStorage starts a thread to drop expired
-    counters whenever its last one (10 ms) has ended, i.e. every few deliveries during a burst, and each start
-    waits for the new thread to get the GIL. Expired counters are dropped on read anyway; the rest are swept
-    here, at most once a second, by whoever counts."""
-
-    SWEEP_SECONDS = 1.0
-
-    def __init__(self):
-        super().__init__()
-        self._next_sweep = 0.0
-
-    def _MemoryStorage__schedule_expiry(self):  # the (name-mangled) hook MemoryStorage calls on every change
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + self.SWEEP_SECONDS
-            self._MemoryStorage__expire_events()
-
-
 @bp.record_once
 def _open_budgets(state):
-    uri = state.app.config["RATELIMIT_STORAGE_URI"]
-    storage = (_SweptMemoryStorage() if uri.startswith("memory://")
-               else storage_from_string(uri, **state.app.config.get("RATELIMIT_STORAGE_OPTIONS", {})))
-    state.app.extensions["hook_budgets"] = FixedWindowRateLimiter(storage)
+    budgets.open_counter(state.app)
 
 
-@functools.lru_cache(maxsize=16)
-def _limit(text):
-    return parse_limit(text)
-
-
-@bp.before_request
-def _check_budgets():
-    """429 when the source's budget or the caller's budget of failures is spent; else the deliveries' budgets
-    are left for _spend_budgets to charge once the response is known."""
-    if not limiter.enabled or request.view_args is None:
-        return None
-    counter, config = current_app.extensions["hook_budgets"], current_app.config
-    budgets = ((_limit(config["WEBHOOK_RATE_LIMIT"]), "source", request.view_args.get("source", "")),
-               (_limit(config["WEBHOOK_AUTH_FAILURE_LIMIT"]), "auth-failures", request.remote_addr or ""))
-    for limit, kind, key in budgets:
-        if not counter.test(limit, "hooks", kind, key):
-            reset_at = counter.get_window_stats(limit, "hooks", kind, key).reset_time
-            return error_response(429, "Too many requests (limit: %s). Wait a little and try again." % limit,
-                                  headers={"Retry-After": str(max(1, math.ceil(reset_at - time.time())))})
-    g.hook_budgets = budgets
-    return None
-
-
-AUTHENTICATED = (202, 400, 422)  # accepted, or refused for what an authenticated body says
-
-
-@bp.after_request
-def _spend_budgets(response):
-    budgets = g.pop("hook_budgets", None)
-    if budgets is not None and (response.status_code == 401 or response.status_code in AUTHENTICATED):
-        limit, kind, key = budgets[1] if response.status_code == 401 else budgets[0]
-        current_app.extensions["hook_budgets"].hit(limit, "hooks", kind, key)
-    return response
+bp.before_request(budgets.check)
+bp.after_request(budgets.spend)
 
 
 @bp.errorhandler(webhooks.Refused)

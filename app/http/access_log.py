@@ -1,7 +1,7 @@
 """gunicorn's access log without webhook secrets: senders that cannot sign (the Jenkins Notification plugin) put
 the source's secret in ``?token=``, and the request line would otherwise carry it into every log line.
 
-Use with ``gunicorn --logger-class app.access_log.RedactingLogger`` (``changetracker serve`` does).
+Use with ``gunicorn --logger-class app.http.access_log.RedactingLogger`` (``changetracker serve`` does).
 """
 import re
 

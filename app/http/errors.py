@@ -6,9 +6,8 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.access import Unauthorized
-from app.domain import accounts, events
-from app.domain.refusals import Conflict, Forbidden
+from app.http.guard import Unauthorized
+from app.refusals import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,7 @@ def register(app):
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return error_response(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="changetracker"'})
 
-    @app.errorhandler(events.NotFound)
-    @app.errorhandler(accounts.NotFound)
+    @app.errorhandler(NotFound)
     def _missing(exc):
         return error_response(404, str(exc))
 

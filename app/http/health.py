@@ -1,8 +1,9 @@
 """Liveness and readiness probes, and the Prometheus metrics."""
 from flask import Blueprint, current_app
 
-from app import metrics as prometheus, schema
+from app import migrations
 from app.db import database
+from app.http import metrics as prometheus
 
 bp = Blueprint("health", __name__)
 
@@ -23,7 +24,7 @@ def readyz():
     try:
         database.execute_sql("SELECT 1")
         checks["database"] = "ok"
-        waiting = schema.pending(database.obj)
+        waiting = migrations.pending(database.obj)
         checks["migrations"] = "ok" if not waiting else "pending: " + ", ".join(waiting)
     except Exception as exc:  # readiness reports failures instead of raising them
         checks.setdefault("database", "error: %s" % type(exc).__name__)
@@ -37,7 +38,8 @@ def readyz():
 def _ingestion():
     """The inbox backlog and each poller's last run: reported, never a reason to take the web app out of service
     (they depend on the worker, not on this process). A run whose process died shows as abandoned."""
-    from app.domain import inbox, poll_runs
+    from app.ingest import inbox
+    from app.polling import poll_runs
 
     try:
         runs = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items() if k != "errors"}

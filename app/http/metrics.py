@@ -1,6 +1,6 @@
 """GET /metrics: Prometheus text.
 
-Two parts. The vital signs (app.domain.vitals) are read from the database at scrape time, so whichever gunicorn
+Two parts. The vital signs (app.ops.gauges) are read from the database at scrape time, so whichever gunicorn
 process answers reports the same. The HTTP request counts and durations are counted in each process: with
 PROMETHEUS_MULTIPROC_DIR set (``changetracker serve`` sets it under the instance folder) prometheus_client sums
 them over the processes; without it a scrape sees the process that answered it.
@@ -10,12 +10,13 @@ import time
 from importlib import metadata
 
 from flask import Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest,
+                               multiprocess)
 from prometheus_client.core import GaugeMetricFamily
 
-from app.domain import poll_runs, vitals
-from app.domain.poll_runs import STATUSES as POLL_STATUSES
+from app.ops import gauges
+from app.polling import poll_runs
+from app.polling.poll_runs import STATUSES as POLL_STATUSES
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
@@ -66,7 +67,7 @@ def exposition():
     else:
         http = generate_latest(REGISTRY)
     ledger = CollectorRegistry(auto_describe=False)
-    ledger.register(_VitalsCollector(vitals.figures(poll_runs.timeout(current_app.config))))
+    ledger.register(_VitalsCollector(gauges.figures(poll_runs.timeout(current_app.config))))
     return Response(http + generate_latest(ledger), content_type=CONTENT_TYPE_LATEST)
 
 

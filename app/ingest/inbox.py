@@ -20,19 +20,16 @@ from datetime import timedelta, timezone
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from peewee import PostgresqlDatabase, chunked, fn
 
+from app.accounts import audit
 from app.db import database, from_db_time, utcnow, write_transaction
-from app.domain import audit, events, notifications
-from app.domain.events import record_event, record_events, validate_events
-from app.domain.refusals import Conflict
+from app.ingest import mappings
+from app.ledger.events import record_event, record_events, validate_events
 from app.models import INBOX_STATES, Event, InboxItem, WebhookSource
+from app.refusals import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
 REPLAYABLE = ("dead", "ignored")
-
-
-class NotFound(events.NotFound):
-    pass
 
 
 @dataclass(frozen=True)
@@ -156,19 +153,19 @@ def _still_claimed(items, worker):
 def _plan(item, source):
     """The notification's outcome by the source's current mapping; raises Unusable for what can never work."""
     if source is None:
-        raise notifications.Unusable("Its source %r was deleted." % item.source_name)
+        raise mappings.Unusable("Its source %r was deleted." % item.source_name)
     if source.kind != item.kind:
-        raise notifications.Unusable("Its source %r is now of kind %s, not %s." % (item.source_name, source.kind,
+        raise mappings.Unusable("Its source %r is now of kind %s, not %s." % (item.source_name, source.kind,
                                                                                   item.kind))
     try:
         payload = json.loads(item.body)
     except ValueError as exc:
-        raise notifications.Unusable("The stored body is not JSON: %s." % exc) from None
+        raise mappings.Unusable("The stored body is not JSON: %s." % exc) from None
     if not isinstance(payload, dict):
-        raise notifications.Unusable("The body is not a JSON object.")
-    context = notifications.Context(source=item.source_name, item_id=item.id, body_sha256=item.body_sha256,
+        raise mappings.Unusable("The body is not a JSON object.")
+    context = mappings.Context(source=item.source_name, item_id=item.id, body_sha256=item.body_sha256,
                                     received_at=item.received_at.replace(tzinfo=timezone.utc))
-    return notifications.to_events(item.kind, source.mapping, payload, context)
+    return mappings.to_events(item.kind, source.mapping, payload, context)
 
 
 def _record_batch(planned, worker):
@@ -269,7 +266,7 @@ def _process_one(item, outcome, worker, settings):
 
 def _failed(item, worker, settings, exc):
     """Dead at once for what can never work; otherwise retried with exponential backoff, then dead."""
-    if isinstance(exc, (notifications.Unusable, ValidationError)):
+    if isinstance(exc, (mappings.Unusable, ValidationError)):
         reason = _reason(exc)
         log.warning("inbox item %d (%s %s) dead-lettered: %s", item.id, item.kind, item.source_name, reason)
         return _settle(item, worker, "dead", reason)

@@ -1,5 +1,5 @@
 """What webhook notifications mean: Jenkins build phases, registry manifest events and generic JSON, turned into
-event payloads for ``record_event`` by each source's mapping (see app.domain.sources for the mapping schemas).
+event payloads for ``record_event`` by each source's mapping (see app.ingest.sources for the mapping schemas).
 
 Pure functions of (mapping, payload, context): no database, no Flask. ``Unusable`` means the payload can never
 become events with this mapping (the inbox dead-letters it with the message); an empty ``Outcome`` with a reason
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
-from app.domain.sources import LIST_FIELDS
+from app.ingest.sources import LIST_FIELDS
 
 FINAL_PHASES = ("COMPLETED", "FINALIZED")
 STATUS_WORDS = {"SUCCESS": "succeeded", "FAILURE": "failed", "UNSTABLE": "unstable", "ABORTED": "aborted",

@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from peewee import IntegrityError
 
+from app.accounts import audit
 from app.db import database, from_db_time, utcnow
-from app.domain import audit, events
-from app.domain.refusals import Conflict
-from app.domain.schemas import Text
+from app.fields import Text, one_of
 from app.models import EVENT_TYPES, SEVERITIES, SOURCE_KINDS, WebhookSource
+from app.refusals import Conflict, NotFound
 
 MIN_SECRET_LENGTH = 16
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -26,14 +26,6 @@ GENERIC_FIELDS = ("title", "description", "type", "severity", "occurred_at", "en
                   "toolchains", "tags", "build_url", "dedupe_key")
 LIST_FIELDS = ("agents", "tools", "toolchains", "tags")
 PATH_PATTERN = r"^[^.\s][^\s]*$"
-
-
-class NotFound(events.NotFound):
-    pass
-
-
-def _one_of(choices):
-    return validate.OneOf(choices, error="Must be one of: {choices}.")
 
 
 _names = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list,
@@ -50,9 +42,9 @@ class JenkinsJobSchema(Schema):
         unknown = RAISE
 
     pattern = Text(required=True, validate=validate.Length(min=1, max=200))
-    type = Text(load_default="deployment", validate=_one_of(EVENT_TYPES))
-    severity = Text(load_default="info", validate=_one_of(SEVERITIES))
-    failure_severity = Text(load_default="high", validate=_one_of(SEVERITIES))
+    type = Text(load_default="deployment", validate=one_of(EVENT_TYPES))
+    severity = Text(load_default="info", validate=one_of(SEVERITIES))
+    failure_severity = Text(load_default="high", validate=one_of(SEVERITIES))
     agents = _names
     tools = _names
     toolchains = _names
@@ -78,9 +70,9 @@ class RegistryMappingSchema(Schema):
     repositories = fields.List(Text(validate=validate.Length(min=1, max=300)), required=True,
                                validate=validate.Length(min=1, max=500),
                                metadata={"description": "fnmatch patterns of tracked repositories, e.g. library/*"})
-    actions = fields.List(Text(validate=_one_of(("push", "delete"))), load_default=lambda: ["push", "delete"],
+    actions = fields.List(Text(validate=one_of(("push", "delete"))), load_default=lambda: ["push", "delete"],
                           validate=validate.Length(min=1))
-    severity = Text(load_default="info", validate=_one_of(SEVERITIES))
+    severity = Text(load_default="info", validate=one_of(SEVERITIES))
     # Prepended to the repository in tool names (e.g. "registry.internal:5000/") when several registries are tracked.
     tool_prefix = Text(load_default="", validate=validate.Length(max=200))
     agents = _names
@@ -95,13 +87,13 @@ class GenericMappingSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    fields = _Dict(keys=Text(validate=_one_of(GENERIC_FIELDS)), values=Text(validate=[
+    fields = _Dict(keys=Text(validate=one_of(GENERIC_FIELDS)), values=Text(validate=[
         validate.Length(min=1, max=300), _path]), load_default=dict,
         metadata={"description": "event field → dotted path in the payload"})
-    templates = _Dict(keys=Text(validate=_one_of(("title", "description", "dedupe_key"))),
+    templates = _Dict(keys=Text(validate=one_of(("title", "description", "dedupe_key"))),
                             values=Text(validate=validate.Length(min=1, max=1000)), load_default=dict,
                             metadata={"description": "event field → text with {dotted.path} placeholders"})
-    defaults = _Dict(keys=Text(validate=_one_of(GENERIC_FIELDS)), load_default=dict,
+    defaults = _Dict(keys=Text(validate=one_of(GENERIC_FIELDS)), load_default=dict,
                            metadata={"description": "event field → value used when the path is missing"})
     include_payload = _Boolean(load_default=False)
 
@@ -136,7 +128,7 @@ class SourceCreateSchema(Schema):
 
     name = Text(required=True, validate=validate.Regexp(
         NAME_PATTERN, error="1-100 letters, digits, '.', '_' or '-', starting with a letter or digit."))
-    kind = Text(required=True, validate=_one_of(SOURCE_KINDS))
+    kind = Text(required=True, validate=one_of(SOURCE_KINDS))
     secret = Text(required=True, load_only=True, validate=validate.Length(
         min=MIN_SECRET_LENGTH, max=500, error="Must be between {min} and {max} characters."))
     mapping = fields.Dict(keys=Text(), load_default=dict)

@@ -15,7 +15,7 @@ import re
 
 from marshmallow import ValidationError
 
-from app.domain import inbox
+from app.ingest import inbox
 
 JSON_TYPES = ("application/json",)
 REGISTRY_TYPES = ("application/json", "application/vnd.docker.distribution.events.v2+json")

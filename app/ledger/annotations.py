@@ -15,9 +15,9 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.db import to_db_time
-from app.domain import filters
-from app.domain.events import with_links
-from app.domain.schemas import Text
+from app.fields import Text
+from app.ledger import filters
+from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, EventTag, Tag
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

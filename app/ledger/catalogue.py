@@ -16,18 +16,16 @@ from datetime import datetime
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from peewee import SQL, IntegrityError, PostgresqlDatabase, fn
 
+from app.accounts import audit
 from app.db import database, from_db_time, to_db_time, write_transaction
-from app.domain import audit
-from app.domain.events import NotFound, with_links
-from app.domain.refusals import Conflict
-from app.domain.schemas import Text
+from app.fields import Text, UtcDateTime
+from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain, ToolchainTool
+from app.refusals import Conflict, NotFound
 
 NAME_MAX = 200
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
-_AWARE = {"invalid": "Not a valid ISO 8601 datetime.",
-          "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."}
 
 
 def name_problem(name):
@@ -72,7 +70,7 @@ class AgentCreateSchema(Schema):
     os = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
     executors = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
     offline = fields.Boolean(load_default=False)
-    last_seen_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso", error_messages=_AWARE)
+    last_seen_at = UtcDateTime(load_default=None, allow_none=True)
 
 
 class ToolCreateSchema(Schema):

@@ -1,11 +1,11 @@
 """Comments: notes people leave on an event, oldest first, each audited."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from app.accounts import audit
 from app.db import from_db_time, write_transaction
-from app.domain import audit
-from app.domain.events import NotFound
-from app.domain.schemas import Text
+from app.fields import Text
 from app.models import Comment, Event
+from app.refusals import NotFound
 
 BODY_MAX = 5000
 

@@ -14,7 +14,7 @@ import re
 from peewee import PostgresqlDatabase, fn
 
 from app.db import database, utcnow
-from app.domain import events, filters
+from app.ledger import events, filters
 from app.models import Event
 
 COLUMNS = ("id", "title", "description", "type", "severity", "source", "occurred_at", "ended_at", "agents", "tools",
@@ -44,7 +44,7 @@ class UnreadableFile(ValueError):
 
 
 def export_filters(args):
-    """The list filters (see app.domain.filters) from query-string-like ``args``, ignoring sort/limit/cursor."""
+    """The list filters (see app.ledger.filters) from query-string-like ``args``, ignoring sort/limit/cursor."""
     return filters.parse(_Without(args, PAGING_ARGUMENTS))
 
 
@@ -264,7 +264,7 @@ def _iso(value):
     if value is None:
         return None
     if isinstance(value, str):
-        # SQLite holds the text peewee writes, "YYYY-MM-DD HH:MM:SS[.ffffff]" (as app.domain.timeline
+        # SQLite holds the text peewee writes, "YYYY-MM-DD HH:MM:SS[.ffffff]" (as app.ledger.timeline
         # relies on too): the same digits. Editing the text costs a tenth of parsing it, which was an
         # eighth of the export's time per row.
         return value.replace(" ", "T", 1) + "Z"

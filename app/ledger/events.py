@@ -7,10 +7,13 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import ValidationError
 from peewee import PostgresqlDatabase, chunked
 
+from app.accounts import audit
 from app.db import database, from_db_time, insert_rows, to_db_time, utcnow, write_transaction
-from app.domain import audit, filters
-from app.domain.schemas import EventCreateSchema
-from app.models import Agent, AuditEntry, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
+from app.ledger import filters
+from app.ledger.schemas import EventCreateSchema
+from app.models import (Agent, AuditEntry, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag,
+                        Tool, Toolchain)
+from app.refusals import NotFound
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
 # Machine sources repeat themselves; people mean each note they write.
@@ -23,10 +26,6 @@ LINKS = (
     (EventToolchain, Toolchain, "toolchain", "toolchains"),
     (EventTag, Tag, "tag", "tags"),
 )
-
-
-class NotFound(LookupError):
-    pass
 
 
 def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDOW):
@@ -285,7 +284,7 @@ def get_event(event_id):
 
 
 def list_events(query_filters):
-    """One page of events matching ``query_filters`` (see app.domain.filters): (events, next_cursor)."""
+    """One page of events matching ``query_filters`` (see app.ledger.filters): (events, next_cursor)."""
     rows, cursor = filters.page(query_filters)
     return with_links(rows), cursor
 

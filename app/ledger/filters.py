@@ -12,19 +12,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from peewee import SQL, Case, Expression, PostgresqlDatabase, fn
 
 from app.db import database, from_db_time, to_db_time
-from app.domain.schemas import Text
-from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool,
-                        EventToolchain, Tag, Tool, Toolchain)
+from app.fields import NAME, Text, UtcDateTime, one_of
+from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool, EventToolchain,
+                        Tag, Tool, Toolchain)
 
 SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
 REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag")
 MAX_LIMIT = 500
-_AWARE = {"invalid": "Not a valid ISO 8601 datetime.", "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T00:00:00Z."}
-_NAME = validate.Length(min=1, max=200)
-
-
-def _one_of(choices):
-    return validate.OneOf(choices, error="Must be one of: {choices}.")
 
 
 class EventFilterSchema(Schema):
@@ -33,18 +27,18 @@ class EventFilterSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    from_ = fields.AwareDateTime(data_key="from", load_default=None, format="iso", error_messages=_AWARE)
-    to = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE)
-    agent = fields.List(Text(validate=_NAME), load_default=list)
-    label = fields.List(Text(validate=_NAME), load_default=list)
-    tool = fields.List(Text(validate=_NAME), load_default=list)
-    toolchain = fields.List(Text(validate=_NAME), load_default=list)
+    from_ = UtcDateTime(data_key="from", load_default=None)
+    to = UtcDateTime(load_default=None)
+    agent = fields.List(Text(validate=NAME), load_default=list)
+    label = fields.List(Text(validate=NAME), load_default=list)
+    tool = fields.List(Text(validate=NAME), load_default=list)
+    toolchain = fields.List(Text(validate=NAME), load_default=list)
     tag = fields.List(Text(validate=validate.Length(min=1, max=100)), load_default=list)
-    type = fields.List(Text(validate=_one_of(EVENT_TYPES)), load_default=list)
-    severity = fields.List(Text(validate=_one_of(SEVERITIES)), load_default=list)
-    source = fields.List(Text(validate=_one_of(SOURCES)), load_default=list)
+    type = fields.List(Text(validate=one_of(EVENT_TYPES)), load_default=list)
+    severity = fields.List(Text(validate=one_of(SEVERITIES)), load_default=list)
+    source = fields.List(Text(validate=one_of(SOURCES)), load_default=list)
     q = Text(load_default=None, validate=validate.Length(max=200))
-    sort = Text(load_default="-occurred_at", validate=_one_of(SORTS))
+    sort = Text(load_default="-occurred_at", validate=one_of(SORTS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = Text(load_default=None)
 

@@ -9,12 +9,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from peewee import IntegrityError
 from werkzeug.datastructures import MultiDict
 
+from app.accounts import audit
 from app.db import from_db_time, utcnow, write_transaction
-from app.domain import audit, filters
-from app.domain.events import NotFound
-from app.domain.refusals import Conflict, Forbidden
-from app.domain.schemas import Text
+from app.fields import Text
+from app.ledger import filters
 from app.models import SavedSearch, User
+from app.refusals import Conflict, Forbidden, NotFound
 
 QUERY_MAX = 4000
 # A saved search keeps what to look for, not where a page ended.

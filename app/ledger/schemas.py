@@ -1,27 +1,13 @@
-"""Load and dump schemas for the ledger (marshmallow 4). Loading validates; dumping shapes output."""
+"""Load and dump schemas of events and their audit entries (marshmallow 4). Loading validates; dumping
+shapes output."""
 import json
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from app.models import EVENT_TYPES, ROLES, SCOPES, SEVERITIES, SOURCES
+from app.fields import NAME, Text, UtcDateTime, one_of
+from app.models import EVENT_TYPES, SEVERITIES, SOURCES
 
 METADATA_MAX_BYTES = 64 * 1024
-
-
-class Text(fields.String):
-    """A string without NUL characters (PostgreSQL cannot store them; no legitimate input has them)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("Must not contain NUL (\\u0000) characters.")
-        return text
-
-NAME = validate.Length(min=1, max=200)
-
-
-def _one_of(choices):
-    return validate.OneOf(choices, error="Must be one of: {choices}.")
 
 
 class ChangeSchema(Schema):
@@ -49,20 +35,11 @@ class EventCreateSchema(Schema):
 
     title = Text(required=True, validate=validate.Length(min=1, max=200))
     description = Text(load_default="", validate=validate.Length(max=20000))
-    type = Text(load_default="note", validate=_one_of(EVENT_TYPES))
-    severity = Text(load_default="info", validate=_one_of(SEVERITIES))
-    source = Text(load_default="manual", validate=_one_of(SOURCES))
-    occurred_at = fields.AwareDateTime(
-        load_default=None,
-        format="iso",
-        error_messages={"invalid": "Not a valid ISO 8601 datetime.", "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."},
-    )
-    ended_at = fields.AwareDateTime(
-        load_default=None,
-        allow_none=True,
-        format="iso",
-        error_messages={"invalid": "Not a valid ISO 8601 datetime.", "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."},
-    )
+    type = Text(load_default="note", validate=one_of(EVENT_TYPES))
+    severity = Text(load_default="info", validate=one_of(SEVERITIES))
+    source = Text(load_default="manual", validate=one_of(SOURCES))
+    occurred_at = UtcDateTime(load_default=None)
+    ended_at = UtcDateTime(load_default=None, allow_none=True)
     agents = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
     tools = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
     toolchains = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
@@ -116,53 +93,6 @@ class EventSchema(Schema):
     updated_at = fields.DateTime(format="iso", dump_only=True)
 
 
-class UserCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    username = Text(required=True, validate=[
-        validate.Length(min=1, max=80),
-        validate.Regexp(r"^[A-Za-z0-9_.@-]+$", error="Use letters, digits and . _ @ - only."),
-    ])
-    role = Text(load_default="viewer", validate=_one_of(ROLES))
-    password = Text(required=True, load_only=True)
-
-
-class UserUpdateSchema(Schema):
-    """What an admin may change on a user; all optional."""
-
-    class Meta:
-        unknown = RAISE
-
-    role = Text(validate=_one_of(ROLES))
-    active = fields.Boolean()
-    password = Text(load_only=True)
-
-
-class UserSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    username = Text()
-    role = Text()
-    active = fields.Boolean()
-    created_at = fields.DateTime(format="iso")
-    last_login_at = fields.DateTime(format="iso", allow_none=True)
-
-
-class TokenSchema(Schema):
-    """A token as listed: never its secret."""
-
-    id = fields.Integer(dump_only=True)
-    name = Text()
-    user = Text()
-    prefix = Text()
-    scopes = fields.List(Text())
-    created_at = fields.DateTime(format="iso")
-    expires_at = fields.DateTime(format="iso", allow_none=True)
-    revoked_at = fields.DateTime(format="iso", allow_none=True)
-    last_used_at = fields.DateTime(format="iso", allow_none=True)
-    state = Text()
-
-
 class AuditEntrySchema(Schema):
     id = fields.Integer()
     at = fields.DateTime(format="iso")
@@ -172,33 +102,3 @@ class AuditEntrySchema(Schema):
     entity_id = Text()
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
-
-
-class TokenCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    name = Text(load_default="token", validate=validate.Length(min=1, max=100))
-    scopes = fields.List(Text(validate=_one_of(SCOPES)), load_default=lambda: ["read"],
-                         validate=validate.Length(min=1))
-    expires_days = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                  validate=validate.Range(min=1, max=3650))
-
-
-def items_of(schema, name, cursor=False):
-    """A response schema ``{"items": [schema...]}`` (plus ``next_cursor`` for paged lists)."""
-    shape = {"items": fields.List(fields.Nested(schema), required=True)}
-    if cursor:
-        shape["next_cursor"] = Text(allow_none=True, required=True,
-                                             metadata={"description": "pass as cursor for the next page; null at the end"})
-    return Schema.from_dict(shape, name=name)
-
-
-class TokenRequestSchema(TokenCreateSchema):
-    """POST /api/v1/tokens: admins may name another ``user`` to create the token for."""
-
-    user = Text(metadata={"description": "admins only: whose token"})
-
-
-class TokenCreatedSchema(TokenSchema):
-    secret = Text(required=True, metadata={"description": "shown in this response only"})

@@ -15,8 +15,8 @@ from marshmallow import ValidationError
 from peewee import JOIN, SQL, PostgresqlDatabase, Select, chunked, fn
 
 from app.db import database, from_db_time, to_db_time
-from app.domain import filters as event_filters
-from app.domain.events import with_links
+from app.ledger import filters as event_filters
+from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, TimelineCount, TimelineCountDelta
 
 FLEET_LANE = "fleet"

@@ -1,4 +1,4 @@
-"""Schema versions: the numbered files in app/migrations/, applied by peewee's migration runner."""
+"""Schema versions: the numbered files of this folder (never imported, only run), applied by peewee's migration runner."""
 import os
 
 from playhouse.migrations import MigrationError, Runner
@@ -6,7 +6,7 @@ from playhouse.schema_diff import diff_models
 
 from app.models import MODELS
 
-MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+MIGRATIONS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def runner(db):

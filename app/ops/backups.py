@@ -1,38 +1,21 @@
-"""Backups and restores of the ledger.
+"""Backups of the ledger (app.ops.restore puts one back).
 
 SQLite: a consistent copy with VACUUM INTO (safe while the service runs); the worker's scheduled backups keep the
-newest N. A restore copies the file aside, checks it is a Change Tracker database this code can run, keeps a copy of
-the current database, swaps the file in with one rename and leaves the pending migrations to the caller.
-
-PostgreSQL: the client tools do the work when they are installed — ``pg_dump --format=custom`` for a backup,
-``pg_restore`` piped into one ``psql --single-transaction`` for a restore — with the connection settings of
-CHANGETRACKER_DATABASE_URL passed through the environment (never the command line, where ``ps`` shows them).
+newest N. PostgreSQL: ``pg_dump --format=custom`` when the client tools are installed, with the connection settings
+of CHANGETRACKER_DATABASE_URL passed through the environment (never the command line, where ``ps`` shows them).
 """
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
-import tempfile
 import uuid
-from dataclasses import dataclass
-from urllib.request import pathname2url
 
 from peewee import PostgresqlDatabase, SqliteDatabase
-from playhouse.migrations import Migration
-from playhouse.pool import PooledDatabase
 
-from app import schema
 from app.db import database, utcnow
-from app.models import Event, WorkerLease
 
 NAME = re.compile(r"^changetracker-\d{8}T\d{6}Z\.db$")
-SQLITE_HEADER = b"SQLite format 3\x00"
-PG_ARCHIVE_HEADER = b"PGDMP"
-MIGRATION_TABLE = "schema_migration"
 PG_TOOLS_HINT = "install the PostgreSQL client tools (Debian: postgresql-client), the server's major version or newer"
-# A restore on PostgreSQL drops what is there first; waiting longer than this for a lock means the service is running.
-PG_LOCK_TIMEOUT = "15s"
 
 
 class BackupError(Exception):
@@ -45,15 +28,6 @@ class UnusableBackup(BackupError):
 
 class NotConfirmed(BackupError):
     pass
-
-
-@dataclass(frozen=True)
-class LedgerState:
-    """What a database holds, for the confirmation question: where, its newest migration, how many events."""
-
-    where: str
-    migration: str | None
-    events: int | None
 
 
 def engine():
@@ -74,7 +48,7 @@ def stamp():
     return utcnow().strftime("%Y%m%dT%H%M%SZ")
 
 
-def _free_path(directory, name_format):
+def free_path(directory, name_format):
     """``name_format`` % stamp() in ``directory``, with -2, -3, ... added while that name is taken: a restore of
     the safety copy made a moment ago must not write its own safety copy over the file it is restoring."""
     root, ext = os.path.splitext(name_format % stamp())
@@ -83,9 +57,6 @@ def _free_path(directory, name_format):
         number += 1
         path = os.path.join(directory, "%s-%d%s" % (root, number, ext))
     return path
-
-
-# --- backup ---------------------------------------------------------------------------------------
 
 
 def backup(output=None, directory=None):
@@ -119,326 +90,28 @@ def backup_sqlite(directory, keep):
 def write_sqlite_copy(path):
     """VACUUM INTO a temporary name beside ``path``, then rename: a half-written copy never carries the final name.
     Replaces ``path`` if it exists. The copy is readable by its owner only (it holds password hashes)."""
-    partial = _private_file(path)
+    partial = private_file(path)
     try:
         database.execute_sql("VACUUM INTO ?", (partial,))  # into an empty file is allowed, and it keeps its mode
         os.replace(partial, path)
     finally:
-        _remove(partial)
+        remove(partial)
     return path
 
 
 def dump_postgres(path):
     """``pg_dump --format=custom`` of the configured database into ``path``; BackupError when it cannot."""
-    pg_dump = _tool("pg_dump", "to back up PostgreSQL")
-    partial = _private_file(path)
+    pg_dump = tool("pg_dump", "to back up PostgreSQL")
+    partial = private_file(path)
     try:
-        _run([pg_dump, "--format=custom", "--no-password", "--file", partial], "pg_dump")
+        run([pg_dump, "--format=custom", "--no-password", "--file", partial], "pg_dump")
         os.replace(partial, path)
     finally:
-        _remove(partial)
+        remove(partial)
     return path
 
 
-# --- restore --------------------------------------------------------------------------------------
-
-
-def restore(file, safety_directory, confirm):
-    """Replace the database with the backup ``file``.
-
-    ``confirm(current, incoming)`` (two LedgerStates) is asked before anything is replaced, unless the database is
-    missing or empty; False raises NotConfirmed. The current database is copied into ``safety_directory`` first.
-    Returns {"safety_copy": path or None, "restored": LedgerState}; the caller applies pending migrations.
-    """
-    source = _existing_file(file)
-    if engine() == "sqlite":
-        return _restore_sqlite(source, safety_directory, confirm)
-    return _restore_postgres(source, safety_directory, confirm)
-
-
-def known_migrations():
-    return [m.name for m in Migration.load_directory(schema.MIGRATIONS_DIR)]
-
-
-def check_migrations(applied, what):
-    """Refuse ``applied`` (the migration names recorded in a backup) unless this code knows every one."""
-    known = known_migrations()
-    if not applied:
-        raise UnusableBackup("%s is not a Change Tracker database: its %s table is empty." % (what, MIGRATION_TABLE))
-    unknown = sorted(set(applied) - set(known))
-    if len(unknown) == len(set(applied)):
-        raise UnusableBackup("%s is not a Change Tracker database: none of its migrations (%s) is one of ours."
-                             % (what, ", ".join(unknown[:5])))
-    if unknown:
-        raise UnusableBackup("%s was written by a newer Change Tracker (migrations this version does not have: %s); "
-                             "upgrade Change Tracker first, then restore." % (what, ", ".join(unknown)))
-    return max(applied, key=known.index)
-
-
-def _restore_sqlite(source, safety_directory, confirm):
-    live = database.obj.database
-    if not live or live == ":memory:" or live.startswith("file:"):
-        raise BackupError("Restore needs a SQLite database file; CHANGETRACKER_DATABASE_URL points at %r." % live)
-    live = os.path.abspath(live)
-    if os.path.exists(live) and os.path.samefile(source, live):
-        raise UnusableBackup("%s is the current database itself." % source)
-    _check_header(source, SQLITE_HEADER)
-    staged = _private_file(live)
-    try:
-        incoming = _stage_sqlite(source, staged)
-        current = _current_state(live) if os.path.exists(live) else None
-        safety = None
-        if current is not None:
-            _refuse_if_open(live)
-            _refuse_running_worker()
-            if not confirm(current, incoming):
-                raise NotConfirmed("Not confirmed; nothing was restored.")
-            safety = _sqlite_safety_copy(live, safety_directory)
-        disconnect()
-        _refuse_if_open(live)
-        os.replace(staged, live)
-        _sync_directory(os.path.dirname(live))
-    finally:
-        _remove(staged)
-    database.connect(reuse_if_open=True)
-    return {"safety_copy": safety, "restored": incoming}
-
-
-def _stage_sqlite(source, staged):
-    """Copy ``source`` to ``staged`` with SQLite's backup API (it reads a WAL, if any, as well), then check the copy:
-    integrity, our migration table, no migration newer than this code. Its LedgerState."""
-    what = os.path.basename(source)
-    try:
-        reader = sqlite3.connect("file:%s?mode=ro" % pathname2url(source), uri=True)
-        try:
-            writer = sqlite3.connect(staged)
-            try:
-                reader.backup(writer)
-            finally:
-                writer.close()
-        finally:
-            reader.close()
-        copy = sqlite3.connect(staged)
-        try:
-            problems = [row[0] for row in copy.execute("PRAGMA integrity_check(5)")]
-            if problems != ["ok"]:
-                raise UnusableBackup("%s fails SQLite's integrity check: %s" % (what, "; ".join(problems)))
-            tables = {row[0] for row in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if MIGRATION_TABLE not in tables:
-                raise UnusableBackup("%s is a SQLite database but not a Change Tracker one: it has no %s table."
-                                     % (what, MIGRATION_TABLE))
-            applied = [row[0] for row in copy.execute("SELECT name FROM %s" % MIGRATION_TABLE)]
-            newest = check_migrations(applied, what)
-            events = copy.execute("SELECT count(*) FROM event").fetchone()[0] if "event" in tables else None
-            copy.execute("PRAGMA journal_mode = DELETE")  # no -wal beside the file we rename into place
-        finally:
-            copy.close()
-    except sqlite3.DatabaseError as exc:
-        raise UnusableBackup("%s cannot be read as a SQLite database: %s." % (what, exc)) from None
-    with open(staged, "rb+") as handle:
-        os.fsync(handle.fileno())
-    return LedgerState(source, newest, events)
-
-
-def _current_state(where):
-    """The LedgerState of the configured database, None when it has no tables at all (nothing to lose). Parts it
-    cannot read are None: a damaged database is exactly what people restore over."""
-    migration = events = None
-    try:
-        database.connect(reuse_if_open=True)
-        tables = set(database.get_tables())
-    except Exception:
-        return LedgerState(where, None, None)
-    if not tables:
-        return None
-    try:
-        if MIGRATION_TABLE in tables:
-            names = [row[0] for row in database.execute_sql("SELECT name FROM %s" % MIGRATION_TABLE)]
-            known = known_migrations()
-            migration = max(names, key=lambda n: (n in known, n)) if names else None
-        if "event" in tables:
-            events = Event.select().count()
-    except Exception:
-        pass
-    return LedgerState(where, migration, events)
-
-
-def _refuse_running_worker():
-    try:
-        held = WorkerLease.select().where(WorkerLease.expires_at > utcnow()).first()
-    except Exception:
-        return
-    if held is not None:
-        raise BackupError("A worker (%s) holds the %r lease: stop every worker and the web service first, then "
-                          "restore." % (held.holder, held.name))
-
-
-def _refuse_if_open(live):
-    """Once this process has really closed its connections, a remaining -wal file means another process has the
-    database open (the last connection to close removes it): renaming a file under it would mix two databases."""
-    was_open = not database.is_closed()
-    disconnect()
-    try:
-        if os.path.exists(live + "-wal"):
-            raise BackupError("%s is open in another process (its -wal file is there): stop the web service and "
-                              "every worker, then restore." % live)
-    finally:
-        if was_open:
-            database.connect(reuse_if_open=True)
-
-
-def disconnect():
-    """Close this thread's connection and, with a pool, every idle one: closed for real, not kept for reuse."""
-    if not database.is_closed():
-        database.close()
-    if isinstance(database.obj, PooledDatabase):
-        database.obj.close_idle()
-
-
-def _sqlite_safety_copy(live, directory):
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = _free_path(directory, "changetracker-before-restore-%s.db")
-    try:
-        database.connect(reuse_if_open=True)
-        return write_sqlite_copy(path)
-    except Exception:  # too damaged for VACUUM: keep its bytes as they are
-        disconnect()
-        shutil.copyfile(live, path)
-        os.chmod(path, 0o600)
-        return path
-
-
-def _restore_postgres(source, safety_directory, confirm):
-    pg_restore = _tool("pg_restore", "to restore PostgreSQL")
-    psql = _tool("psql", "to restore PostgreSQL")
-    pg_dump = _tool("pg_dump", "to keep a copy of the current database before restoring")
-    what = os.path.basename(source)
-    _check_header(source, PG_ARCHIVE_HEADER)
-    listing = _run([pg_restore, "--list", source], "pg_restore --list", what=what)
-    if not re.search(r"\bTABLE \S+ %s\b" % MIGRATION_TABLE, listing):
-        raise UnusableBackup("%s is a PostgreSQL dump but not of a Change Tracker database: it has no %s table."
-                             % (what, MIGRATION_TABLE))
-    data = _run([pg_restore, "--data-only", "--table", MIGRATION_TABLE, "--file", "-", source], "pg_restore",
-                what=what)
-    newest = check_migrations(_copied_names(data), what)
-    incoming = LedgerState(source, newest, None)
-    current = _current_state("PostgreSQL database %s" % database.obj.database)
-    if current is not None:
-        _refuse_running_worker()
-        if not confirm(current, incoming):
-            raise NotConfirmed("Not confirmed; nothing was restored.")
-        os.makedirs(safety_directory, mode=0o700, exist_ok=True)
-        safety = _free_path(safety_directory, "changetracker-before-restore-%s.dump")
-        dump_postgres(safety)
-    else:
-        safety = None
-    disconnect()  # no connection of ours may hold a lock the DROPs wait for
-    try:
-        with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="changetracker-restore-") as prelude, \
-                tempfile.TemporaryFile() as script_errors:
-            prelude.write(PG_EMPTY_SCHEMA)
-            prelude.flush()
-            script = subprocess.Popen([pg_restore, "--no-owner", "--no-privileges", "--file", "-", source],
-                                      stdout=subprocess.PIPE, stderr=script_errors, env=_pg_environment())
-            with script:
-                loaded = subprocess.run([psql, "--no-psqlrc", "--quiet", "--no-password", "--set", "ON_ERROR_STOP=1",
-                                         "--single-transaction", "--file", prelude.name, "--file", "-"],
-                                        stdin=script.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        env=_pg_environment())
-            script_errors.seek(0)
-            script_message = script_errors.read()
-    finally:
-        database.connect(reuse_if_open=True)
-    if loaded.returncode != 0:  # checked first: when psql stops, pg_restore fails writing to it
-        message = _text(loaded.stderr)
-        if "lock timeout" in message:
-            message += " (the database is in use: stop the web service and every worker, then restore)"
-        raise BackupError("psql failed; the restore was rolled back: %s" % message)
-    if script.returncode != 0:
-        raise BackupError("pg_restore failed; the restore was rolled back: %s" % _text(script_message))
-    return {"safety_copy": safety, "restored": incoming}
-
-
-# Empties the connection's schema (tables, views, sequences, functions; not what extensions own) inside the restore's
-# transaction, so objects of a newer schema than the backup's cannot linger and trip the migrations run afterwards.
-PG_EMPTY_SCHEMA = """
-SET lock_timeout = '%s';
-SET client_min_messages = warning;
-DO $$
-DECLARE
-  relations text[];
-  routines text[];
-  item text;
-BEGIN
-  SELECT array_agg(format('DROP %%s IF EXISTS %%I.%%I CASCADE',
-                          CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-                                         WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
-                          n.nspname, c.relname))
-    INTO relations
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
-  SELECT array_agg(format('DROP ROUTINE IF EXISTS %%I.%%I(%%s) CASCADE', n.nspname, p.proname,
-                          pg_get_function_identity_arguments(p.oid)))
-    INTO routines
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-   WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p')
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e');
-  FOREACH item IN ARRAY coalesce(relations, '{}') || coalesce(routines, '{}') LOOP
-    EXECUTE item;
-  END LOOP;
-END
-$$;
-""" % PG_LOCK_TIMEOUT
-
-
-def _copied_names(data):
-    """The ``name`` column of the COPY block pg_restore prints for the migration table."""
-    names, columns = [], None
-    for line in data.splitlines():
-        if columns is None:
-            match = re.match(r"COPY \S*%s \(([^)]*)\) FROM stdin;" % MIGRATION_TABLE, line)
-            if match:
-                columns = [c.strip().strip('"') for c in match.group(1).split(",")]
-        elif line == "\\.":
-            break
-        else:
-            names.append(line.split("\t")[columns.index("name")])
-    return names
-
-
-# --- helpers --------------------------------------------------------------------------------------
-
-
-def _existing_file(file):
-    path = os.path.abspath(file)
-    if not os.path.exists(path):
-        raise UnusableBackup("No such file: %s" % file)
-    if not os.path.isfile(path):
-        raise UnusableBackup("%s is not a file." % file)
-    return path
-
-
-def _check_header(path, expected):
-    with open(path, "rb") as handle:
-        head = handle.read(len(SQLITE_HEADER))
-    if head.startswith(expected):
-        return
-    what = os.path.basename(path)
-    if head.startswith(SQLITE_HEADER):
-        raise UnusableBackup("%s is a SQLite database; restore it where CHANGETRACKER_DATABASE_URL is SQLite." % what)
-    if head.startswith(PG_ARCHIVE_HEADER):
-        raise UnusableBackup("%s is a PostgreSQL dump; restore it where CHANGETRACKER_DATABASE_URL is PostgreSQL."
-                             % what)
-    if expected == SQLITE_HEADER:
-        raise UnusableBackup("%s is not a SQLite database (a backup from `changetracker backup` is one)." % what)
-    raise UnusableBackup("%s is not a pg_dump custom-format archive (what `changetracker backup` writes on "
-                         "PostgreSQL); restore plain SQL dumps with psql." % what)
-
-
-def _tool(name, purpose):
+def tool(name, purpose):
     path = shutil.which(name)
     if path is None:
         raise BackupError("%s is not on PATH; it is needed %s: %s, or use your own backup tools."
@@ -453,7 +126,7 @@ _PG_ENVIRONMENT = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "passwo
                    "options": "PGOPTIONS", "target_session_attrs": "PGTARGETSESSIONATTRS"}
 
 
-def _pg_environment():
+def pg_environment():
     if not isinstance(database.obj, PostgresqlDatabase):
         raise BackupError("The configured database is not PostgreSQL.")
     env = dict(os.environ, PGDATABASE=database.obj.database, PGAPPNAME="changetracker")
@@ -463,34 +136,34 @@ def _pg_environment():
     return env
 
 
-def _run(command, name, what=None):
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_pg_environment())
+def run(command, name, what=None):
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=pg_environment())
     if result.returncode != 0:
-        message = _text(result.stderr)
+        message = text(result.stderr)
         if what is not None and name.startswith("pg_restore"):
             raise UnusableBackup("%s is not a readable pg_dump archive: %s" % (what, message))
         raise BackupError("%s failed: %s" % (name, message))
     return result.stdout.decode("utf-8", "replace")
 
 
-def _text(stderr):
+def text(stderr):
     lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     return " ".join(lines[-5:]) or "no message"
 
 
-def _partial_name(path):
+def partial_name(path):
     return os.path.join(os.path.dirname(os.path.abspath(path)),
                         ".%s.partial-%s" % (os.path.basename(path), uuid.uuid4().hex[:8]))
 
 
-def _private_file(path):
+def private_file(path):
     """A new empty file beside ``path`` that only its owner may read: backups hold password hashes and secrets."""
-    partial = _partial_name(path)
+    partial = partial_name(path)
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return partial
 
 
-def _remove(path):
+def remove(path):
     for name in (path, path + "-journal", path + "-wal", path + "-shm"):
         try:
             os.remove(name)
@@ -498,7 +171,7 @@ def _remove(path):
             pass
 
 
-def _sync_directory(directory):
+def sync_directory(directory):
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -2,8 +2,8 @@
 import random
 from datetime import datetime, timedelta, timezone
 
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger.events import record_event
 from app.models import Event
 
 DEMO = Actor("demo")

@@ -1,8 +1,10 @@
 """The deployment's vital signs, read from the database (so every process reports the same): what the ledger
 holds, what waits in the inbox, how each poller last ran and whether a worker runs the schedule. /metrics
 exposes them; /readyz shows part of them."""
-from app.domain import inbox, leases, poll_runs
+from app.ingest import inbox
 from app.models import Event
+from app.ops import leases
+from app.polling import poll_runs
 
 
 def figures(stale_after):

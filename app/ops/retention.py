@@ -19,8 +19,9 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import ValidationError
 from peewee import PostgresqlDatabase
 
+from app.accounts import audit
 from app.db import database, to_db_time, write_transaction
-from app.domain import audit, inbox
+from app.ingest import inbox
 from app.models import (AuditEntry, Comment, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain,
                         InboxItem)
 

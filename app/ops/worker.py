@@ -2,7 +2,7 @@
 
 Every worker drains the inbox (claims are atomic, so several may run). The schedule — pollers, retention (inbox,
 poll runs, events when configured), backups — runs in exactly one worker per deployment: the one holding the
-"scheduler" lease (app.domain.leases), renewed every third of its length and taken over by another worker once it
+"scheduler" lease (app.ops.leases), renewed every third of its length and taken over by another worker once it
 expires. Each scheduled job checks
 the lease again before doing anything, so a worker that lost it (paused, cut off from the database) stands down.
 Never started inside the web app: gunicorn workers only accept webhooks.
@@ -18,7 +18,10 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.db import database, utcnow
-from app.domain import backups, inbox, leases, poll_runs, polling, retention, timeline
+from app.ingest import inbox
+from app.ledger import timeline
+from app.ops import backups, leases, retention
+from app.polling import poll_runs, runner
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +145,10 @@ class Worker:
             return None
 
     def poll(self):
-        """The pollers named in WORKER_POLLERS, through app.domain.polling.run_pollers."""
+        """The pollers named in WORKER_POLLERS, through app.polling.runner.run_pollers."""
         names = [n.strip() for n in self.config["WORKER_POLLERS"].split(",") if n.strip()]
         log.info("polling %s", ", ".join(names))
-        return polling.run_pollers(names)
+        return runner.run_pollers(names)
 
     def apply_retention(self):
         """Processed inbox items, old poll runs and, when EVENT_RETENTION_DAYS is set, old events (with what hangs

@@ -14,9 +14,9 @@ from collections import Counter
 from marshmallow import Schema, fields
 
 from app.db import from_db_time
-from app.domain import snapshots
-from app.domain.schemas import Text
+from app.fields import Text
 from app.models import Agent, Event, EventAgent, EventTool, Tool
+from app.polling import snapshots
 
 _DOTTED = re.compile(r"\d+(?:\.\d+)+(?:_\d+)?(?:[+.][0-9A-Za-z]+)?")
 _DASHED = re.compile(r"(?:^|[-_@])(\d+)(?=$|[-_.])")

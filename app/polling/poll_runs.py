@@ -1,6 +1,6 @@
 """Poll runs: what each run of a poller did (start, end, status, counts, errors), for /readyz and /admin/inbox.
 
-Local runs write their own rows (app.domain.polling: 'running' at the start, the outcome at the end). A poll
+Local runs write their own rows (app.polling.runner calls ``start``, then ``finish`` with the outcome). A poll
 that pushed its snapshots to this tracker from elsewhere (``changetracker poll --push``) reports its finished
 run here afterwards (``record``, POST /api/v1/poll-runs).
 
@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 from peewee import fn
 
+from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow, write_transaction
-from app.domain import audit
-from app.domain.schemas import Text
+from app.fields import Text, UtcDateTime
 from app.models import PollRun
 
 POLLERS = ("jenkins", "registry", "packages")
@@ -25,8 +25,6 @@ STATUSES = ("running",) + OUTCOMES + ("abandoned",)
 DEFAULT_STALE_AFTER = timedelta(minutes=120)
 MAX_ERRORS = 200
 FUTURE_TOLERANCE = timedelta(minutes=5)
-_AWARE = {"invalid": "Not a valid ISO 8601 datetime.",
-          "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."}
 _COUNT = validate.Range(min=0, max=10**9)
 
 
@@ -49,8 +47,8 @@ class PollRunCreateSchema(Schema):
     status = Text(required=True, validate=validate.OneOf(OUTCOMES, error="Must be one of: {choices}."),
                   metadata={"description": "ok, partial (some targets failed) or failed (nothing observed or "
                                            "submitted)"})
-    started_at = fields.AwareDateTime(required=True, format="iso", error_messages=_AWARE)
-    finished_at = fields.AwareDateTime(required=True, format="iso", error_messages=_AWARE)
+    started_at = UtcDateTime(required=True)
+    finished_at = UtcDateTime(required=True)
     observed = fields.Integer(strict=True, load_default=0, validate=_COUNT)
     changed = fields.Integer(strict=True, load_default=0, validate=_COUNT)
     events = fields.Integer(strict=True, load_default=0, validate=_COUNT)
@@ -83,6 +81,17 @@ class PollRunSchema(Schema):
 def timeout(config):
     """``stale_after`` as configured: POLL_RUN_TIMEOUT_MINUTES of ``config`` (the app's config mapping)."""
     return timedelta(minutes=config["POLL_RUN_TIMEOUT_MINUTES"])
+
+
+def start(poller):
+    """A run of ``poller`` begins here: its row, 'running' until ``finish``; returns its id."""
+    return PollRun.create(poller=poller, started_at=utcnow()).id
+
+
+def finish(run_id, status, observed, changed, events, errors):
+    """The outcome of the run ``start`` began (at most MAX_ERRORS of its errors are kept)."""
+    (PollRun.update(finished_at=utcnow(), status=status, observed=observed, changed=changed, events=events,
+                    errors=errors[:MAX_ERRORS]).where(PollRun.id == run_id).execute())
 
 
 def record(data, actor=audit.SYSTEM, stale_after=DEFAULT_STALE_AFTER):

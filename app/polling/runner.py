@@ -6,36 +6,31 @@ counts, errors) when it submits locally. A poller's failure is recorded and make
 failed, but never stops the others. With ``push_url`` no local database is touched: the snapshots go
 to ``<push_url>/api/v1/snapshots`` with the token (where the remote service diffs them), then the
 finished run to ``<push_url>/api/v1/poll-runs``, so the remote tracker lists it with its local runs
-(its id is the report's ``remote_run_id``). The returned summary is archived by the nightly job.
+(its id is the report's ``remote_run_id``; app.polling.push). The returned summary is archived by the nightly job.
 
 Statuses: ``ok`` (everything observed and submitted), ``partial`` (some targets failed — an agent, an
 image — the rest went through), ``failed`` (nothing could be observed or submitted, e.g. the
 controller is unreachable or the push was refused), ``skipped`` (nothing configured for it; no PollRun).
 """
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-import requests
 from marshmallow import ValidationError
 
-from app.collectors import Collected, config as poller_config, error
-from app.collectors import jenkins as jenkins_collector
-from app.collectors import packages as packages_collector
-from app.collectors import registry as registry_collector
-from app.collectors.http_session import session
-from app.db import utcnow
-from app.domain import snapshots
-from app.domain.audit import Actor
-from app.domain.poll_runs import MAX_ERRORS, POLLERS
-from app.models import PollRun
+from app.accounts.audit import Actor
+from app.polling import poll_runs, snapshots
+from app.polling.collectors import Collected, error
+from app.polling.collectors import config as poller_config
+from app.polling.collectors import jenkins as jenkins_collector
+from app.polling.collectors import packages as packages_collector
+from app.polling.collectors import registry as registry_collector
+from app.polling.poll_runs import POLLERS
+from app.polling.push import Pusher, PushRefused
 
 log = logging.getLogger(__name__)
 
 POLLER_ACTOR = Actor("poller")
-PUSH_TIMEOUT = 30
 COLLECTORS = {
     "jenkins": lambda settings: jenkins_collector.collect(settings.jenkins),
     "registry": lambda settings: registry_collector.collect(settings.registries),
@@ -43,10 +38,6 @@ COLLECTORS = {
 }
 WHERE = {"jenkins": "[[jenkins]] in the pollers file or CHANGETRACKER_JENKINS_URL",
          "registry": "[[registry]] in the pollers file", "packages": "[[package]] in the pollers file"}
-
-
-class PushRefused(Exception):
-    """The remote tracker refused the push as a whole (bad token, wrong URL): no point sending more."""
 
 
 def expand(names):
@@ -64,7 +55,7 @@ def expand(names):
 def run_pollers(names, push_url=None, token=None, settings=None, actor=POLLER_ACTOR):
     """Run the named pollers (jenkins, registry, packages, all) and return a JSON-able summary.
 
-    ``settings`` default: app.collectors.config.load() (the pollers file and the environment).
+    ``settings`` default: app.polling.collectors.config.load() (the pollers file and the environment).
     Local submission needs an open database connection; ``push_url`` needs ``token``.
     """
     pollers = expand(names)
@@ -85,8 +76,8 @@ def run_pollers(names, push_url=None, token=None, settings=None, actor=POLLER_AC
 
 def _run_one(poller, settings, pusher, actor):
     clock, began = time.monotonic(), datetime.now(timezone.utc)
-    run = PollRun.create(poller=poller, started_at=utcnow()) if pusher is None else None
-    report = {"poller": poller, "run_id": run.id if run else None, "status": "running", "started_at": _iso(began),
+    run_id = poll_runs.start(poller) if pusher is None else None
+    report = {"poller": poller, "run_id": run_id, "status": "running", "started_at": _iso(began),
               "seen": {}, "observed": 0, "changed": 0, "events": 0, "baselines": 0, "submitted": 0,
               "errors": [], "changes": []}
     collected = Collected()
@@ -114,10 +105,9 @@ def _run_one(poller, settings, pusher, actor):
     ended = datetime.now(timezone.utc)
     report["finished_at"] = _iso(ended)
     report["duration_seconds"] = round(time.monotonic() - clock, 3)
-    if run is not None:
-        PollRun.update(finished_at=utcnow(), status=report["status"], observed=report["observed"],
-                       changed=report["changed"], events=report["events"],
-                       errors=report["errors"][:MAX_ERRORS]).where(PollRun.id == run.id).execute()
+    if run_id is not None:
+        poll_runs.finish(run_id, report["status"], report["observed"], report["changed"], report["events"],
+                         report["errors"])
     if pusher is not None:
         report["remote_run_id"], problem = pusher.report_run(report, began, ended)
         if problem:  # the snapshots went through (or not) regardless: the run's status stays what it was
@@ -152,77 +142,6 @@ def _count(report, observation, outcome):
         report["changes"].append({"collector": observation["collector"], "key": observation["key"],
                                   "event_ids": outcome.get("event_ids") or [],
                                   "paths": [c["path"] for c in outcome.get("changes") or []][:50]})
-
-
-class Pusher:
-    """POST snapshots, then each finished run, to a remote tracker: keep-alive, a few in parallel, retries (a
-    repeated snapshot records nothing the second time and a repeated run is the stored one, so retrying a
-    POST is safe)."""
-
-    def __init__(self, url, token, concurrency=4):
-        if not token:
-            raise ValueError("pushing needs a token with the write scope (--token or CHANGETRACKER_TOKEN)")
-        self.endpoint = url.rstrip("/") + "/api/v1/snapshots"
-        self.runs_endpoint = url.rstrip("/") + "/api/v1/poll-runs"
-        self.concurrency = max(1, concurrency)
-        self.http = session(retries=3, pool_size=self.concurrency + 2, methods=("POST",),
-                            headers={"Authorization": "Bearer " + token})
-        self.refused = None
-        self._lock = threading.Lock()
-
-    def push_all(self, observations):
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push") as pool:
-            outcomes = list(pool.map(self.push, observations))
-        if self.refused:
-            raise PushRefused(self.refused)
-        return outcomes
-
-    def push(self, item):
-        if self.refused:
-            return error(item["key"], "not sent: the tracker refused the push")
-        try:
-            response = self.http.post(self.endpoint, json=item, timeout=PUSH_TIMEOUT)
-        except requests.RequestException as exc:
-            return error(item["key"], exc)
-        if response.status_code == 200:
-            try:
-                return response.json()
-            except ValueError:
-                return error(item["key"], "the tracker answered 200 without JSON")
-        message = _message(response)
-        if response.status_code in (401, 403, 404, 405):
-            with self._lock:
-                self.refused = self.refused or "%s answered %d: %s" % (self.endpoint, response.status_code, message)
-        return error(item["key"], "HTTP %d: %s" % (response.status_code, message))
-
-    def report_run(self, report, began, ended):
-        """POST a finished run (``report`` from _run_one, which ran from ``began`` to ``ended``) to the tracker;
-        (its run id, None) or (None, why not). Retrying is safe: the tracker answers a run it already has
-        (same poller, start and end, to the microsecond) with that run."""
-        if self.refused:
-            return None, "not sent: the tracker refused the push"
-        run = {name: report[name] for name in ("poller", "status", "observed", "changed", "events")}
-        run.update(started_at=began.isoformat(), finished_at=ended.isoformat())
-        run["errors"] = [{"target": str(e.get("target", ""))[:1000], "message": str(e.get("message", ""))[:1000]}
-                         for e in report["errors"][:MAX_ERRORS]]
-        try:
-            response = self.http.post(self.runs_endpoint, json=run, timeout=PUSH_TIMEOUT)
-        except requests.RequestException as exc:
-            return None, str(exc)
-        if response.status_code in (200, 201):
-            try:
-                return int(response.json()["id"]), None
-            except (ValueError, KeyError, TypeError):
-                return None, "the tracker answered %d without a run id" % response.status_code
-        return None, "HTTP %d: %s" % (response.status_code, _message(response))
-
-
-def _message(response):
-    try:
-        body = response.json()
-        return "%s%s" % (body.get("message", ""), " %s" % body["errors"] if body.get("errors") else "")
-    except (ValueError, AttributeError):
-        return response.text[:200]
 
 
 def _now():

@@ -256,7 +256,7 @@ _INDEX_NAMES = {"pypi": "PyPI", "npm": "npm", "json": "JSON source"}
 
 def image_tool_name(key):
     """"registry.internal/library/python:3.12" → "library/python:3.12": the repository and tag, which is also the
-    tool a registry webhook names (app.domain.notifications, without a tool_prefix), so a tag seen by the poller
+    tool a registry webhook names (app.ingest.mappings, without a tool_prefix), so a tag seen by the poller
     and pushed through the webhook is one tool; two repositories with the same last segment stay two."""
     return key.split("/", 1)[1] if "/" in key else key
 

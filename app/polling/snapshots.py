@@ -1,7 +1,7 @@
 """Snapshots: what a collector observed under a key; the service, not the poller, decides what changed.
 
 ``submit`` stores an observation and compares it with the previous snapshot of the same
-(collector, key). Each meaningful difference (app.domain.snapshot_diff) becomes an event through the
+(collector, key). Each meaningful difference (app.polling.snapshot_diff) becomes an event through the
 one ingest function, ``record_event``, with source ``poller``, structural ``changes`` and a readable
 title. The first snapshot of a key is a baseline: stored, no events. History keeps the last
 ``history`` distinct states per key: an observation that changes nothing meaningful (the same
@@ -22,21 +22,20 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 from peewee import PostgresqlDatabase, fn
 
-from app.collectors.agent_config import ParseError, parse_agent_config
+from app.accounts import audit
 from app.db import database, from_db_time, to_db_time, utcnow, write_transaction
-from app.domain import audit, events
-from app.domain.catalogue import name_problem
-from app.domain.schemas import Text
-from app.domain.snapshot_diff import COLLECTORS, IGNORED, MAX_CHANGES, diff, events_for
+from app.fields import Text, UtcDateTime
+from app.ledger import events
+from app.ledger.catalogue import name_problem
 from app.models import Agent, Snapshot, Tool
+from app.polling.collectors.agent_config import ParseError, parse_agent_config
+from app.polling.snapshot_diff import COLLECTORS, IGNORED, MAX_CHANGES, diff, events_for
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HISTORY = 20
 CONTENT_MAX_BYTES = 256 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
-_AWARE = {"invalid": "Not a valid ISO 8601 datetime.",
-          "invalid_awareness": "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."}
 
 
 # --- what a submission may carry ----------------------------------------------------------------
@@ -47,7 +46,7 @@ class _Content(Schema):
 
 
 class AgentContentSchema(_Content):
-    """A parsed config.xml (see app.collectors.agent_config) or the raw ``config_xml`` to parse here."""
+    """A parsed config.xml (see app.polling.collectors.agent_config) or the raw ``config_xml`` to parse here."""
 
     config_xml = Text(metadata={"description": "raw config.xml; parsed by the service (formatting is ignored)"})
     name = Text(validate=validate.Length(min=1, max=200))
@@ -92,8 +91,7 @@ class SnapshotCreateSchema(Schema):
     collector = Text(required=True, validate=validate.OneOf(COLLECTORS, error="Must be one of: {choices}."))
     key = Text(required=True, validate=validate.Length(min=1, max=300),
                metadata={"description": "what was observed, e.g. <controller>/<agent>, <registry>/<repo>:<tag>, pypi/<name>"})
-    observed_at = fields.AwareDateTime(load_default=None, format="iso", error_messages=_AWARE,
-                                       metadata={"description": "when it was observed (default: now)"})
+    observed_at = UtcDateTime(load_default=None, metadata={"description": "when it was observed (default: now)"})
     content = fields.Dict(keys=Text(), required=True, metadata={"description": "what was observed; shape by collector"})
 
     @validates("content")

@@ -2,19 +2,19 @@
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
-from app.domain import accounts
+from app.accounts import tokens
 from app.models import User
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-@bp.get("/tokens")
-def tokens():
+@bp.get("/tokens", endpoint="tokens")
+def tokens_page():
     owner = User.get_by_id(g.actor.user_id)
     # Handed over once by create_token's redirect, so a reload neither re-posts nor shows it again.
     secret = session.pop("new_token_secret", None)
     response = make_response(render_template(
-        "account_tokens.html", tokens=[accounts.token_view(t) for t in accounts.list_tokens(owner)],
+        "account_tokens.html", tokens=[tokens.token_view(t) for t in tokens.list_tokens(owner)],
         errors={}, new_secret=secret, form={}))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -30,7 +30,7 @@ def create_token():
     try:
         if expires:
             form["expires_days"] = int(expires)
-        token, secret = accounts.create_token(owner, form, actor=g.actor, max_level=g.level)
+        token, secret = tokens.create_token(owner, form, actor=g.actor, max_level=g.level)
     except ValueError:
         errors = {"expires_days": ["Must be a whole number of days."]}
     except ValidationError as exc:
@@ -39,12 +39,12 @@ def create_token():
         session["new_token_secret"] = secret
         return redirect(url_for("account.tokens"), code=303)
     form["expires_days"] = expires
-    return render_template("account_tokens.html", tokens=[accounts.token_view(t) for t in accounts.list_tokens(owner)],
+    return render_template("account_tokens.html", tokens=[tokens.token_view(t) for t in tokens.list_tokens(owner)],
                            errors=errors, new_secret=None, form=form), 422
 
 
 @bp.post("/tokens/<id:token_id>/revoke")
 def revoke_token(token_id):
-    token = accounts.revoke_token(token_id, actor=g.actor)
+    token = tokens.revoke_token(token_id, actor=g.actor)
     flash("Token %r revoked." % token.name, "info")
     return redirect(url_for("account.tokens"))

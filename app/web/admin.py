@@ -2,18 +2,18 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from app.domain import accounts, audit
+from app.accounts import audit, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _users_page(errors=None, form=None, status=200):
-    users = [accounts.user_view(u) for u in accounts.list_users()]
-    return render_template("admin_users.html", users=users, errors=errors or {}, form=form or {}), status
+    listed = [users.user_view(u) for u in users.list_users()]
+    return render_template("admin_users.html", users=listed, errors=errors or {}, form=form or {}), status
 
 
-@bp.get("/users")
-def users():
+@bp.get("/users", endpoint="users")
+def users_page():
     return _users_page()
 
 
@@ -21,7 +21,7 @@ def users():
 def create_user():
     form = {k: request.form.get(k, "") for k in ("username", "role", "password")}
     try:
-        user = accounts.create_user(form, actor=g.actor)
+        user = users.create_user(form, actor=g.actor)
     except ValidationError as exc:
         return _users_page(exc.messages, {"username": form["username"], "role": form["role"]}, 422)
     flash("Created %s %s." % (user.role, user.username), "info")
@@ -38,7 +38,7 @@ def update_user(username):
     if request.form.get("password"):
         change["password"] = request.form["password"]
     try:
-        accounts.update_user(username, change, actor=g.actor)
+        users.update_user(username, change, actor=g.actor)
     except ValidationError as exc:
         return _users_page({"%s.%s" % (username, k): v for k, v in exc.messages.items()}, status=422)
     flash("Updated %s." % username, "info")

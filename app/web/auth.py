@@ -4,9 +4,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 
-from app.domain import accounts, audit
-from app.extensions import limiter
+from app.accounts import audit, users
 from app.db import database
+from app.http.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -37,7 +37,7 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        user = accounts.authenticate(username, password)
+        user = users.authenticate(username, password)
         if user is None:
             with database.atomic():
                 audit.record(audit.Actor(username[:80] or "(empty)"), "login_failed", "user", username[:80])

@@ -2,8 +2,8 @@
 from flask import Blueprint, render_template, request
 from marshmallow import ValidationError
 
-from app.domain import catalogue
-from app.errors import field_messages
+from app.http.errors import field_messages
+from app.ledger import catalogue
 
 bp = Blueprint("catalogue", __name__)
 RECENT_EVENTS = 100

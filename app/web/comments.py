@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, g, redirect, request, url_for
 from marshmallow import ValidationError
 
-from app.domain import comments
+from app.ledger import comments
 
 bp = Blueprint("comments", __name__)
 

@@ -4,10 +4,10 @@ from datetime import timedelta
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from app.db import utcnow
-from app.domain import csv_exchange
+from app.ledger import csv_exchange
 from app.models import EVENT_TYPES, SEVERITIES, SOURCES
 
-bp = Blueprint("csv_import", __name__)
+bp = Blueprint("csv_exchange", __name__)
 # More problems than this are summed up, not listed: a broken 50,000-row file must not build a 50,000-row page.
 MAX_SHOWN_ERRORS = 500
 EXAMPLE = """title,type,severity,occurred_at,ended_at,agents,tools,tags,description
@@ -45,7 +45,7 @@ COLUMN_HELP = {
 @bp.url_value_preprocessor
 def _import_size_limit(endpoint, values):
     # Runs before the before_request hooks, one of which (the CSRF check) reads the multipart body.
-    if endpoint == "csv_import.upload":
+    if endpoint == "csv_exchange.upload":
         request.max_content_length = current_app.config["MAX_IMPORT_BYTES"]
 
 
@@ -71,7 +71,7 @@ def upload():
         return _import_page(report=report, filename=upload.filename)
     flash("Imported %d event%s from %s." % (report["created"], "" if report["created"] == 1 else "s",
                                           upload.filename), "info")
-    return redirect(url_for("csv_import.form", imported=report["created"]), code=303)
+    return redirect(url_for("csv_exchange.form", imported=report["created"]), code=303)
 
 
 def _import_page(dry_run=False, report=None, filename=None, errors=None, status=200):
@@ -81,7 +81,7 @@ def _import_page(dry_run=False, report=None, filename=None, errors=None, status=
         summary=csv_exchange.summary(report) if report and report["errors"] else None,
         shown_errors=(report or {}).get("errors", [])[:MAX_SHOWN_ERRORS], max_shown=MAX_SHOWN_ERRORS,
         columns=csv_exchange.COLUMNS, column_help=COLUMN_HELP, example=EXAMPLE,
-        export_url=url_for("api.csv_transfer.export_events", **{"from": example_from}),
+        export_url=url_for("api.csv_exchange.export_events", **{"from": example_from}),
         max_megabytes=current_app.config["MAX_IMPORT_BYTES"] // (1024 * 1024),
         imported=request.args.get("imported", type=int),
     ), status

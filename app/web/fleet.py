@@ -1,7 +1,7 @@
 """The fleet drift page: the /api/v1/fleet matrices as tables, outliers highlighted."""
 from flask import Blueprint, render_template
 
-from app.domain import fleet
+from app.polling import fleet
 
 bp = Blueprint("fleet", __name__)
 

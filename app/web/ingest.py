@@ -5,10 +5,12 @@ import secrets
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from app.domain import inbox, leases, poll_runs, sources
-from app.domain.refusals import Conflict
+from app.ingest import inbox, sources
+from app.ops import leases
+from app.polling import poll_runs
+from app.refusals import Conflict
 
-bp = Blueprint("ingestion", __name__, url_prefix="/admin")
+bp = Blueprint("ingest", __name__, url_prefix="/admin")
 
 MAPPING_EXAMPLES = {
     "jenkins": {"jobs": [{"pattern": "infra/deploy-*", "type": "deployment", "agents_parameter": "AGENTS"},
@@ -71,7 +73,7 @@ def create_source():
     except Conflict as exc:
         return _sources_page(exc.errors, form, 409)
     flash("Created %s source %s. Point the sender at %s." % (source.kind, source.name, _receive_url(source)), "info")
-    return redirect(url_for("ingestion.sources_page"))
+    return redirect(url_for("ingest.sources_page"))
 
 
 def _edit_page(source, errors=None, form=None, status=200):
@@ -100,14 +102,14 @@ def update_source(name):
     except Conflict as exc:
         return _edit_page(source, exc.errors, form, 409)
     flash("Saved %s." % source.name, "info")
-    return redirect(url_for("ingestion.edit_source", name=source.name))
+    return redirect(url_for("ingest.edit_source", name=source.name))
 
 
 @bp.post("/sources/<name>/delete")
 def delete_source(name):
     sources.delete_source(name, actor=g.actor)
     flash("Deleted source %s; its inbox items stay." % name, "info")
-    return redirect(url_for("ingestion.sources_page"))
+    return redirect(url_for("ingest.sources_page"))
 
 
 @bp.get("/inbox")
@@ -130,4 +132,4 @@ def replay_item(item_id):
         flash("Inbox item %d is pending again; the worker will process it." % item_id, "info")
     except Conflict as exc:
         flash(exc.message, "error")
-    return redirect(url_for("ingestion.inbox_page", state=request.form.get("state") or "dead"))
+    return redirect(url_for("ingest.inbox_page", state=request.form.get("state") or "dead"))

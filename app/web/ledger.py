@@ -5,12 +5,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from app.access import ADMIN
+from app.accounts.access import ADMIN
 from app.db import utcnow
-from app.domain import events, filters, saved_searches
-from app.domain.refusals import Conflict, Forbidden
-from app.errors import field_messages
+from app.http.errors import field_messages
+from app.ledger import events, filters, saved_searches
 from app.models import EVENT_TYPES, SEVERITIES, SOURCES
+from app.refusals import Conflict, Forbidden
 from app.web import form_input
 
 bp = Blueprint("ledger", __name__)
@@ -78,7 +78,7 @@ def _ledger_page(query, save_form=None, save_errors=None, status=200):
         current=current, paged="cursor" in query, page_size=page_size,
         next_url=_ledger_url(current, cursor=cursor) if cursor else None,
         first_url=_ledger_url(current),
-        csv_url=_query_url(url_for("api.csv_transfer.export_events"),
+        csv_url=_query_url(url_for("api.csv_exchange.export_events"),
                            form_input.query_string(query, without=("sort", "limit", "cursor"))),
         saved=saved_searches.list_saved_searches(g.actor), may_delete_any=g.level >= ADMIN,
         save_form=save_form or {"name": "", "shared": False}, save_errors=save_errors or {},

@@ -2,10 +2,11 @@
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from app.domain import comments, events, filters, suspects
-from app.errors import field_messages
-from app.domain.schemas import EventSchema
-from app.domain.timeline import FLEET_LANE
+from app.correlation import related
+from app.http.errors import field_messages
+from app.ledger import comments, events, filters
+from app.ledger.schemas import EventSchema
+from app.ledger.timeline import FLEET_LANE
 from app.web import form_input
 
 bp = Blueprint("pages", __name__)
@@ -40,7 +41,7 @@ EDITABLE = ("title", "description", "type", "severity")
 def event_detail(event_id):
     event = events.get_event(event_id)
     return render_template("event.html", event=event, history=events.event_history(event_id), errors={}, form=event,
-                           comments=comments.list_comments(event_id), related=suspects.related(event_id))
+                           comments=comments.list_comments(event_id), related=related.related(event_id))
 
 
 @bp.post("/events/<id:event_id>")
@@ -53,6 +54,6 @@ def edit_event(event_id):
         event = events.get_event(event_id)
         return render_template("event.html", event=event, history=events.event_history(event_id),
                                errors=exc.messages, form={**event, **patch},
-                               comments=comments.list_comments(event_id), related=suspects.related(event_id)), 422
+                               comments=comments.list_comments(event_id), related=related.related(event_id)), 422
     flash("Saved.", "info")
     return redirect(url_for("pages.event_detail", event_id=event_id))

@@ -5,9 +5,9 @@ from flask import Blueprint, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from app.domain import suspects
-from app.domain.events import utc_iso
-from app.errors import field_messages
+from app.correlation import suspects, windows
+from app.http.errors import field_messages
+from app.ledger.events import utc_iso
 from app.web import form_input
 
 bp = Blueprint("suspects", __name__)
@@ -67,7 +67,7 @@ def _page(form, result=None, errors=None, agent_unknown=False):
                              **{"from": utc_iso(result["since"]), "to": utc_iso(result["before"])})
     return render_template(
         "suspects.html", form=form, result=result, errors=errors, labels=LABELS, rank_names=RANK_NAMES,
-        describe_span=suspects.describe_span,
+        describe_span=windows.describe_span,
         agent_unknown=agent_unknown,
         permalink=_permalink(form, result) if result else None, events_url=events_url,
     )

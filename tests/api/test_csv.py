@@ -8,9 +8,9 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from app import create_app
-from app.domain import csv_exchange, filters
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger import csv_exchange, filters
+from app.ledger.events import record_event
 from app.models import Agent, AuditEntry, Event, EventAgent
 from tests.conftest import AuthActions, connected
 

@@ -1,8 +1,8 @@
 """PATCH/DELETE of events and their history."""
 import pytest
 
-from tests.conftest import connected
 from app.models import EventAgent
+from tests.conftest import connected
 
 
 @pytest.fixture

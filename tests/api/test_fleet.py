@@ -1,9 +1,9 @@
 """GET /api/v1/fleet: majority per column, outliers, and the event that introduced each."""
 from datetime import datetime, timedelta, timezone
 
-from app.collectors.agent_config import parse_agent_config
-from app.domain import snapshots
-from app.domain.audit import Actor
+from app.accounts.audit import Actor
+from app.polling import snapshots
+from app.polling.collectors.agent_config import parse_agent_config
 from tests.conftest import connected
 from tests.fakes.jenkins import agent_config
 

@@ -1,5 +1,5 @@
 """/api/v1/inbox: listing items with their reasons, one item with its body, and replay (admin)."""
-from app.domain import inbox
+from app.ingest import inbox
 from tests.conftest import connected
 from tests.webhook_support import deliver, make_source
 

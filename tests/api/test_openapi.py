@@ -5,8 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                  status_code_conformance)
 
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger.events import record_event
 from tests.conftest import connected
 
 UNDOCUMENTED = {"api.docs.openapi_document", "api.docs.docs_page", "api.docs.docs_asset"}

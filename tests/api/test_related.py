@@ -1,8 +1,8 @@
 """GET /api/v1/events/<id>/related: what else happened to the same agents, tools and toolchains around an event."""
 import pytest
 
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger.events import record_event
 from tests.conftest import connected
 
 CENTER = {"title": "JDK 17.0.9 on linux-07", "type": "tool_update", "occurred_at": "2026-11-20T10:00:00Z",

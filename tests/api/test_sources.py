@@ -1,7 +1,7 @@
 """/api/v1/sources: admin-only CRUD, a write-only secret encrypted at rest, mappings checked per kind, audited."""
 import pytest
 
-from app.domain import sources
+from app.ingest import sources
 from app.models import AuditEntry, WebhookSource
 from tests.conftest import connected
 from tests.webhook_support import deliver, fixture_bytes

@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger.events import record_event
 from tests.conftest import connected
 
 FAILED_AT = "2026-11-20T12:00:00Z"
@@ -190,7 +190,7 @@ def test_unknown_build_agent_is_422(app, client, auth, recorded):
 
 @pytest.mark.parametrize("query, field, message", [
     ("", "agent", "Name the failed build's agent (agent=), its build_url= or a tool=."),
-    ("agent=linux-07&before=2026-11-20T12:00:00", "before", "Must include a UTC offset, e.g. 2026-01-31T00:00:00Z."),
+    ("agent=linux-07&before=2026-11-20T12:00:00", "before", "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."),
     ("agent=linux-07&before=yesterday", "before", "Not a valid ISO 8601 datetime."),
     ("agent=linux-07&before=1900-01-01T00:00:00Z", "before", "Must be between 1970-01-01 and 9999-01-01."),
     ("agent=linux-07&before=%s&since=%s" % (FAILED_AT, FAILED_AT), "since",

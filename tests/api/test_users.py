@@ -1,7 +1,7 @@
 """Users through /api/v1/users (admin only) with audited changes."""
 import pytest
 
-from app.domain import accounts
+from app.accounts import users
 from app.models import AuditEntry
 from tests.conftest import PASSWORD, connected
 
@@ -26,8 +26,8 @@ def test_admin_creates_lists_and_edits_users(client, admin, app):
     reset = client.patch("/api/v1/users/carol", json={"password": "a new long passphrase"}, headers=admin)
     assert reset.status_code == 200
     with connected(app):
-        assert accounts.authenticate("carol", "a new long passphrase") is not None
-        assert accounts.authenticate("carol", PASSWORD) is None
+        assert users.authenticate("carol", "a new long passphrase") is not None
+        assert users.authenticate("carol", PASSWORD) is None
         assert not any("a new long passphrase" in str(e.after) for e in AuditEntry.select())
 
 

@@ -1,7 +1,7 @@
 """config.xml parsing: the real fixtures, both env-var comparators, and what must not count as a change."""
 import pytest
 
-from app.collectors.agent_config import ParseError, parse_agent_config, tool_kind
+from app.polling.collectors.agent_config import ParseError, parse_agent_config, tool_kind
 from tests.fakes.jenkins import agent_config, fixture
 
 

@@ -1,7 +1,7 @@
 """The pollers file (TOML) and the one-controller environment variables."""
 import pytest
 
-from app.collectors.config import PollerConfigError, load, load_for_app
+from app.polling.collectors.config import PollerConfigError, load, load_for_app
 
 FILE = """
 [defaults]

@@ -1,8 +1,8 @@
 """The Jenkins collector against a local server that answers like Jenkins, through the real python-jenkins."""
 import pytest
 
-from app.collectors import jenkins as collector
-from app.collectors.config import JenkinsController
+from app.polling.collectors import jenkins as collector
+from app.polling.collectors.config import JenkinsController
 from tests.fakes.jenkins import BUILT_IN, FakeJenkins, agent_config, computer
 
 USER, TOKEN = "change-tracker", "11aa22bb33cc"

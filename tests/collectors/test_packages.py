@@ -1,8 +1,8 @@
 """Package versions from PyPI's and npm's metadata shapes, and from any JSON document by field path."""
 import pytest
 
-from app.collectors import packages as collector
-from app.collectors.config import PackageSource
+from app.polling.collectors import packages as collector
+from app.polling.collectors.config import PackageSource
 from tests.fakes.packages import FakeIndex
 
 

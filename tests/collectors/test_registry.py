@@ -1,6 +1,6 @@
 """Image tags → digests against a registry that demands a bearer token, like Docker Hub."""
-from app.collectors import registry as collector
-from app.collectors.config import Registry
+from app.polling.collectors import registry as collector
+from app.polling.collectors.config import Registry
 from tests.fakes.registry import FakeRegistry, digest_of, manifest
 
 

@@ -4,10 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import database
-from app.domain.audit import Actor
-from app.domain.events import normalise_title, record_event
-from app.db import utcnow
+from app.accounts.audit import Actor
+from app.db import database, utcnow
+from app.ledger.events import normalise_title, record_event
 from app.models import DedupeSlot, Event
 from tests.conftest import connected
 

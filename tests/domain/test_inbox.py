@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import database, utcnow
-from app.domain import inbox, notifications, sources
-from app.domain.refusals import Conflict
+from app.db import utcnow
+from app.ingest import inbox, mappings, sources
 from app.models import AuditEntry, DedupeSlot, Event, InboxItem
+from app.refusals import Conflict
 from tests.conftest import connected
 from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source
 
@@ -106,7 +106,7 @@ def test_unusable_payloads_are_dead_at_once_with_the_reason(app, client):
 def test_transient_failures_back_off_exponentially_then_go_dead(app, client, monkeypatch):
     make_source(app, "ci", "jenkins")
     [item_id] = accept(client, 1)
-    monkeypatch.setattr(notifications, "to_events", lambda *a: (_ for _ in ()).throw(RuntimeError("database away")))
+    monkeypatch.setattr(mappings, "to_events", lambda *a: (_ for _ in ()).throw(RuntimeError("database away")))
     delays = []
     for attempt in (1, 2):
         before = utcnow()

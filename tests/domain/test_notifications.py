@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from app.domain import notifications
-from app.domain.notifications import Context, Unusable, to_events
-from app.domain.sources import validate_mapping
+from app.ingest import mappings
+from app.ingest.mappings import Context, Unusable, to_events
+from app.ingest.sources import validate_mapping
 from tests.webhook_support import fixture_bytes
 
 RECEIVED = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -223,19 +223,19 @@ def test_generic_payloads_that_cannot_become_events(payload, message):
     ("a.b", 1), ("list.1", "y"), ("list.-1", "y"), ("list.5", None), ("a.c", None), ("a.b.c", None), ("list.x", None),
 ])
 def test_resolve_dotted_paths(path, expected):
-    value = notifications.resolve({"a": {"b": 1}, "list": ["x", "y"]}, path)
-    assert (None if value is notifications._MISSING else value) == expected
+    value = mappings.resolve({"a": {"b": 1}, "list": ["x", "y"]}, path)
+    assert (None if value is mappings._MISSING else value) == expected
 
 
 def test_long_natural_keys_are_hashed_to_fit():
-    key = notifications._key("generic", "ci", "k" * 400)
+    key = mappings._key("generic", "ci", "k" * 400)
     assert len(key) == 255 and key.startswith("generic:ci:kkk")
 
 
 def test_a_pushed_tag_and_a_polled_tag_are_one_tool():
     """The registry poller keys an image '<registry>/<repository>:<tag>'; its events name the same tool as the
     webhook for a push of that tag (without a tool_prefix), so the tag's history is on one row."""
-    from app.domain.snapshot_diff import image_tool_name
+    from app.polling.snapshot_diff import image_tool_name
 
     pull = json.loads(fixture_bytes("docker-registry-notification-pull.json"))
     pull["events"][0]["action"] = "push"

@@ -2,8 +2,8 @@
 from datetime import timedelta
 
 from app.db import utcnow
-from app.domain import poll_runs
 from app.models import PollRun
+from app.polling import poll_runs
 from tests.conftest import connected
 
 BOUND = timedelta(minutes=120)
@@ -41,7 +41,7 @@ def test_a_slow_run_that_finishes_after_all_keeps_its_real_outcome(app):
     with connected(app):
         slow = running("jenkins", timedelta(hours=3))
         poll_runs.settle_abandoned(BOUND)
-        # what app.domain.polling writes when the run ends
+        # what app.polling.runner writes when the run ends
         PollRun.update(finished_at=utcnow(), status="ok", observed=9, errors=[]).where(PollRun.id == slow.id).execute()
         [run] = poll_runs.recent(10, BOUND)
         assert (run["status"], run["observed"], run["errors"]) == ("ok", 9, [])

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from app.collectors.config import JenkinsController, PackageSource, PollerSettings
-from app.domain import polling
 from app.models import Event, PollRun
+from app.polling import runner
+from app.polling.collectors.config import JenkinsController, PackageSource, PollerSettings
 from tests.conftest import connected
 from tests.fakes.jenkins import FakeJenkins, agent_config, computer
 from tests.fakes.packages import FakeIndex
@@ -23,13 +23,13 @@ def services():
 
 
 def test_the_worker_calls_run_pollers_with_names():
-    params = list(inspect.signature(polling.run_pollers).parameters)
+    params = list(inspect.signature(runner.run_pollers).parameters)
     assert params[:3] == ["names", "push_url", "token"]
 
 
 def test_all_runs_what_is_configured_and_records_poll_runs(app, services):
     with connected(app):
-        summary = polling.run_pollers(["all"], settings=services)
+        summary = runner.run_pollers(["all"], settings=services)
         json.dumps(summary)  # what the nightly job archives
         assert summary["status"] == "ok" and summary["mode"] == "local"
         reports = {r["poller"]: r for r in summary["pollers"]}
@@ -46,9 +46,9 @@ def test_a_crashing_poller_is_recorded_and_the_others_still_run(app, services, m
     def boom(settings):
         raise RuntimeError("index exploded")
 
-    monkeypatch.setitem(polling.COLLECTORS, "jenkins", boom)
+    monkeypatch.setitem(runner.COLLECTORS, "jenkins", boom)
     with connected(app):
-        summary = polling.run_pollers(["jenkins", "packages"], settings=services)
+        summary = runner.run_pollers(["jenkins", "packages"], settings=services)
         reports = {r["poller"]: r for r in summary["pollers"]}
         assert summary["status"] == "failed"
         assert reports["jenkins"]["status"] == "failed"
@@ -61,19 +61,19 @@ def test_a_crashing_poller_is_recorded_and_the_others_still_run(app, services, m
 
 def test_second_run_over_an_unchanged_fleet_records_no_events(app, services):
     with connected(app):
-        polling.run_pollers(["jenkins"], settings=services)
-        summary = polling.run_pollers(["jenkins"], settings=services)
+        runner.run_pollers(["jenkins"], settings=services)
+        summary = runner.run_pollers(["jenkins"], settings=services)
         assert summary["pollers"][0]["events"] == 0 and Event.select().count() == 0
 
 
 def test_unknown_poller_names():
     with pytest.raises(ValueError, match="unknown poller 'ftp'"):
-        polling.expand(["ftp"])
-    assert polling.expand(["packages", "all"]) == ["packages", "jenkins", "registry"]
+        runner.expand(["ftp"])
+    assert runner.expand(["packages", "all"]) == ["packages", "jenkins", "registry"]
 
 
 def test_a_snapshot_the_database_refuses_costs_only_itself(app, services, monkeypatch):
-    from app.domain import snapshots
+    from app.polling import snapshots
 
     real = snapshots.submit
 
@@ -84,6 +84,6 @@ def test_a_snapshot_the_database_refuses_costs_only_itself(app, services, monkey
 
     monkeypatch.setattr(snapshots, "submit", flaky)
     with connected(app):
-        report = polling.run_pollers(["jenkins"], settings=services)["pollers"][0]
+        report = runner.run_pollers(["jenkins"], settings=services)["pollers"][0]
     assert report["status"] == "partial" and report["submitted"] == 3
     assert report["errors"] == [{"target": "ci/a1", "message": "RuntimeError: disk full"}]

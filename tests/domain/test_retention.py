@@ -1,13 +1,14 @@
-"""app.domain.retention: the cutoff, batches under one audit entry, the counts the database keeps by triggers."""
+"""app.ops.retention: the cutoff, batches under one audit entry, the counts the database keeps by triggers."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from marshmallow import ValidationError
 
-from app.domain import retention, timeline
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger import timeline
+from app.ledger.events import record_event
 from app.models import AuditEntry, Event, TimelineCount
+from app.ops import retention
 from tests.conftest import connected
 
 ME = Actor("tester")

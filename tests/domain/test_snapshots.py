@@ -4,10 +4,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from marshmallow import ValidationError
 
-from app.collectors.agent_config import parse_agent_config
-from app.domain import events, snapshots
-from app.domain.audit import Actor
+from app.accounts.audit import Actor
+from app.ledger import events
 from app.models import Agent, Event, Snapshot, Tool
+from app.polling import snapshots
+from app.polling.collectors.agent_config import parse_agent_config
 from tests.conftest import connected
 from tests.fakes.jenkins import agent_config, fixture
 

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from peewee import IntegrityError, InternalError, PostgresqlDatabase
 
+from app.accounts.audit import Actor
 from app.db import database
-from app.domain import catalogue, timeline
-from app.domain.audit import Actor
-from app.domain.events import delete_event, record_event, record_events, update_event, validate_event
+from app.ledger import catalogue, timeline
+from app.ledger.events import delete_event, record_event, record_events, update_event, validate_event
 from app.models import SEVERITIES, Event, EventAgent, TimelineCount, TimelineCountDelta
 from tests.conftest import connected
 

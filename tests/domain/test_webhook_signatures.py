@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from app.domain.webhooks import Refused, authenticate, signature_matches
+from app.ingest.webhooks import Refused, authenticate, signature_matches
 
 GITHUB_SECRET = "It's a Secret to Everybody"
 GITHUB_BODY = b"Hello, World!"

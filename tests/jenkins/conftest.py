@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from tests.jenkins.jvm import LIBRARY, executable, output, run as run_jvm
+from tests.jenkins.jvm import LIBRARY, executable, output
+from tests.jenkins.jvm import run as run_jvm
 
 # A build inside node { } on linux-agent-07, as the scripted tests run their steps.
 BUILD_ENV = {

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from tests.jenkins.conftest import echoed
-from tests.jenkins.jvm import LIBRARY, ROOT, output, run as run_jvm
+from tests.jenkins.jvm import LIBRARY, ROOT, output
+from tests.jenkins.jvm import run as run_jvm
 
 RESOURCE = LIBRARY / "resources" / "io" / "changetracker" / "sidebar-link-jcasc.yml"
 FIXTURES = Path(os.environ.get("CHANGETRACKER_FIXTURES") or ROOT.parent / "shared" / "fixtures") / "jenkins"

@@ -15,7 +15,8 @@ import pytest
 
 from app.models import Event, Snapshot
 from tests.conftest import connected
-from tests.jenkins.jvm import ROOT, executable, output, run as run_jvm
+from tests.jenkins.jvm import ROOT, executable, output
+from tests.jenkins.jvm import run as run_jvm
 
 pytestmark = pytest.mark.groovy
 

@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.jenkins.conftest import BUILD_ENV, echoed as _echoed
-from tests.jenkins.jvm import LIBRARY, executable, output, run as run_jvm
+from tests.jenkins.conftest import BUILD_ENV
+from tests.jenkins.conftest import echoed as _echoed
+from tests.jenkins.jvm import LIBRARY, executable, output
+from tests.jenkins.jvm import run as run_jvm
 
 pytestmark = pytest.mark.groovy
 

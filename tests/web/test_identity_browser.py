@@ -5,10 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.conftest import PASSWORD, connected
-
-from app.domain.events import event_history, get_event, record_event
+from app.ledger.events import event_history, get_event, record_event
 from app.models import ApiToken
+from tests.conftest import PASSWORD, connected
 
 pytestmark = pytest.mark.browser
 

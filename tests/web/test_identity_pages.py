@@ -6,10 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import PASSWORD, connected
-
-from app.domain.events import get_event, record_event
+from app.ledger.events import get_event, record_event
 from app.models import ApiToken, AuditEntry, User
+from tests.conftest import PASSWORD, connected
 
 SECRET_RE = re.compile(r'<code id="new-token-secret">([^<]+)</code>')
 

@@ -2,7 +2,7 @@
 import json
 
 from app.db import utcnow
-from app.domain import inbox
+from app.ingest import inbox
 from app.models import PollRun, WebhookSource
 from tests.conftest import connected
 from tests.webhook_support import deliver, make_source

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger.events import record_event
 from tests.conftest import PASSWORD, connected
 
 pytestmark = pytest.mark.browser
@@ -236,7 +236,7 @@ def test_suspects_for_an_unknown_build_ask_for_the_agent(page, auth, failure, pr
 
 
 def test_screenshots_of_events_and_suspects(app, page, auth, problems):
-    from app.domain.demo import seed_events
+    from app.ops.demo import seed_events
 
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     with connected(app):

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger.events import record_event
 from app.models import AuditEntry, Event, SavedSearch
 from tests.conftest import connected
 
@@ -327,7 +327,7 @@ def test_record_an_event_through_the_form(client, auth, app):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Recorded “Relabelled linux-07 by hand”." in page
     with connected(app):
-        from app.domain.events import get_event
+        from app.ledger.events import get_event
         event = get_event(event_id)
         assert AuditEntry.select().where(AuditEntry.entity_id == str(event_id), AuditEntry.action == "create").count() == 1
     assert event["title"] == "Relabelled linux-07 by hand"
@@ -439,8 +439,8 @@ def upload(client, content, filename="events.csv", dry_run=False):
 
 
 def test_import_page_documents_the_format(client, auth):
-    from app.domain.csv_exchange import COLUMNS
-    from app.web.csv_import import COLUMN_HELP
+    from app.ledger.csv_exchange import COLUMNS
+    from app.web.csv_exchange import COLUMN_HELP
 
     assert set(COLUMN_HELP) == set(COLUMNS)
     auth.login("editor", role="editor")
@@ -695,7 +695,7 @@ def test_an_agent_named_with_a_comma_is_one_agent_on_every_page(client, auth, ap
         "description": "", "ended_at": "", "build_url": "", "links": ""})
     assert response.status_code == 303, response.get_data(as_text=True)
     with connected(app):
-        from app.domain.events import get_event
+        from app.ledger.events import get_event
 
         created = Event.get(Event.title == "Relabelled")
         assert get_event(created.id)["agents"] == ["linux", "linux,07"]

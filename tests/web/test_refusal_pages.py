@@ -9,8 +9,10 @@ import re
 
 import pytest
 
-from app.domain import accounts, catalogue, sources
-from app.domain.refusals import Conflict, Forbidden
+from app.accounts import tokens
+from app.ingest import sources
+from app.ledger import catalogue
+from app.refusals import Conflict, Forbidden
 
 
 def csrf(client, path):
@@ -41,7 +43,7 @@ def test_a_conflict_on_a_page_is_a_409_page(app, client, admin, monkeypatch):
 
 
 def test_a_forbidden_action_on_a_page_is_a_403_page(app, client, admin, monkeypatch):
-    monkeypatch.setattr(accounts, "revoke_token", _refuse(Forbidden("Only its owner may revoke this token.")))
+    monkeypatch.setattr(tokens, "revoke_token", _refuse(Forbidden("Only its owner may revoke this token.")))
     response = client.post("/account/tokens/7/revoke", data={"csrf_token": csrf(client, "/account/tokens")})
     assert response.status_code == 403
     assert response.mimetype == "text/html"

@@ -4,9 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from app.ledger.events import record_event
 from tests.conftest import PASSWORD, connected
-
-from app.domain.events import record_event
 
 pytestmark = pytest.mark.browser
 
@@ -252,7 +251,7 @@ def test_chart_offers_no_upload_to_plotly_cloud(page, auth, events, problems):
 
 
 def test_screenshot_with_demo_data(app, page, auth, problems):
-    from app.domain.demo import seed_events
+    from app.ops.demo import seed_events
 
     with connected(app):
         seed_events()

@@ -1,6 +1,6 @@
 """The timeline page's filter form: UTC datetime-local fields, errors shown in place, and the 500-event cap said out loud."""
-from app.domain.audit import Actor
-from app.domain.events import record_event
+from app.accounts.audit import Actor
+from app.ledger.events import record_event
 from tests.conftest import connected
 
 

@@ -2,7 +2,7 @@
 
 Each returns ``Observation`` dicts ``{"collector", "key", "observed_at", "content"}`` (the body of
 ``POST /api/v1/snapshots``) plus the errors it met, so the caller decides whether to submit the
-observations locally (app.domain.snapshots) or push them to a remote tracker (app.domain.polling).
+observations locally (app.polling.snapshots) or push them to a remote tracker (app.polling.runner).
 """
 from dataclasses import dataclass, field
 from datetime import datetime, timezone

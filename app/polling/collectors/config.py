@@ -8,7 +8,7 @@ Unknown keys are refused, so a typo is an error rather than a silently ignored s
 """
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema

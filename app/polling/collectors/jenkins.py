@@ -3,12 +3,12 @@
 Per controller: ``get_whoami()`` (resolves authentication: ``get_version()`` skips it on a first call),
 ``get_version()`` (the X-Jenkins header), ONE ``?tree=`` query for the whole fleet, then each agent's
 config.xml with bounded concurrency, and one ``?tree=`` query of the plugin manager. Every request has
-a timeout and retries transient failures (app.collectors.http_session). A broken agent (HTTP error,
+a timeout and retries transient failures (app.polling.collectors.http_session). A broken agent (HTTP error,
 timeout, truncated XML) is reported as an error of its own and never hides the others; a controller
 that cannot be reached is one error and no observations.
 
-Observations (see app.collectors.observation):
-- ``jenkins_agent``, key ``<controller>/<agent>``: the parsed config.xml (app.collectors.agent_config)
+Observations (see app.polling.collectors.observation):
+- ``jenkins_agent``, key ``<controller>/<agent>``: the parsed config.xml (app.polling.collectors.agent_config)
   plus ``controller``, ``url``, ``temporarily_offline`` and ``observed`` (runtime state: offline,
   offline_reason, os — kept on the agent's catalogue row, not diffed);
 - ``jenkins_nodes``, key ``<controller>``: the names of its agents (agents added or removed);
@@ -24,9 +24,9 @@ from urllib.parse import quote
 import jenkins
 import requests
 
-from app.collectors import Collected, error, observation
-from app.collectors.agent_config import ParseError, parse_agent_config
-from app.collectors.http_session import adapter
+from app.polling.collectors import Collected, error, observation
+from app.polling.collectors.agent_config import ParseError, parse_agent_config
+from app.polling.collectors.http_session import adapter
 
 log = logging.getLogger(__name__)
 

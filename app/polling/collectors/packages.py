@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import requests
 
-from app.collectors import Collected, error, observation
-from app.collectors.http_session import session
+from app.polling.collectors import Collected, error, observation
+from app.polling.collectors.http_session import session
 
 log = logging.getLogger(__name__)
 NPM_ABBREVIATED = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"

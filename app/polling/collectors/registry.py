@@ -16,8 +16,8 @@ import logging
 import requests
 from requests.utils import parse_dict_header
 
-from app.collectors import Collected, error, observation
-from app.collectors.http_session import session
+from app.polling.collectors import Collected, error, observation
+from app.polling.collectors.http_session import session
 
 log = logging.getLogger(__name__)
 

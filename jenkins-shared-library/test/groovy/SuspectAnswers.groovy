@@ -1,6 +1,6 @@
 import java.time.Instant
 
-/** Bodies of GET /api/v1/suspects as the tracker answers them (app/domain/suspects.py SuspectsSchema). */
+/** Bodies of GET /api/v1/suspects as the tracker answers them (app/correlation/suspects.py SuspectsSchema). */
 class SuspectAnswers {
     /** An event as the answer nests it (EventSchema), with the fields suspectChanges reads. */
     static Map event(int id, String title, Map extra = [:]) {

@@ -27,7 +27,7 @@ class ChangeRequest implements Serializable {
     /** Where events are recorded, and one event (PATCH at the end of a block). */
     static final String EVENTS_PATH = '/api/v1/events'
 
-    /** The server's limits (app/domain/schemas.py), checked here so a bad call fails before any HTTP. */
+    /** The server's limits (app/ledger/schemas.py), checked here so a bad call fails before any HTTP. */
     static final int TITLE_MAX = 200
     static final int TAG_MAX = 100
     static final int DESCRIPTION_MAX = 20000

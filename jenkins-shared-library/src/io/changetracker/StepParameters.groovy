@@ -13,7 +13,7 @@ import java.time.temporal.ChronoUnit
 class StepParameters implements Serializable {
     private static final long serialVersionUID = 1L
 
-    /** The tracker's limit on agent, tool and toolchain names (app/domain/schemas.py). */
+    /** The tracker's limit on agent, tool and toolchain names (app/ledger/schemas.py). */
     static final int NAME_MAX = 200
     static final int DEFAULT_TIMEOUT = 10
 

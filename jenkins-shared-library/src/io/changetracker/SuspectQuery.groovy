@@ -20,7 +20,7 @@ class SuspectQuery implements Serializable {
     static final List<String> PARAMETERS = ['agents', 'tools', 'toolchains', 'since', 'limit', 'credentialsId', 'url',
                                             'timeout'].asImmutable()
 
-    /** The tracker looks back at most this far (app/domain/suspects.py MAX_LOOKBACK). */
+    /** The tracker looks back at most this far (app/correlation/suspects.py MAX_LOOKBACK). */
     static final int MAX_LOOKBACK_DAYS = 90
     /** What the tracker searches when no since is sent (DEFAULT_LOOKBACK). */
     static final int DEFAULT_LOOKBACK_DAYS = 7
