@@ -1,17 +1,19 @@
-"""Change Tracker: a change ledger for Jenkins fleets."""
+"""Change Tracker: a change ledger for Jenkins fleets.
+
+The capabilities (app.accounts, app.ledger, app.correlation, app.polling, app.ingest, app.ops) import neither Flask
+nor the delivery packages (app.web, app.api, app.hooks, app.http), so the CLI, the worker, the API and the pages all
+call the same functions; tests/test_layout.py holds those walls. Flask is imported only inside create_app.
+"""
 import logging
 import os
 
-from flask import Flask
-from werkzeug.exceptions import NotFound
-from werkzeug.routing import BaseConverter
-
-MAX_ID = 2**63 - 1
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(test_config=None):
     """The application factory: defaults, then CHANGETRACKER_* environment, then ``test_config``."""
+    from flask import Flask
+
     from app import config, db, hooks
     from app.accounts import access
     from app.api import create_blueprint as api_blueprint
@@ -28,7 +30,7 @@ def create_app(test_config=None):
         static_folder=os.path.join(ROOT, "static"),
     )
     app.config.from_mapping(config.load(app.instance_path, test_config))
-    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["id"] = rules.IdConverter
     app.config["NO_DATABASE_ENDPOINTS"] = access.NO_DATABASE
     app.json.sort_keys = False
     app.session_interface = CookieSessionInterface()
@@ -58,19 +60,3 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     app.wsgi_app = hooks.Mount(app.wsgi_app, hooks.create_hooks_app(app))
     return app
-
-
-class IdConverter(BaseConverter):
-    """Database ids in URLs: digits only; a number past 64 bits is a 404 before it reaches the database."""
-
-    regex = r"\d{1,30}"
-    weight = 50
-
-    def to_python(self, value):
-        number = int(value)
-        if not 1 <= number <= MAX_ID:
-            raise NotFound("No object with id %s." % value)
-        return number
-
-    def to_url(self, value):
-        return str(int(value))

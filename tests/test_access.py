@@ -7,7 +7,7 @@ import re
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from app import IdConverter
+from app.http.rules import IdConverter
 from app.accounts.access import ADMIN, PUBLIC, READ, RULES, WRITE
 
 IDENTITIES = {

@@ -12,7 +12,7 @@ from app.accounts.schemas import TokenCreateSchema
 from app.accounts.users import ROLE_LEVEL
 from app.db import database, from_db_time, utcnow
 from app.models import ApiToken, User
-from app.refusals import NotFound
+from app.errors import NotFound
 
 SCOPE_LEVEL = {"read": 1, "write": 2, "admin": 3}
 SCOPE_FOR_ROLE = {"viewer": "read", "editor": "write", "admin": "admin"}

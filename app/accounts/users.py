@@ -9,7 +9,7 @@ from app.accounts import audit
 from app.accounts.schemas import UserCreateSchema, UserUpdateSchema
 from app.db import database, from_db_time, utcnow
 from app.models import User
-from app.refusals import NotFound
+from app.errors import NotFound
 
 ROLE_LEVEL = {"viewer": 1, "editor": 2, "admin": 3}
 MIN_PASSWORD_LENGTH = 10

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.http.guard import Unauthorized
-from app.refusals import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 

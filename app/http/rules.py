@@ -1,5 +1,9 @@
 """What every request and response of the service gets, whichever of its apps serves it (app, app.hooks)."""
 from flask import abort, request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
+
+MAX_ID = 2**63 - 1
 
 
 def reject_nul_characters():
@@ -32,3 +36,19 @@ def security_headers(response):
         if name.lower() not in present:
             response.headers.add(name, value)
     return response
+
+
+class IdConverter(BaseConverter):
+    """Database ids in URLs: digits only; a number past 64 bits is a 404 before it reaches the database."""
+
+    regex = r"\d{1,30}"
+    weight = 50
+
+    def to_python(self, value):
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise NotFound("No object with id %s." % value)
+        return number
+
+    def to_url(self, value):
+        return str(int(value))

@@ -25,7 +25,7 @@ from app.db import database, from_db_time, utcnow, write_transaction
 from app.ingest import mappings
 from app.ledger.events import record_event, record_events, validate_events
 from app.models import INBOX_STATES, Event, InboxItem, WebhookSource
-from app.refusals import Conflict, NotFound
+from app.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 

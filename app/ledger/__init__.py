@@ -6,6 +6,6 @@ keyset pages (``filters``), the timeline's swimlanes and bucket counts (``timeli
 (``catalogue``), comments, saved searches, CSV export and import (``csv_exchange``), Grafana annotations and the
 event schemas.
 
-May import the kernel (app.db, app.dialect, app.models, app.fields, app.refusals) and app.accounts (the audit
+May import the kernel (app.db, app.dialect, app.models, app.fields, app.errors) and app.accounts (the audit
 trail); never Flask, werkzeug, delivery (app.web, app.api, app.hooks, app.http) or the capabilities built on it.
 """

@@ -21,7 +21,7 @@ from app.db import database, from_db_time, to_db_time, write_transaction
 from app.fields import Text, UtcDateTime
 from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain, ToolchainTool
-from app.refusals import Conflict, NotFound
+from app.errors import Conflict, NotFound
 
 NAME_MAX = 200
 DEFAULT_LIMIT = 500

@@ -5,7 +5,7 @@ from app.accounts import audit
 from app.db import from_db_time, write_transaction
 from app.fields import Text
 from app.models import Comment, Event
-from app.refusals import NotFound
+from app.errors import NotFound
 
 BODY_MAX = 5000
 

@@ -13,7 +13,7 @@ from app.ledger import filters
 from app.ledger.schemas import EventCreateSchema
 from app.models import (Agent, AuditEntry, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag,
                         Tool, Toolchain)
-from app.refusals import NotFound
+from app.errors import NotFound
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
 # Machine sources repeat themselves; people mean each note they write.

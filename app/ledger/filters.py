@@ -48,6 +48,20 @@ class EventFilterSchema(Schema):
             raise ValidationError("Must not be after 'to'.", "from")
 
 
+class QueryArgs:
+    """Query-string pairs read as ``parse`` reads them (``get``: the first value, ``getlist``: all of them), for
+    callers that hold a query as text (saved searches) rather than a request's arguments."""
+
+    def __init__(self, pairs):
+        self._pairs = list(pairs)
+
+    def get(self, name, default=None):
+        return next((value for key, value in self._pairs if key == name), default)
+
+    def getlist(self, name):
+        return [value for key, value in self._pairs if key == name]
+
+
 def parse(args, defaults=None, schema=EventFilterSchema, extra=()):
     """Filters from query-string arguments (anything with ``getlist`` and ``get``).
 

@@ -7,14 +7,13 @@ from urllib.parse import parse_qsl
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from peewee import IntegrityError
-from werkzeug.datastructures import MultiDict
 
 from app.accounts import audit
 from app.db import from_db_time, utcnow, write_transaction
 from app.fields import Text
 from app.ledger import filters
 from app.models import SavedSearch, User
-from app.refusals import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 
 QUERY_MAX = 4000
 # A saved search keeps what to look for, not where a page ended.
@@ -62,7 +61,7 @@ def check_query(query):
     if problems:
         raise ValidationError({"query": problems})
     try:
-        filters.parse(MultiDict(pairs))
+        filters.parse(filters.QueryArgs(pairs))
     except ValidationError as exc:
         raise ValidationError({"query": ["%s: %s" % pair for pair in _flatten(exc.messages)]}) from None
     return text

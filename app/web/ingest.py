@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 from app.ingest import inbox, sources
 from app.ops import leases
 from app.polling import poll_runs
-from app.refusals import Conflict
+from app.errors import Conflict
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
 

@@ -10,7 +10,7 @@ from app.db import utcnow
 from app.http.errors import field_messages
 from app.ledger import events, filters, saved_searches
 from app.models import EVENT_TYPES, SEVERITIES, SOURCES
-from app.refusals import Conflict, Forbidden
+from app.errors import Conflict, Forbidden
 from app.web import form_input
 
 bp = Blueprint("ledger", __name__)

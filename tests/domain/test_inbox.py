@@ -8,7 +8,7 @@ import pytest
 from app.db import utcnow
 from app.ingest import inbox, mappings, sources
 from app.models import AuditEntry, DedupeSlot, Event, InboxItem
-from app.refusals import Conflict
+from app.errors import Conflict
 from tests.conftest import connected
 from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source
 

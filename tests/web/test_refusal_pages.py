@@ -12,7 +12,7 @@ import pytest
 from app.accounts import tokens
 from app.ingest import sources
 from app.ledger import catalogue
-from app.refusals import Conflict, Forbidden
+from app.errors import Conflict, Forbidden
 
 
 def csrf(client, path):
