@@ -14,7 +14,7 @@ def create_app(test_config=None):
     """The application factory: defaults, then CHANGETRACKER_* environment, then ``test_config``."""
     from flask import Flask
 
-    from app import config, db, hooks
+    from app import config, db, hooks, web
     from app.accounts import access
     from app.api import create_blueprint as api_blueprint
     from app.http import connections, errors, guard, health, metrics, rules
@@ -54,6 +54,7 @@ def create_app(test_config=None):
     app.before_request(guard.enforce)
     app.after_request(rules.security_headers)
     errors.register(app)
+    app.context_processor(web.vocabulary)
 
     for blueprint in (health.bp, ingest.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_exchange.bp, suspects.bp,
                       catalogue.bp, comments.bp, account.bp, admin.bp, fleet.bp, api_blueprint()):

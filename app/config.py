@@ -130,3 +130,9 @@ def write_instance_secret_key(instance_path):
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32) + "\n")
     return path
+
+
+def dedupe_window(config):
+    """How long repeats of a ``dedupe_key`` fold into one event: DEDUPE_WINDOW_MINUTES of ``config`` (the app's
+    configuration), for every way in that records events one at a time (API, pages, webhook retries)."""
+    return timedelta(minutes=config["DEDUPE_WINDOW_MINUTES"])

@@ -3,7 +3,7 @@ the JSON column and the naive-UTC time conventions every table follows."""
 import json
 from datetime import datetime, timezone
 
-from peewee import DatabaseProxy, Model, SqliteDatabase, TextField
+from peewee import DatabaseProxy, Model, TextField
 from playhouse.db_url import connect
 from playhouse.pool import PooledDatabase
 
@@ -26,32 +26,6 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
-def insert_rows(model, rows, returning_id=False):
-    """INSERT ``rows`` (dicts with the same keys: ``model``'s field names) in one statement; their new ids, in
-    row order, when ``returning_id``.
-
-    What ``model.insert_many(rows)`` does, minus peewee building a query node per value: bulk ingest (CSV
-    imports, inbox batches) spent more time there than in the database (bench/ingest.py). Values still go
-    through each field's ``db_value``, as parameters.
-    """
-    if not rows:
-        return []
-    fields = [model._meta.fields[name] for name in rows[0]]
-    param = database.obj.param
-    sql = 'INSERT INTO "%s" (%s) VALUES %s' % (
-        model._meta.table_name, ", ".join('"%s"' % f.column_name for f in fields),
-        ", ".join(["(%s)" % ", ".join([param] * len(fields))] * len(rows)))
-    converters = [f.db_value for f in fields]
-    params = [convert(value) for row in rows for convert, value in zip(converters, row.values())]
-    if not returning_id:
-        database.execute_sql(sql, params)
-        return []
-    # One INSERT numbers its rows in order on both databases (SQLite holds the write lock, a PostgreSQL
-    # sequence only grows), so the sorted ids line up with the rows.
-    return sorted(i for (i,) in database.execute_sql(sql + ' RETURNING "%s"' % model._meta.primary_key.column_name,
-                                                     params).fetchall())
-
-
 def utcnow():
     """Naive UTC: every timestamp column holds UTC without an offset."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -70,14 +44,6 @@ def from_db_time(value):
     if isinstance(value, str):  # SQLite hands back text for expressions such as MAX()
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=timezone.utc)
-
-
-def write_transaction():
-    """A transaction that will write: on SQLite it takes the write lock up front (BEGIN IMMEDIATE),
-    so read-then-write sequences never fail half-way with "database is locked"."""
-    if isinstance(database.obj, SqliteDatabase):
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
 
 
 def open_database(url, busy_timeout_ms=5000, pool_size=0, pool_recycle_seconds=None):

@@ -59,17 +59,26 @@ def test_stopping_releases_the_lease_for_the_next_worker(app):
     assert Worker(app, name="w2").renew_lease() is True
 
 
-def test_pollers_are_called_by_name(app, monkeypatch, caplog):
+def test_pollers_are_called_by_name_with_the_settings_the_cli_uses(app, monkeypatch, caplog, tmp_path):
     from app.polling import runner
 
+    pollers_file = tmp_path / "pollers.toml"
+    pollers_file.write_text('[[registry]]\nname = "hub"\nurl = "https://registry.example"\nimages = ["python:3.12"]\n')
+    app.config.update(POLLERS_FILE=str(pollers_file), JENKINS_URL="https://ci.example", SNAPSHOT_HISTORY=7)
     worker = Worker(app, name="w1")
     calls = []
-    monkeypatch.setattr(runner, "run_pollers", lambda names: calls.append(names) or {"runs": len(names)})
+    monkeypatch.setattr(runner, "run_pollers",
+                        lambda names, settings: calls.append((names, settings)) or {"runs": len(names)})
     app.config["WORKER_POLLERS"] = "jenkins, registry"
     caplog.set_level(logging.INFO, logger="app.ops.worker")
     worker.renew_lease()
     assert worker.run_duty("pollers", worker.poll) == {"runs": 2}
-    assert calls == [["jenkins", "registry"]]
+    [(names, settings)] = calls
+    assert names == ["jenkins", "registry"]
+    # The app's pollers file and Jenkins URL, not whatever the environment of the worker process says.
+    assert settings.source == str(pollers_file) and settings.snapshot_history == 7
+    assert [r.name for r in settings.registries] == ["hub"]
+    assert [c.url for c in settings.jenkins] == ["https://ci.example"]
     assert "polling jenkins, registry" in caplog.text
 
 

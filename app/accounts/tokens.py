@@ -11,8 +11,8 @@ from app.accounts import audit
 from app.accounts.schemas import TokenCreateSchema
 from app.accounts.users import ROLE_LEVEL
 from app.db import database, from_db_time, utcnow
-from app.models import ApiToken, User
 from app.errors import NotFound
+from app.models import ApiToken, User
 
 SCOPE_LEVEL = {"read": 1, "write": 2, "admin": 3}
 SCOPE_FOR_ROLE = {"viewer": "read", "editor": "write", "admin": "admin"}

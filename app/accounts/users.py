@@ -8,8 +8,8 @@ from marshmallow import ValidationError
 from app.accounts import audit
 from app.accounts.schemas import UserCreateSchema, UserUpdateSchema
 from app.db import database, from_db_time, utcnow
-from app.models import User
 from app.errors import NotFound
+from app.models import User
 
 ROLE_LEVEL = {"viewer": 1, "editor": 2, "admin": 3}
 MIN_PASSWORD_LENGTH = 10

@@ -1,8 +1,7 @@
 """Events: record, read, list, edit, delete, history."""
-from datetime import timedelta
-
 from flask import Blueprint, current_app, g, request
 
+from app import config
 from app.api.bodies import items_of, json_body
 from app.api.openapi import doc
 from app.ledger import events, filters
@@ -21,8 +20,8 @@ History = items_of(AuditEntrySchema, "EventHistory")
                  "within the dedupe window, or a webhook/poller event repeats (same source, type, agents, tools "
                  "and title up to numbers, hashes and timestamps).")
 def create_event():
-    window = timedelta(minutes=current_app.config["DEDUPE_WINDOW_MINUTES"])
-    event, created = events.record_event(json_body(), actor=g.actor, dedupe_window=window)
+    event, created = events.record_event(json_body(), actor=g.actor,
+                                         dedupe_window=config.dedupe_window(current_app.config))
     return event_schema.dump(event), 201 if created else 200
 
 

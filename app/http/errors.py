@@ -6,8 +6,8 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.http.guard import Unauthorized
 from app.errors import Conflict, Forbidden, NotFound
+from app.http.guard import Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -11,21 +11,23 @@ then processed in one transaction that first locks the claims still ours, so a s
 over leaves those items alone instead of doubling their events. Events carry dedupe keys derived from the
 notification, and a key already in the ledger is not recorded again.
 """
-import functools
 import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from peewee import PostgresqlDatabase, chunked, fn
+from peewee import chunked, fn
 
+from app import config as app_config
+from app import dialect
 from app.accounts import audit
-from app.db import database, from_db_time, utcnow, write_transaction
-from app.ingest import mappings
-from app.ledger.events import record_event, record_events, validate_events
-from app.models import INBOX_STATES, Event, InboxItem, WebhookSource
+from app.db import database, from_db_time, utcnow
+from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
+from app.ingest import mappings
+from app.ledger.events import DEFAULT_DEDUPE_WINDOW, record_event, record_events, validate_events
+from app.models import INBOX_STATES, Event, InboxItem, WebhookSource
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +41,15 @@ class Settings:
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     claim_timeout_seconds: float = 300.0
+    dedupe_window: timedelta = DEFAULT_DEDUPE_WINDOW
 
     @classmethod
     def from_config(cls, config):
         return cls(batch_size=config["INBOX_BATCH_SIZE"], max_attempts=config["INBOX_MAX_ATTEMPTS"],
                    retry_base_seconds=config["INBOX_RETRY_BASE_SECONDS"],
                    retry_max_seconds=config["INBOX_RETRY_MAX_SECONDS"],
-                   claim_timeout_seconds=config["INBOX_CLAIM_TIMEOUT_SECONDS"])
+                   claim_timeout_seconds=config["INBOX_CLAIM_TIMEOUT_SECONDS"],
+                   dedupe_window=app_config.dedupe_window(config))
 
 
 class _LostClaim(Exception):
@@ -55,26 +59,18 @@ class _LostClaim(Exception):
 def put(source, kind, body, body_sha256, headers):
     """Commit one accepted body; returns its id. One INSERT in autocommit mode: durable when this returns.
 
-    The statement is written out rather than built by peewee for each request: acceptance is the hot path
-    of a webhook burst, and building the query cost more than running it. On SQLite the id comes from
-    ``lastrowid``, not RETURNING: a RETURNING statement keeps its write transaction (SQLite's single write
-    lock) open until the row has been fetched, i.e. across a GIL switch, and concurrent receivers then wait.
+    The statement is written out (app.dialect.insert_row) rather than built by peewee for each request:
+    acceptance is the hot path of a webhook burst, and building the query cost more than running it.
     """
     now = utcnow()
     fields = InboxItem._meta.fields
     values = (source.id, source.name, kind, fields["received_at"].db_value(now), fields["headers"].db_value(headers),
               body, body_sha256, "pending", 0, fields["next_attempt_at"].db_value(now), "[]")
-    if isinstance(database.obj, PostgresqlDatabase):
-        return database.execute_sql(_insert_sql(database.obj.param, True), values).fetchone()[0]
-    return database.execute_sql(_insert_sql(database.obj.param, False), values).lastrowid
+    return dialect.insert_row("inbox_item", _COLUMNS, values)
 
 
-@functools.lru_cache(maxsize=4)
-def _insert_sql(param, returning):
-    columns = ("source_id", "source_name", "kind", "received_at", "headers", "body", "body_sha256", "state",
-               "attempts", "next_attempt_at", "event_ids")
-    return 'INSERT INTO "inbox_item" (%s) VALUES (%s)%s' % (
-        ", ".join('"%s"' % c for c in columns), ", ".join([param] * len(columns)), ' RETURNING "id"' if returning else "")
+_COLUMNS = ("source_id", "source_name", "kind", "received_at", "headers", "body", "body_sha256", "state", "attempts",
+            "next_attempt_at", "event_ids")
 
 
 def claim(worker, limit, claim_timeout_seconds):
@@ -83,9 +79,8 @@ def claim(worker, limit, claim_timeout_seconds):
     stale = now - timedelta(seconds=claim_timeout_seconds)
     due = (((InboxItem.state == "pending") & (InboxItem.next_attempt_at <= now))
            | ((InboxItem.state == "processing") & (InboxItem.claimed_at < stale)))
-    picked = InboxItem.select(InboxItem.id).where(due).order_by(InboxItem.id).limit(limit)
-    if isinstance(database.obj, PostgresqlDatabase):
-        picked = picked.for_update("FOR UPDATE SKIP LOCKED")
+    picked = dialect.locked(InboxItem.select(InboxItem.id).where(due).order_by(InboxItem.id).limit(limit),
+                            skip_locked=True)
     with write_transaction():
         # Picked first, then updated: PostgreSQL may run an "IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)"
         # subquery more than once within one UPDATE and so claim more than n rows.
@@ -145,9 +140,7 @@ def _still_claimed(items, worker):
     query = (InboxItem.select(InboxItem.id)
              .where(InboxItem.id.in_([i.id for i in items]) & (InboxItem.claimed_by == worker)
                     & (InboxItem.state == "processing")))
-    if isinstance(database.obj, PostgresqlDatabase):
-        query = query.for_update()
-    return {row for (row,) in query.tuples()}
+    return {row for (row,) in dialect.locked(query).tuples()}
 
 
 def _plan(item, source):
@@ -256,7 +249,7 @@ def _process_one(item, outcome, worker, settings):
     """The careful path: one item in its own savepoint, its events through ``record_event`` one by one."""
     try:
         with database.atomic():
-            return _write_state(item, worker, *_apply(item, outcome))
+            return _write_state(item, worker, *_apply(item, outcome, settings.dedupe_window))
     except _LostClaim:
         log.warning("inbox item %d was taken over by another worker; its work here is rolled back", item.id)
         return "lost"
@@ -280,7 +273,7 @@ def _failed(item, worker, settings, exc):
                    next_attempt_at=utcnow() + timedelta(seconds=delay))
 
 
-def _apply(item, outcome):
+def _apply(item, outcome, dedupe_window):
     """(state, event ids, note) for one item, recording its events one by one."""
     actor = audit.Actor("webhook:%s" % item.source_name)
     made, repeats = [], []
@@ -290,7 +283,7 @@ def _apply(item, outcome):
             repeats.append(existing.id)
             continue
         try:
-            recorded, _ = record_event(event, actor=actor)
+            recorded, _ = record_event(event, actor=actor, dedupe_window=dedupe_window)
         except ValidationError as exc:
             raise ValidationError(_per_event({index: exc.messages}, len(outcome.events))) from None
         made.append(recorded["id"])

@@ -15,9 +15,9 @@ from peewee import IntegrityError
 
 from app.accounts import audit
 from app.db import database, from_db_time, utcnow
+from app.errors import Conflict, NotFound
 from app.fields import Text, one_of
 from app.models import EVENT_TYPES, SEVERITIES, SOURCE_KINDS, WebhookSource
-from app.errors import Conflict, NotFound
 
 MIN_SECRET_LENGTH = 16
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"

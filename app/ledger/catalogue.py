@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
-from peewee import SQL, IntegrityError, PostgresqlDatabase, fn
+from peewee import SQL, IntegrityError, fn
 
+from app import dialect
 from app.accounts import audit
-from app.db import database, from_db_time, to_db_time, write_transaction
+from app.db import from_db_time, to_db_time
+from app.dialect import write_transaction
+from app.errors import Conflict, NotFound
 from app.fields import Text, UtcDateTime
 from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain, ToolchainTool
-from app.errors import Conflict, NotFound
 
 NAME_MAX = 200
 DEFAULT_LIMIT = 500
@@ -427,8 +429,7 @@ def _members(kind, ids):
 
 def _has_any_label(labels):
     """A case-sensitive substring test for each label's JSON text in the labels column (a superset)."""
-    find = fn.strpos if isinstance(database.obj, PostgresqlDatabase) else fn.instr
-    tests = [find(Agent.labels, json.dumps(label, ensure_ascii=False)) > 0 for label in labels]
+    tests = [dialect.contains(Agent.labels, json.dumps(label, ensure_ascii=False)) for label in labels]
     condition = tests[0]
     for test in tests[1:]:
         condition = condition | test

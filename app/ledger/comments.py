@@ -2,10 +2,11 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from app.accounts import audit
-from app.db import from_db_time, write_transaction
+from app.db import from_db_time
+from app.dialect import write_transaction
+from app.errors import NotFound
 from app.fields import Text
 from app.models import Comment, Event
-from app.errors import NotFound
 
 BODY_MAX = 5000
 

@@ -11,8 +11,7 @@ import io
 import json
 import re
 
-from peewee import PostgresqlDatabase, fn
-
+from app import dialect
 from app.db import database, utcnow
 from app.ledger import events, filters
 from app.models import Event
@@ -83,9 +82,7 @@ def export_rows(query_filters, batch_size=EXPORT_BATCH):
 def _linked_ids(name):
     """The ids of the event's ``name`` (agents, tools, ...) as text, "3,17"; NULL for none."""
     junction, link, _ = _LINKS[name]
-    if isinstance(database.obj, PostgresqlDatabase):
-        return junction.select(fn.string_agg(link.cast("text"), ",")).where(junction.event == Event.id)
-    return junction.select(fn.group_concat(link, ",")).where(junction.event == Event.id)
+    return junction.select(dialect.joined_text(link)).where(junction.event == Event.id)
 
 
 class _Names:

@@ -5,15 +5,16 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import PostgresqlDatabase, chunked
+from peewee import chunked
 
+from app import dialect
 from app.accounts import audit
-from app.db import database, from_db_time, insert_rows, to_db_time, utcnow, write_transaction
+from app.db import from_db_time, to_db_time, utcnow
+from app.dialect import insert_rows, write_transaction
+from app.errors import NotFound
 from app.ledger import filters
 from app.ledger.schemas import EventCreateSchema
-from app.models import (Agent, AuditEntry, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag,
-                        Tool, Toolchain)
-from app.errors import NotFound
+from app.models import Agent, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
 # Machine sources repeat themselves; people mean each note they write.
@@ -105,12 +106,8 @@ def record_events(batch, actor=audit.SYSTEM, action="import"):
         for index, target in internal.items():
             results[index]["reverts"] = results[target]["id"]
             Event.update(reverts=results[target]["id"]).where(Event.id == results[index]["id"]).execute()
-        # audit.record's entries, one INSERT per chunk instead of one per event.
-        entries = [{"actor": actor.name, "user": actor.user_id, "action": action, "entity_type": "event",
-                    "entity_id": str(result["id"]), "before": None, "after": _audit_view(result), "at": now}
-                   for result in results]
-        for chunk in chunked(entries, 500):
-            insert_rows(AuditEntry, chunk)
+        audit.record_many([audit.entry(actor, action, "event", result["id"], after=_audit_view(result), at=now)
+                           for result in results])
     return results
 
 
@@ -206,10 +203,7 @@ def normalise_title(title):
 def _claim_slot(key):
     """The dedupe slot for ``key``, created if new and locked until the transaction ends."""
     DedupeSlot.insert(key=key).on_conflict_ignore().execute()
-    query = DedupeSlot.select().where(DedupeSlot.key == key)
-    if isinstance(database.obj, PostgresqlDatabase):
-        query = query.for_update()
-    return query.get()
+    return dialect.locked(DedupeSlot.select().where(DedupeSlot.key == key)).get()
 
 
 # Fields a PATCH may not touch: identity, provenance and the de-duplication counters.

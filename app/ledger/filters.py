@@ -9,9 +9,10 @@ import re
 from datetime import datetime, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from peewee import SQL, Case, Expression, PostgresqlDatabase, fn
+from peewee import SQL, Case
 
-from app.db import database, from_db_time, to_db_time
+from app import dialect
+from app.db import from_db_time, to_db_time
 from app.fields import NAME, Text, UtcDateTime, one_of
 from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool, EventToolchain,
                         Tag, Tool, Toolchain)
@@ -219,16 +220,8 @@ def _words(text):
 
 
 def _text_match(text):
+    """Every word must appear; the last one may be a prefix (search as you type)."""
     words = _words(text)
     if not words:
         return SQL("1 = 0")
-    if isinstance(database.obj, PostgresqlDatabase):
-        # The same expression as the GIN index of migration 0002, so the index serves it.
-        text = (fn.coalesce(Event.title, "").concat(" ").concat(fn.coalesce(Event.description, "")).concat(" ")
-                .concat(fn.coalesce(Event.metadata, "")))
-        document = fn.to_tsvector(SQL("'simple'"), fn.regexp_replace(text, SQL("'[^[:alnum:]_]+'"), SQL("' '"), SQL("'g'")))
-        tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
-        return Expression(document, "@@", fn.to_tsquery(SQL("'simple'"), tsquery))
-    # Every word must appear; the last one may be a prefix (search as you type).
-    match = " ".join('"%s"' % w for w in words[:-1]) + ' "%s"*' % words[-1]
-    return Expression(Event.id, "IN", SQL("(SELECT rowid FROM event_fts WHERE event_fts MATCH ?)", [match.strip()]))
+    return dialect.text_match(Event.title, Event.description, Event.metadata, Event.id, words)

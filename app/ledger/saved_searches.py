@@ -9,11 +9,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from peewee import IntegrityError
 
 from app.accounts import audit
-from app.db import from_db_time, utcnow, write_transaction
+from app.db import from_db_time, utcnow
+from app.dialect import write_transaction
+from app.errors import Conflict, Forbidden, NotFound
 from app.fields import Text
 from app.ledger import filters
 from app.models import SavedSearch, User
-from app.errors import Conflict, Forbidden, NotFound
 
 QUERY_MAX = 4000
 # A saved search keeps what to look for, not where a page ended.

@@ -6,14 +6,14 @@ never sends 100k markers to a browser. Day and week buckets over whole days read
 the database keeps by triggers (TimelineCount, migration 0005) unless a filter needs the events.
 """
 import gc
-import importlib
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import JOIN, SQL, PostgresqlDatabase, Select, chunked, fn
+from peewee import JOIN, Select, chunked, fn
 
+from app import dialect
 from app.db import database, from_db_time, to_db_time
 from app.ledger import filters as event_filters
 from app.ledger.events import with_links
@@ -178,21 +178,14 @@ def _counts_in(model, filters, first, last, size, wanted):
 
 def fold_needed():
     """Whether this database's triggers write deltas that ``fold_counts`` must move in (PostgreSQL)."""
-    return isinstance(database.obj, PostgresqlDatabase)
+    return dialect.counts_are_deltas()
 
 
 def fold_counts():
     """PostgreSQL: move the committed count deltas into the counts (the worker does this every minute);
     returns how many counters changed. SQLite's triggers update the counts in place: nothing to do."""
-    if not fold_needed():
-        return 0
     with database.atomic():
-        return database.execute_sql(_counts_migration().FOLD).rowcount
-
-
-def _counts_migration():
-    """Migration 0005, which holds the counts' SQL: the fold, and the recount it filled the table with."""
-    return importlib.import_module("app.migrations.0005_timeline_counts")
+        return dialect.fold_counts()
 
 
 def _grouped(filters, size, wanted):
@@ -206,10 +199,9 @@ def _grouped(filters, size, wanted):
         return []
     start = _bucket_start(size)
     linked = EventAgent.event == Event.id
-    if isinstance(database.obj, PostgresqlDatabase):
-        # PostgreSQL hash-joins the links: the junction's copy of occurred_at (kept equal to the event's, as
-        # filters._linked relies on) narrows them to the range first, instead of every link.
-        # SQLite looks each event's links up on the (event, agent) key, which this would only slow down.
+    if dialect.narrows_links_by_time():
+        # The junction's copy of occurred_at (kept equal to the event's, as filters._linked relies on) narrows
+        # the links to the range first, instead of every link.
         linked &= ((EventAgent.occurred_at >= to_db_time(filters["from_"]))
                    & (EventAgent.occurred_at < to_db_time(filters["to"])))
     query = (event_filters.matching(filters)
@@ -224,11 +216,10 @@ def _grouped(filters, size, wanted):
 
 def recount():
     """Refill the per-day counts from the events, as migration 0005 did (after a bulk load with triggers off)."""
-    fill = _counts_migration().rebuild_sql(database.obj)
     with database.atomic():
         TimelineCountDelta.delete().execute()
         TimelineCount.delete().execute()
-        database.execute_sql(fill)
+        dialect.recount()
 
 
 def _merged(buckets):
@@ -247,18 +238,7 @@ def _agent_names(ids):
 
 
 def _bucket_start(size):
-    if isinstance(database.obj, PostgresqlDatabase):
-        return fn.date_trunc(size, Event.occurred_at)
-    # SQLite holds occurred_at as peewee writes naive UTC: "YYYY-MM-DD HH:MM:SS[.ffffff]" (app.db.to_db_time).
-    # Cutting that text gives the same hour and day starts as strftime() at a fraction of its cost per row.
-    # Constants are literals, not parameters, so SQLite sees GROUP BY and ORDER BY name the same
-    # expression and sorts once.
-    return {
-        "hour": fn.substr(Event.occurred_at, SQL("1"), SQL("13")).concat(SQL("':00:00'")),
-        "day": fn.substr(Event.occurred_at, SQL("1"), SQL("10")).concat(SQL("' 00:00:00'")),
-        # Monday of the event's week: forward to Sunday (or stay), then back six days.
-        "week": fn.strftime(SQL("'%Y-%m-%d 00:00:00'"), Event.occurred_at, SQL("'weekday 0'"), SQL("'-6 days'")),
-    }[size]
+    return dialect.hour_day_or_week(size, Event.occurred_at)
 
 
 def _as_utc(value):

@@ -10,9 +10,8 @@ import shutil
 import subprocess
 import uuid
 
-from peewee import PostgresqlDatabase, SqliteDatabase
-
 from app.db import database, utcnow
+from app.dialect import engine
 
 NAME = re.compile(r"^changetracker-\d{8}T\d{6}Z\.db$")
 PG_TOOLS_HINT = "install the PostgreSQL client tools (Debian: postgresql-client), the server's major version or newer"
@@ -30,13 +29,9 @@ class NotConfirmed(BackupError):
     pass
 
 
-def engine():
-    return "sqlite" if isinstance(database.obj, SqliteDatabase) else "postgresql"
-
-
 def supported():
     """Whether the worker's scheduled backups cover this database (SQLite only)."""
-    return isinstance(database.obj, SqliteDatabase)
+    return engine() == "sqlite"
 
 
 def directory(config, instance_path):
@@ -127,7 +122,7 @@ _PG_ENVIRONMENT = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "passwo
 
 
 def pg_environment():
-    if not isinstance(database.obj, PostgresqlDatabase):
+    if engine() != "postgresql":
         raise BackupError("The configured database is not PostgreSQL.")
     env = dict(os.environ, PGDATABASE=database.obj.database, PGAPPNAME="changetracker")
     for keyword, value in database.obj.connect_params.items():

@@ -6,7 +6,8 @@ workers' clocks in sync (NTP), and the lease several times longer than the renew
 """
 from datetime import timedelta
 
-from app.db import from_db_time, utcnow, write_transaction
+from app.db import from_db_time, utcnow
+from app.dialect import write_transaction
 from app.models import WorkerLease
 
 SCHEDULER = "scheduler"

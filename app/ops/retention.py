@@ -17,10 +17,11 @@ size of the ledger.
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import PostgresqlDatabase
 
+from app import dialect
 from app.accounts import audit
-from app.db import database, to_db_time, write_transaction
+from app.db import to_db_time
+from app.dialect import write_transaction
 from app.ingest import inbox
 from app.models import (AuditEntry, Comment, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain,
                         InboxItem)
@@ -76,9 +77,8 @@ def purge(at, actor=audit.SYSTEM, batch_size=BATCH_SIZE):
     entry = None
     while True:
         with write_transaction():
-            query = Event.select(Event.id).where(expired(at)).order_by(Event.id).limit(batch_size)
-            if isinstance(database.obj, PostgresqlDatabase):
-                query = query.for_update()  # no comment or edit lands on a row between counting and deleting
+            # Locked: no comment or edit lands on a row between counting and deleting.
+            query = dialect.locked(Event.select(Event.id).where(expired(at)).order_by(Event.id).limit(batch_size))
             ids = [i for (i,) in query.tuples()]
             if not ids:
                 break

@@ -22,6 +22,7 @@ from app.ingest import inbox
 from app.ledger import timeline
 from app.ops import backups, leases, retention
 from app.polling import poll_runs, runner
+from app.polling.collectors import config as poller_config
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,11 @@ class Worker:
     def drain_once(self):
         """Claim and process one batch; returns how many items it handled."""
         with self._connection():
-            items = inbox.claim(self.name, self.settings.batch_size, self.settings.claim_timeout_seconds)
-            if items:
-                counts = inbox.process(items, self.name, self.settings)
-                log.info("inbox batch of %d: %s", len(items), ", ".join("%s %d" % kv for kv in sorted(counts.items())))
-            return len(items)
+            counts = inbox.drain(self.name, self.settings, max_batches=1)
+        handled = sum(counts.values())
+        if handled:
+            log.info("inbox batch of %d: %s", handled, ", ".join("%s %d" % kv for kv in sorted(counts.items())))
+        return handled
 
     def run(self, once=False):
         """Drain until stopped (SIGTERM/SIGINT), sleeping WORKER_IDLE_SECONDS when nothing is due.
@@ -148,7 +149,8 @@ class Worker:
         """The pollers named in WORKER_POLLERS, through app.polling.runner.run_pollers."""
         names = [n.strip() for n in self.config["WORKER_POLLERS"].split(",") if n.strip()]
         log.info("polling %s", ", ".join(names))
-        return runner.run_pollers(names)
+        # The same settings `changetracker poll` uses: this app's POLLERS_FILE, SNAPSHOT_HISTORY and JENKINS_*.
+        return runner.run_pollers(names, settings=poller_config.load_for_app(self.config, self.app.instance_path))
 
     def apply_retention(self):
         """Processed inbox items, old poll runs and, when EVENT_RETENTION_DAYS is set, old events (with what hangs

@@ -15,7 +15,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from peewee import fn
 
 from app.accounts import audit
-from app.db import from_db_time, to_db_time, utcnow, write_transaction
+from app.db import from_db_time, to_db_time, utcnow
+from app.dialect import write_transaction
 from app.fields import Text, UtcDateTime
 from app.models import PollRun
 

@@ -20,10 +20,12 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
-from peewee import PostgresqlDatabase, fn
+from peewee import fn
 
+from app import dialect
 from app.accounts import audit
-from app.db import database, from_db_time, to_db_time, utcnow, write_transaction
+from app.db import from_db_time, to_db_time, utcnow
+from app.dialect import write_transaction
 from app.fields import Text, UtcDateTime
 from app.ledger import events
 from app.ledger.catalogue import name_problem
@@ -253,8 +255,7 @@ def _observe_agent(content, observed):
 
 def _lock(collector, key):
     """Serialise submissions of one key. SQLite's BEGIN IMMEDIATE already holds the only write lock."""
-    if isinstance(database.obj, PostgresqlDatabase):
-        database.execute_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("snapshot:%s:%s" % (collector, key),))
+    dialect.serialise("snapshot:%s:%s" % (collector, key))
 
 
 def _trim(collector, key, history):

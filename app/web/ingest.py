@@ -5,10 +5,11 @@ import secrets
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from app.errors import Conflict
 from app.ingest import inbox, sources
+from app.models import INBOX_STATES
 from app.ops import leases
 from app.polling import poll_runs
-from app.errors import Conflict
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
 
@@ -115,7 +116,7 @@ def delete_source(name):
 @bp.get("/inbox")
 def inbox_page():
     state = request.args.get("state") or "dead"
-    if state not in ("pending", "processing", "done", "ignored", "dead"):
+    if state not in INBOX_STATES:
         state = "dead"
     by_state = inbox.counts()
     return render_template("admin_inbox.html", counts=by_state, backlog=inbox.backlog(by_state), state=state,

@@ -1,16 +1,17 @@
 """The ledger pages: /events (the filtered table, its saved searches) and /events/new (record a change by hand)."""
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from app import config
 from app.accounts.access import ADMIN
 from app.db import utcnow
+from app.errors import Conflict, Forbidden
 from app.http.errors import field_messages
 from app.ledger import events, filters, saved_searches
 from app.models import EVENT_TYPES, SEVERITIES, SOURCES
-from app.errors import Conflict, Forbidden
 from app.web import form_input
 
 bp = Blueprint("ledger", __name__)
@@ -110,7 +111,8 @@ def new_event():
 def record_event():
     form = {name: request.form.get(name, "") for name in EVENT_LABELS}
     try:
-        event, _ = events.record_event(dict(form_input.event_payload(form), source="manual"), actor=g.actor)
+        event, _ = events.record_event(dict(form_input.event_payload(form), source="manual"), actor=g.actor,
+                                       dedupe_window=config.dedupe_window(current_app.config))
     except ValidationError as exc:
         return _event_form(form, form_input.event_form_errors(field_messages(exc)), status=422)
     flash("Recorded “%s”." % event["title"], "info")

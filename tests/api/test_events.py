@@ -73,6 +73,21 @@ def test_dedupe_key_folds_repeats(client, auth):
     assert again.json["last_seen"] >= first.json["last_seen"]
 
 
+def test_the_configured_dedupe_window_decides_what_folds(app, client, auth):
+    """CHANGETRACKER_DEDUPE_WINDOW_MINUTES=0: no repeat is recent enough to fold."""
+    from app.ingest import inbox
+
+    app.config["DEDUPE_WINDOW_MINUTES"] = 0
+    headers = auth.headers()
+    first = client.post("/api/v1/events", json={"title": "Image re-tagged", "dedupe_key": "img:maven:3.9"}, headers=headers)
+    again = client.post("/api/v1/events", json={"title": "Image re-tagged", "dedupe_key": "img:maven:3.9"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json["id"] != first.json["id"] and again.json["count"] == 1
+
+    # The worker's inbox settings carry the same window for events it records one by one.
+    assert inbox.Settings.from_config(app.config).dedupe_window.total_seconds() == 0
+
+
 BAD_INPUT = [
     ({"title": ""}, "title", "Length must be between 1 and 200."),
     ({"title": "x" * 201}, "title", "Length must be between 1 and 200."),
