@@ -1,14 +1,13 @@
-"""Helpers for the webhook and worker tests: sources, signed deliveries and the real fixtures of ../shared."""
+"""Helpers for the webhook and worker tests: sources, signed deliveries and the real samples (tests/fixtures)."""
 import hashlib
 import hmac
 import os
 
 from app.ingest import sources
 from tests.conftest import connected
+from tests.fixtures import JENKINS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.environ.get("CHANGETRACKER_FIXTURES") or os.path.join(os.path.dirname(ROOT), "shared", "fixtures",
-                                                                    "jenkins")
 SECRET = "s3cret-for-webhook-tests"
 REGISTRY_TYPE = "application/vnd.docker.distribution.events.v2+json"
 MAPPINGS = {
@@ -19,8 +18,7 @@ MAPPINGS = {
 
 
 def fixture_bytes(name):
-    with open(os.path.join(FIXTURES, name), "rb") as fh:
-        return fh.read()
+    return (JENKINS / name).read_bytes()
 
 
 def make_source(app, name="ci", kind="jenkins", mapping=None, secret=SECRET, active=True):

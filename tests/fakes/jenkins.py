@@ -1,4 +1,4 @@
-"""A Jenkins that answers like the real one, serving the fixtures (../shared/fixtures/jenkins/).
+"""A Jenkins that answers like the real one, serving the real samples of tests/fixtures/jenkins/.
 
 Endpoints used by python-jenkins and the collector: ``/`` (X-Jenkins header; 403 for anonymous when
 credentials are set, as a Jenkins without anonymous read does), ``/me/api/json`` and
@@ -8,18 +8,15 @@ response carries ``X-Jenkins``.
 """
 import copy
 import json
-import os
 
 from tests.fakes import FakeServer, Reply
+from tests.fixtures import JENKINS
 
-FIXTURES = os.environ.get("CHANGETRACKER_FIXTURES") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
-    "shared", "fixtures", "jenkins")
 BUILT_IN_URL_NAMES = {"(built-in)", "(master)", "master", "Built-In Node"}
 
 
 def fixture(name, mode="r"):
-    with open(os.path.join(FIXTURES, name), mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+    with open(JENKINS / name, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
         return fh.read()
 
 

@@ -1,32 +1,30 @@
 """Links from Jenkins to the tracker, and the README's Jenkins section.
 
 The Sidebar Link plugin's configuration-as-code snippet has the plugin's own keys (taken from the plugin's
-round-trip file in ../shared/fixtures/jenkins), the README shows that very snippet, and the README's Jenkinsfile
+round-trip file in tests/fixtures/jenkins), the README shows that very snippet, and the README's Jenkinsfile
 examples are pipelines whose steps and options take the parameters the library and the plugin accept. The deep
 links, as the library builds them (io.changetracker.TrackerLinks) and prints them, open tracker pages that answer.
 """
 import json
-import os
 import re
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 import yaml
 
+from tests.fixtures import JENKINS
 from tests.jenkins.conftest import echoed
 from tests.jenkins.jvm import LIBRARY, ROOT, output
 from tests.jenkins.jvm import run as run_jvm
 
 RESOURCE = LIBRARY / "resources" / "io" / "changetracker" / "sidebar-link-jcasc.yml"
-FIXTURES = Path(os.environ.get("CHANGETRACKER_FIXTURES") or ROOT.parent / "shared" / "fixtures") / "jenkins"
 README = ROOT / "README.md"
 
 
 def _plugin_link_keys():
     """The keys of a global link in the plugin's own JCasC round-trip file. Its odd ``- test1:`` line makes a
     key with no value in the first item; it is not a setting."""
-    links = yaml.safe_load((FIXTURES / "sidebar-link-jcasc.yml").read_text(encoding="utf-8"))[
+    links = yaml.safe_load((JENKINS / "sidebar-link-jcasc.yml").read_text(encoding="utf-8"))[
         "unclassified"]["sidebarGlobalLink"]["links"]
     return {key for link in links for key, value in link.items() if value is not None}
 

@@ -3,7 +3,6 @@ with nothing stored."""
 import hashlib
 import json
 import logging
-import time
 
 import pytest
 
@@ -251,24 +250,3 @@ def test_budgets_are_off_when_rate_limiting_is(app, client, monkeypatch):
     app.config["WEBHOOK_RATE_LIMIT"] = "1 per hour"
     body = fixture_bytes(NOTIFICATION)
     assert [deliver(client, "jenkins", "ci", body).status_code for _ in range(3)] == [202, 202, 202]
-
-
-def test_counting_deliveries_starts_no_thread(app, client, monkeypatch):
-    """The limits library's in-memory storage starts a timer thread on a count whenever its last one has ended
-    (10 ms); the receivers' storage sweeps inline instead (a thread start waits for the GIL, in the request)."""
-    import limits.storage.memory
-
-    started = []
-
-    class CountingTimer(limits.storage.memory.threading.Timer):
-        def start(self):
-            started.append(self)
-            super().start()
-
-    monkeypatch.setattr(limits.storage.memory.threading, "Timer", CountingTimer)
-    make_source(app, "ci", "jenkins")
-    body = fixture_bytes(NOTIFICATION)
-    for _ in range(5):
-        assert deliver(client, "jenkins", "ci", body).status_code == 202
-        time.sleep(0.02)  # longer than MemoryStorage's timer lives
-    assert started == []
