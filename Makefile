@@ -7,7 +7,7 @@ BIND ?= 127.0.0.1:8000
 # Plain http on loopback: the browser would drop a Secure cookie. Behind HTTPS leave it true.
 RUN_ENV := CHANGETRACKER_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test test-sqlite test-postgres install bench bench-postgres bench-poll bench-ingest lint groovy-lint clean
+.PHONY: run test test-sqlite test-postgres install bench bench-postgres bench-poll bench-ingest bench-bypasses lint groovy-lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-poll: $(STAMP)
 # settings, and the inbox drain on SQLite; e.g. make bench-ingest BENCH_ARGS="--requests 1000 --rounds 3".
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
+
+# Each library bypass (README: "Where we bypass a library") against the library's own path, in-process.
+bench-bypasses: $(STAMP)
+	$(BIN)/python -m bench.bypasses $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

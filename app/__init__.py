@@ -18,7 +18,7 @@ def create_app(test_config=None):
     from app.accounts import access
     from app.api import create_blueprint as api_blueprint
     from app.http import connections, errors, guard, health, metrics, rules
-    from app.http.extensions import CookieSessionInterface, csrf, limiter, login_manager
+    from app.http.extensions import csrf, limiter, login_manager
     from app.models import User
     from app.web import (account, admin, assets, auth, catalogue, comments, csv_exchange, fleet, ingest, ledger, pages,
                          suspects)
@@ -33,7 +33,6 @@ def create_app(test_config=None):
     app.url_map.converters["id"] = rules.IdConverter
     app.config["NO_DATABASE_ENDPOINTS"] = access.NO_DATABASE
     app.json.sort_keys = False
-    app.session_interface = CookieSessionInterface()
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -86,10 +86,10 @@ TAGS = ("security", "cve", "hotfix", "nightly", "infra", "network", "proxy", "st
 def cache_path(events, agents, days, seed):
     """bench/.data/ledger-<events>-<agents>a-<days>d-s<seed>-<hash>.db: the hash covers the generator
     version and the migration files, so a new migration (e.g. an index) gives a fresh build."""
-    migrations = sorted(f for f in os.listdir(migrations.MIGRATIONS_DIR) if f.endswith(".py"))
+    files = sorted(f for f in os.listdir(migrations.MIGRATIONS_DIR) if f.endswith(".py") and f[:1].isdigit())
     digest = hashlib.sha256()
     digest.update(str(GENERATOR_VERSION).encode())
-    for name in migrations:
+    for name in files:
         digest.update(name.encode())
         with open(os.path.join(migrations.MIGRATIONS_DIR, name), "rb") as source:
             digest.update(source.read())
