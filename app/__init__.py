@@ -20,8 +20,20 @@ def create_app(test_config=None):
     from app.http import connections, errors, guard, health, metrics, rules
     from app.http.extensions import csrf, limiter, login_manager
     from app.models import User
-    from app.web import (account, admin, assets, auth, catalogue, comments, csv_exchange, fleet, ingest, ledger, pages,
-                         suspects)
+    from app.web import (
+        account,
+        admin,
+        assets,
+        auth,
+        catalogue,
+        comments,
+        csv_exchange,
+        fleet,
+        ingest,
+        ledger,
+        pages,
+        suspects,
+    )
 
     app = Flask(
         __name__,

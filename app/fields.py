@@ -28,3 +28,9 @@ class UtcDateTime(fields.AwareDateTime):
 def one_of(choices):
     """An enumeration: the message lists the choices."""
     return validate.OneOf(choices, error="Must be one of: {choices}.")
+
+
+def not_blank(value):
+    """A validator: text with something besides white space."""
+    if not value.strip():
+        raise ValidationError("Must not be blank.")

@@ -113,6 +113,22 @@ def _timed(function, *args):
     return time.perf_counter() - started, result
 
 
+def _paired(cases, ours, bare, what):
+    """Each case through both contenders, in alternating order, checking they agree; (ours, bare, results)."""
+    mine, theirs, results = [], [], []
+    for number, case in enumerate(cases):
+        pair = ((ours, mine), (bare, theirs)) if number % 2 else ((bare, theirs), (ours, mine))
+        answers = {}
+        for function, samples in pair:
+            elapsed, answers[function] = _timed(function, *case)
+            samples.append(elapsed)
+        if answers[ours] != answers[bare]:
+            raise AssertionError("%s %r: the service and the bare query disagree:\n%r\n%r"
+                                 % (what, case, answers[ours], answers[bare]))
+        results.append(answers[ours])
+    return mine, theirs, results
+
+
 # -- a. one filtered page -----------------------------------------------------------------------
 def measure_page(target, runs, seed):
     from app.ledger import events, filters
@@ -134,18 +150,8 @@ def measure_page(target, runs, seed):
         cases.append((start, end, rng.sample(target.agents, 5), rng.sample(SEVERITIES, 2)))
     for case in cases[:10]:  # warm the caches; not counted
         ours(*case), bare(*case)
-    mine, theirs, matched = [], [], 0
-    for number, case in enumerate(cases):
-        pair = ((ours, mine), (bare, theirs)) if number % 2 else ((bare, theirs), (ours, mine))
-        results = []
-        for function, samples in pair:
-            elapsed, result = _timed(function, *case)
-            samples.append(elapsed)
-            results.append(result)
-        if results[0] != results[1]:
-            raise AssertionError("page %r: the service and the bare query disagree:\n%r\n%r" % (case, *results))
-        matched += len(results[0])
-    return {"ours": mine, "bare": theirs, "rows": matched / len(cases)}
+    mine, theirs, results = _paired(cases, ours, bare, "page")
+    return {"ours": mine, "bare": theirs, "rows": sum(len(r) for r in results) / len(cases)}
 
 
 # -- b. a 90-day timeline ------------------------------------------------------------------------
@@ -165,18 +171,8 @@ def measure_timeline(target, runs, seed):
     cases = [target.window(rng, 90) for _ in range(runs)]
     for case in cases[:2]:
         ours(*case), bare(*case)
-    mine, theirs, buckets = [], [], 0
-    for number, case in enumerate(cases):
-        pair = ((ours, mine), (bare, theirs)) if number % 2 else ((bare, theirs), (ours, mine))
-        results = []
-        for function, samples in pair:
-            elapsed, result = _timed(function, *case)
-            samples.append(elapsed)
-            results.append(result)
-        if results[0] != results[1]:
-            raise AssertionError("timeline %r: the service and the bare GROUP BY disagree: %r" % (case, results))
-        buckets += results[0][1]
-    return {"ours": mine, "bare": theirs, "rows": buckets / len(cases)}
+    mine, theirs, results = _paired(cases, ours, bare, "timeline")
+    return {"ours": mine, "bare": theirs, "rows": sum(r[1] for r in results) / len(cases)}
 
 
 # -- c. CSV export -------------------------------------------------------------------------------

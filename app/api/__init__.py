@@ -3,8 +3,24 @@ from flask import Blueprint
 
 
 def create_blueprint():
-    from app.api import (annotations, catalogue, comments, correlation, csv_exchange, docs, events, fleet, inbox,
-                         poll_runs, saved_searches, snapshots, sources, timeline, tokens, users)
+    from app.api import (
+        annotations,
+        catalogue,
+        comments,
+        correlation,
+        csv_exchange,
+        docs,
+        events,
+        fleet,
+        inbox,
+        poll_runs,
+        saved_searches,
+        snapshots,
+        sources,
+        timeline,
+        tokens,
+        users,
+    )
 
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     for resource in (docs, csv_exchange, events, comments, correlation, annotations, saved_searches, timeline, tokens,

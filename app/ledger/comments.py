@@ -1,26 +1,21 @@
 """Comments: notes people leave on an event, oldest first, each audited."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from app.accounts import audit
 from app.db import from_db_time
 from app.dialect import write_transaction
 from app.errors import NotFound
-from app.fields import Text
+from app.fields import Text, not_blank
 from app.models import Comment, Event
 
 BODY_MAX = 5000
-
-
-def _not_blank(value):
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
 
 
 class CommentCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    body = Text(required=True, validate=[validate.Length(min=1, max=BODY_MAX), _not_blank])
+    body = Text(required=True, validate=[validate.Length(min=1, max=BODY_MAX), not_blank])
 
 
 class CommentSchema(Schema):

@@ -14,8 +14,20 @@ from peewee import SQL, Case
 from app import dialect
 from app.db import from_db_time, to_db_time
 from app.fields import NAME, Text, UtcDateTime, one_of
-from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool, EventToolchain,
-                        Tag, Tool, Toolchain)
+from app.models import (
+    EVENT_TYPES,
+    SEVERITIES,
+    SOURCES,
+    Agent,
+    Event,
+    EventAgent,
+    EventTag,
+    EventTool,
+    EventToolchain,
+    Tag,
+    Tool,
+    Toolchain,
+)
 
 SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
 REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag")

@@ -12,7 +12,7 @@ from app.accounts import audit
 from app.db import from_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import Conflict, Forbidden, NotFound
-from app.fields import Text
+from app.fields import Text, not_blank
 from app.ledger import filters
 from app.models import SavedSearch, User
 
@@ -21,16 +21,11 @@ QUERY_MAX = 4000
 NOT_SAVED = ("cursor",)
 
 
-def _not_blank(value):
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
-
-
 class SavedSearchCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(required=True, validate=[validate.Length(min=1, max=100), _not_blank])
+    name = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
     query = Text(load_default="", validate=validate.Length(max=QUERY_MAX), metadata={
         "description": "the query string of GET /api/v1/events, e.g. agent=linux-07&type=tool_update"})
     shared = fields.Boolean(load_default=False, metadata={"description": "visible to every user"})

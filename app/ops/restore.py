@@ -20,8 +20,21 @@ from app import migrations
 from app.db import database, utcnow
 from app.dialect import engine
 from app.models import Event, WorkerLease
-from app.ops.backups import (BackupError, NotConfirmed, UnusableBackup, dump_postgres, free_path, pg_environment,
-                             private_file, remove, run, sync_directory, text, tool, write_sqlite_copy)
+from app.ops.backups import (
+    BackupError,
+    NotConfirmed,
+    UnusableBackup,
+    dump_postgres,
+    free_path,
+    pg_environment,
+    private_file,
+    remove,
+    run,
+    sync_directory,
+    text,
+    tool,
+    write_sqlite_copy,
+)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_ARCHIVE_HEADER = b"PGDMP"

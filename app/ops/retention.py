@@ -23,8 +23,17 @@ from app.accounts import audit
 from app.db import to_db_time
 from app.dialect import write_transaction
 from app.ingest import inbox
-from app.models import (AuditEntry, Comment, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain,
-                        InboxItem)
+from app.models import (
+    AuditEntry,
+    Comment,
+    DedupeSlot,
+    Event,
+    EventAgent,
+    EventTag,
+    EventTool,
+    EventToolchain,
+    InboxItem,
+)
 
 BATCH_SIZE = 500
 LINKS = (EventAgent, EventTool, EventToolchain, EventTag)
