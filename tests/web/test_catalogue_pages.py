@@ -111,7 +111,7 @@ def test_nav_links_and_login_required(client, auth):
         assert response.status_code == 302 and "/login" in response.headers["Location"]
     auth.login("reader", role="viewer")
     html = client.get("/").get_data(as_text=True)
-    nav = html.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    nav = html.split("<nav", 1)[1].split("</nav>", 1)[0]
     assert 'href="/agents"' in nav and 'href="/tools"' in nav and 'href="/toolchains"' in nav
 
 
