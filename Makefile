@@ -7,7 +7,7 @@ BIND ?= 127.0.0.1:8000
 # Plain http on loopback: the browser would drop a Secure cookie. Behind HTTPS leave it true.
 RUN_ENV := CHANGETRACKER_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test test-sqlite test-postgres install bench bench-postgres bench-poll bench-ingest bench-bypasses lint groovy-lint clean
+.PHONY: run test test-sqlite test-postgres install bench bench-postgres bench-poll bench-ingest bench-bypasses screenshots lint groovy-lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +44,16 @@ test-postgres: $(STAMP) $(GROOVY_LINT)
 	CHANGETRACKER_TEST_DATABASE_URL=$${CHANGETRACKER_TEST_DATABASE_URL:-postgresql:///postgres} \
 		$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-# Performance harness (bench/README.md): 1M events on SQLite, cached under bench/.data/; a quick run:
-# make bench BENCH_ARGS="--events 100000". bench-postgres measures SQLite and PostgreSQL in one run
+# Performance harness (bench/README.md): 1M events on SQLite, cached under bench/.data/; the ledger's reads
+# (bench.ledger), then the pages people wait for (bench.pages); a quick run: make bench BENCH_ARGS="--events 100000". bench-postgres measures SQLite and PostgreSQL in one run
 # (a throw-away database on CHANGETRACKER_BENCH_DATABASE_URL's server, dropped afterwards).
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
+	$(BIN)/python -m bench.pages $(BENCH_ARGS)
+
+# The main pages on the 1M-event ledger, as PNGs in test-results/screenshots/1m/ (CI keeps them as artifacts).
+screenshots: $(STAMP)
+	$(BIN)/python -m bench.screenshots $(BENCH_ARGS)
 
 bench-postgres: $(STAMP)
 	$(BIN)/python -m bench.ledger --database sqlite \

@@ -65,7 +65,7 @@ def create_app(test_config=None):
     app.before_request(guard.enforce)
     app.after_request(rules.security_headers)
     errors.register(app)
-    app.context_processor(web.vocabulary)
+    web.register(app)
 
     for blueprint in (health.bp, ingest.bp, assets.bp, auth.bp, pages.bp, ledger.bp, csv_exchange.bp, suspects.bp,
                       catalogue.bp, comments.bp, account.bp, admin.bp, fleet.bp, api_blueprint()):

@@ -24,7 +24,8 @@ DEFAULTS = {
     "SECRET_KEY": (None, str),
     "SESSION_COOKIE_SECURE": (True, _as_bool),
     "DEDUPE_WINDOW_MINUTES": (60, int),
-    "TIMELINE_MAX_EVENTS": (2000, int),
+    # The most markers (an event in each of its lanes) the timeline draws one by one; past it, per-lane groups.
+    "TIMELINE_MAX_EVENTS": (1500, int),
     "MAX_BODY_BYTES": (1024 * 1024, int),
     "MAX_IMPORT_BYTES": (50 * 1024 * 1024, int),  # POST /api/v1/events/import only
     "LOGIN_RATE_LIMIT": ("10 per minute", str),

@@ -139,6 +139,24 @@ def hour_day_or_week(size, column):
     }[size]
 
 
+def open_interval_ids(before, types, limit):
+    """Ids of the events of ``types`` without an end that began before ``before`` (naive UTC), oldest first, read
+    from the partial index event_open_interval (migration 0010). SQLite is told to use it: with no row in it yet
+    it has no statistics, and the planner would scan the much larger type index instead."""
+    hint = "" if is_postgresql() else ' INDEXED BY "event_open_interval"'
+    sql = ('SELECT "id" FROM "event"%s WHERE "ended_at" IS NULL AND "type" IN (%s) AND "occurred_at" < %s '
+           'ORDER BY "occurred_at", "id" LIMIT %d' % (hint, ", ".join("'%s'" % t for t in types), database.obj.param,
+                                                    limit))
+    return [row[0] for row in database.execute_sql(sql, (before,)).fetchall()]
+
+
+def lasts_at_least(start, end, seconds):
+    """The condition that [``start``, ``end``] (two timestamp columns) spans at least ``seconds``."""
+    if is_postgresql():
+        return fn.date_part("epoch", end) - fn.date_part("epoch", start) >= seconds
+    return (fn.julianday(end) - fn.julianday(start)) * 86400 >= seconds
+
+
 def narrows_links_by_time():
     """Whether the timeline should narrow an event's agent links by their own copy of occurred_at before joining:
     PostgreSQL hash-joins the links, so narrowing them first saves it reading every link; SQLite looks each

@@ -134,6 +134,13 @@ class Event(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+# The timeline's intervals (migration 0010): partial indexes, only the events with an end, and the outages and
+# maintenance still going on.
+Event.add_index(Event.index(Event.occurred_at, name="event_interval").where(Event.ended_at.is_null(False)))
+Event.add_index(Event.index(Event.occurred_at, name="event_open_interval").where(
+    Event.ended_at.is_null() & Event.type.in_(["outage", "maintenance"])))
+
+
 # Junctions copy occurred_at so "events on agent X in [from, to)" is one index range scan.
 # Deleting an event removes its links; deleting a referenced agent/tool/toolchain is refused
 # by the database (RESTRICT) so history is only ever unlinked deliberately.
@@ -170,7 +177,7 @@ class TimelineCount(BaseModel):
 class TimelineCountDelta(TimelineCount):
     """TimelineCount's columns, one row per change: PostgreSQL's triggers append here instead of updating
     TimelineCount in place (no hot rows for concurrent writers); readers add these rows,
-    ``timeline.fold_counts`` moves them into TimelineCount."""
+    ``buckets.fold_counts`` moves them into TimelineCount."""
     id = BigAutoField()
 
     class Meta:

@@ -26,7 +26,7 @@ from itertools import accumulate
 
 from app import migrations
 from app.db import database, open_database
-from app.ledger import timeline
+from app.ledger import buckets
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def _recount(url_or_path):
     db = open_database(url_or_path if "://" in url_or_path else "sqlite:///%s" % url_or_path)
     database.initialize(db)
     try:
-        timeline.recount()
+        buckets.recount()
         if "://" in url_or_path:
             db.execute_sql("ANALYZE timeline_count")  # loaded after the load's VACUUM ANALYZE
     finally:

@@ -20,6 +20,10 @@ RULES = {
     "pages.timeline": READ,
     "pages.event_detail": READ,
     "pages.edit_event": WRITE,
+    "pages.end_event": WRITE,
+    "pages.delete_event": WRITE,
+    "pages.quick_edit": WRITE,
+    "pages.quick_outage": WRITE,
     "ledger.list_events": READ,
     "ledger.save_search": READ,  # like the API: anyone may keep their own searches
     "ledger.delete_search": READ,  # owners (and admins) only, checked by the domain

@@ -23,7 +23,7 @@ from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
 from app.fields import Text, UtcDateTime
 from app.ledger.events import with_links
-from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain, ToolchainTool
+from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tag, Tool, Toolchain, ToolchainTool
 
 NAME_MAX = 200
 DEFAULT_LIMIT = 500
@@ -194,6 +194,16 @@ def agent_names_with_commas():
     """Agent names that contain a comma (Jenkins allows them in node names): forms, where a comma separates
     names, must keep each of these whole."""
     return frozenset(name for (name,) in Agent.select(Agent.name).where(Agent.name.contains(",")).tuples())
+
+
+NAMED = {"agent": Agent, "tool": Tool, "toolchain": Toolchain, "tag": Tag}
+MAX_NAMES = 5000
+
+
+def all_names(kind, limit=MAX_NAMES):
+    """The names of every agent, tool, toolchain or tag (``kind``), by name: what forms offer to complete."""
+    model = NAMED[kind]
+    return [name for (name,) in model.select(model.name).order_by(model.name).limit(limit).tuples()]
 
 
 def parse_list_query(kind, args):

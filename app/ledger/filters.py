@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from peewee import SQL, Case
+from peewee import SQL, Case, fn
 
 from app import dialect
 from app.db import from_db_time, to_db_time
@@ -30,7 +30,10 @@ from app.models import (
 )
 
 SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
-REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag")
+REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag", "not_agent", "not_tool",
+              "not_tag")
+# not_X: leave out events that name X (the table's "exclude" links).
+EXCLUSIONS = {"not_agent": "agent", "not_tool": "tool", "not_tag": "tag"}
 MAX_LIMIT = 500
 
 
@@ -50,6 +53,12 @@ class EventFilterSchema(Schema):
     type = fields.List(Text(validate=one_of(EVENT_TYPES)), load_default=list)
     severity = fields.List(Text(validate=one_of(SEVERITIES)), load_default=list)
     source = fields.List(Text(validate=one_of(SOURCES)), load_default=list)
+    not_agent = fields.List(Text(validate=NAME), load_default=list,
+                            metadata={"description": "leave out events on this agent (repeatable)"})
+    not_tool = fields.List(Text(validate=NAME), load_default=list,
+                           metadata={"description": "leave out events that name this tool (repeatable)"})
+    not_tag = fields.List(Text(validate=validate.Length(min=1, max=100)), load_default=list,
+                          metadata={"description": "leave out events with this tag (repeatable)"})
     q = Text(load_default=None, validate=validate.Length(max=200))
     sort = Text(load_default="-occurred_at", validate=one_of(SORTS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
@@ -118,9 +127,28 @@ def matching(filters):
         if filters.get(name):
             ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
             query = query.where(Event.id.in_(_linked(junction, column, ids, filters)))
+    for name, junction, column, catalogue in (("not_agent", EventAgent, EventAgent.agent, Agent),
+                                              ("not_tool", EventTool, EventTool.tool, Tool),
+                                              ("not_tag", EventTag, EventTag.tag, Tag)):
+        if filters.get(name):
+            ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
+            query = query.where(Event.id.not_in(_linked(junction, column, ids, filters)))
     if filters.get("q"):
         query = query.where(_text_match(filters["q"]))
     return query
+
+
+FACETS = {"type": (Event.type, EVENT_TYPES), "severity": (Event.severity, SEVERITIES),
+          "source": (Event.source, SOURCES)}
+
+
+def facet_counts(filters, name):
+    """{value: how many events match ``filters`` with ``name`` (type, severity or source) set to that value
+    instead of what the filters say}: the counts a filter panel shows beside each choice."""
+    column, values = FACETS[name]
+    others = dict(filters, **{name: []})
+    counted = dict(matching(others).select(column, fn.COUNT(Event.id)).group_by(column).tuples())
+    return {value: counted.get(value, 0) for value in values}
 
 
 def page(filters):

@@ -37,7 +37,7 @@ def test_docs_page_is_served_offline(client, auth):
     page = client.get("/api/v1/docs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in html and "http" not in html.split("<main>")[1].split("</main>")[0].replace("/api/v1", "")
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in html and "http" not in html.split("<main", 1)[1].split(">", 1)[1].split("</main>")[0].replace("/api/v1", "")
     with client.get("/api/v1/docs/assets/swagger-ui-bundle.js") as asset:
         assert asset.status_code == 200
 

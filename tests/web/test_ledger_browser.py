@@ -142,13 +142,14 @@ def test_filter_page_and_download_on_events(page, auth, app, problems):
     assert content.startswith("id,title,")
     assert sorted(re.findall(r"change \d+", content)) == ["change %02d" % i for i in (1, 3, 5, 7, 9, 11)]
 
+    page.click("#save-search-panel summary")  # saving is one click away, folded by default
     page.fill("#s-name", "linux-07 changes")
     with page.expect_navigation():
         page.click("#save-search button[type=submit]")
     assert "Saved the search" in page.locator(".flash").inner_text()
     page.goto("/events")
     with page.expect_navigation():
-        page.click("#saved-searches >> text=linux-07 changes")
+        page.click("#saved-chips >> text=linux-07 changes")  # one click away, on every page with the panel
     assert page.input_value("#f-agent") == "linux-07"
     assert problems == []
 
