@@ -237,6 +237,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("peewee.migrations").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the loopback server's access log
     os.environ.setdefault("CHANGETRACKER_ENV", "test")
     path = dataset.sqlite_ledger(args.events, args.agents, args.days, args.seed)
     load_before = os.getloadavg()[0]

@@ -50,6 +50,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("peewee.migrations").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the loopback server's access log
     os.environ.setdefault("CHANGETRACKER_ENV", "test")
     from playwright.sync_api import sync_playwright
 

@@ -1,4 +1,5 @@
 """The ledger pages in Debian's chromium: record a change, find it, import a CSV, ask for suspects."""
+import csv
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -6,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.accounts.audit import Actor
-from app.ledger.events import record_event
+from app.ledger.events import get_event, record_event
 from tests.conftest import PASSWORD, connected
 
 pytestmark = pytest.mark.browser
@@ -266,3 +267,43 @@ def test_screenshots_of_events_and_suspects(app, page, auth, problems):
     page.goto("/events")
     page.screenshot(path="/tmp/events-narrow.png", full_page=False)
     assert [p for p in problems if "422" not in p] == []
+
+
+def test_csv_download_holds_exactly_the_rows_of_the_filtered_table(page, auth, app, problems):
+    record_all(app, [{"title": "change %02d" % i, "agents": ["linux-0%d" % (i % 3)], "tags": ["t%d" % (i % 2)],
+                      "severity": ("info", "high")[i % 2], "occurred_at": "2026-11-20T%02d:00:00Z" % i}
+                     for i in range(1, 21)])
+    log_in(page, auth, "viewer", "viewer", next_path="/events?severity=high&not_agent=linux-01&limit=500")
+    shown = titles(page)
+    assert shown and all(int(t.split()[1]) % 2 == 1 and int(t.split()[1]) % 3 != 1 for t in shown)
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    with open(download.value.path(), encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["title"] for row in rows] == shown  # the same events, in the same order
+    assert problems == []
+
+
+def test_an_editor_changes_severity_in_the_table_and_a_viewer_cannot(page, auth, app, problems):
+    ids = record_all(app, [{"title": "JDK 17.0.9", "severity": "info", "agents": ["linux-07"],
+                            "occurred_at": "2026-11-20T10:00:00Z"}])
+    log_in(page, auth, "viewer", "viewer", next_path="/events")
+    assert page.locator("#ledger select[name=severity]").count() == 0
+    assert page.locator("#ledger details.edit-tags").count() == 0
+    page.click("form.whoami button")
+    page.wait_for_load_state()
+
+    log_in(page, auth, "editor", "editor", next_path="/events")
+    with page.expect_navigation():
+        page.select_option("#sev-%d" % ids["JDK 17.0.9"], "critical")  # saved at once, no button to find
+    assert "Saved event #%d." % ids["JDK 17.0.9"] in page.locator(".flash").inner_text()
+    assert page.locator("#sev-%d" % ids["JDK 17.0.9"]).input_value() == "critical"
+    page.click("#event-%d details.edit-tags summary" % ids["JDK 17.0.9"])
+    page.fill("#tags-%d" % ids["JDK 17.0.9"], "jdk, security")
+    with page.expect_navigation():
+        page.click("#event-%d details.edit-tags button[type=submit]" % ids["JDK 17.0.9"])
+    assert page.locator("#event-%d .tags-cell" % ids["JDK 17.0.9"]).inner_text().startswith("jdk")
+    with connected(app):
+        event = get_event(ids["JDK 17.0.9"])
+    assert event["severity"] == "critical" and event["tags"] == ["jdk", "security"]
+    assert problems == []
