@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import SQL, fn
+from peewee import SQL, chunked, fn
 
 from app import dialect
-from app.db import to_db_time
+from app.db import from_db_time, to_db_time
 from app.ledger import buckets
 from app.ledger import filters as event_filters
 from app.ledger.events import with_links
@@ -35,8 +35,8 @@ BUCKET_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400}
 INTERVAL_LOOKBACK = timedelta(days=30)
 INTERVAL_CAP = 200
 INTERVAL_TYPES = ("outage", "maintenance")
-SUMMARY = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "tools", "tags",
-           "count")
+SUMMARY = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count")
+SUMMARY_COLUMNS = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "count")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def build(filters, bucket="auto", max_events=2000, now=None, lanes=Lanes(), deta
     result = {"from": filters["from_"], "to": filters["to"], "now": now, "total": total, "bucket": None,
               "lane_order": lanes.order, "lane_offset": lanes.offset, "lane_limit": lanes.limit}
     if bucket == "none" or (bucket == "auto" and total <= max_events):
-        events = with_links(_newest(event_filters.matching(filters), HARD_EVENT_CAP if bucket == "none" else max_events))
+        events = _newest(event_filters.matching(filters), HARD_EVENT_CAP if bucket == "none" else max_events, detail)
         by_lane = _event_lanes(events)
         shown, matched = _shown(Counter({name: len(items) for name, items in by_lane.items()}), lanes)
         result.update(mode="events", truncated=len(events) < total, lanes_total=matched,
@@ -84,7 +84,7 @@ def build(filters, bucket="auto", max_events=2000, now=None, lanes=Lanes(), deta
         if bucket == "auto" and lanes.paged and markers <= max_events:
             # Few enough markers in the lanes shown: their events, not counts.
             query = event_filters.matching(filters).where(_in_lanes(filters, shown))
-            events = with_links(_newest(query, max_events))
+            events = _newest(query, max_events, detail)
             by_lane = _event_lanes(events)
             result.update(mode="events", truncated=False,
                           lanes=[{"name": name, "events": _dump(by_lane.get(name, []), detail)} for name in shown])
@@ -100,7 +100,7 @@ def build(filters, bucket="auto", max_events=2000, now=None, lanes=Lanes(), deta
     if lanes.paged:
         # In groups, an interval shorter than a group is in its group's count: only longer ones are bars.
         shortest = BUCKET_SECONDS[result["bucket"]] if result["mode"] == "buckets" else 0
-        found = _intervals(filters, [lane["name"] for lane in result["lanes"]], shortest)
+        found = _intervals(filters, [lane["name"] for lane in result["lanes"]], shortest, detail)
         result.update(intervals=_dump(found, detail), intervals_cut=len(found) >= INTERVAL_CAP)
     return result
 
@@ -130,8 +130,27 @@ def _buckets(counted, detail):
     return list(merged.values())
 
 
-def _newest(query, limit):
-    return list(query.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit))
+def _newest(query, limit, detail):
+    """The ``limit`` newest events of ``query`` as dicts: whole (``full``), or the SUMMARY fields only."""
+    query = query.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+    return with_links(list(query)) if detail == "full" else _summaries(query)
+
+
+def _summaries(query):
+    """Events as SUMMARY dicts, read as plain rows: a chart needs no description, changes or metadata, and
+    building models with their JSON fields cost more than the query (bench/README.md, "Pages")."""
+    rows = list(query.select(*(getattr(Event, name) for name in SUMMARY_COLUMNS)).dicts())
+    agents = {}
+    ids = [row["id"] for row in rows]
+    for chunk in chunked(ids, 500):
+        for event_id, name in (EventAgent.select(EventAgent.event, Agent.name)
+                               .join(Agent, on=(Agent.id == EventAgent.agent))
+                               .where(EventAgent.event.in_(chunk)).order_by(Agent.name).tuples()):
+            agents.setdefault(event_id, []).append(name)
+    for row in rows:
+        row["occurred_at"], row["ended_at"] = from_db_time(row["occurred_at"]), from_db_time(row["ended_at"])
+        row["agents"] = agents.get(row["id"], [])
+    return rows
 
 
 def _event_lanes(events):
@@ -177,7 +196,7 @@ def _dump(events, detail):
     return [{key: event.get(key) for key in SUMMARY} for event in events]
 
 
-def _intervals(filters, shown, shortest=0):
+def _intervals(filters, shown, shortest=0, detail="full"):
     """Events with an end (or ongoing outages and maintenance, which have none yet) in the ``shown`` lanes that
     overlap [from, to), oldest first: those that began in the range or up to INTERVAL_LOOKBACK before it and end
     after it begins, and those still going on however long ago they began."""
@@ -191,7 +210,8 @@ def _intervals(filters, shown, shortest=0):
     if shortest:
         ended = ended.where(dialect.lasts_at_least(Event.occurred_at, Event.ended_at, shortest))
     open_ids = dialect.open_interval_ids(end, INTERVAL_TYPES, INTERVAL_CAP * 5)
-    rows = list(event_filters.matching(untimed).where(Event.id.in_(open_ids), lanes)
-                .order_by(Event.occurred_at, Event.id).limit(INTERVAL_CAP)) if open_ids else []
-    rows += list(ended.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(INTERVAL_CAP - len(rows)))
-    return with_links(sorted(rows, key=lambda e: (e.occurred_at, e.id)))
+    going_on = (event_filters.matching(untimed).where(Event.id.in_(open_ids), lanes)
+                .order_by(Event.occurred_at, Event.id).limit(INTERVAL_CAP))
+    rows = _newest(going_on, INTERVAL_CAP, detail) if open_ids else []
+    rows += _newest(ended, INTERVAL_CAP - len(rows), detail) if len(rows) < INTERVAL_CAP else []
+    return sorted(rows, key=lambda e: (e["occurred_at"], e["id"]))
