@@ -322,12 +322,18 @@ def table(all_results):
     return "\n".join(lines)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bench.ledger", description=__doc__.split("\n\n")[0])
+def ledger_arguments(parser):
+    """The options that choose the generated ledger, shared by the harnesses that use it."""
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the ledger (default 1,000,000)")
     parser.add_argument("--agents", type=int, default=500, help="agents in the fleet (default 500)")
     parser.add_argument("--days", type=int, default=730, help="days of history (default 730)")
     parser.add_argument("--seed", type=int, default=4, help="seed of the data and of the random windows")
+    return parser
+
+
+def parse_args(argv):
+    parser = ledger_arguments(argparse.ArgumentParser(prog="python -m bench.ledger",
+                                                      description=__doc__.split("\n\n")[0]))
     parser.add_argument("--database", action="append", metavar="URL",
                         help="'sqlite' (the cached file, default) or a postgresql:// URL of a server on which a "
                              "throw-away database is created and dropped; repeat to run both into one table")

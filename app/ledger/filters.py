@@ -14,20 +14,8 @@ from peewee import SQL, Case, fn
 from app import dialect
 from app.db import from_db_time, to_db_time
 from app.fields import NAME, Text, UtcDateTime, one_of
-from app.models import (
-    EVENT_TYPES,
-    SEVERITIES,
-    SOURCES,
-    Agent,
-    Event,
-    EventAgent,
-    EventTag,
-    EventTool,
-    EventToolchain,
-    Tag,
-    Tool,
-    Toolchain,
-)
+from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool, EventToolchain,
+                        Tag, Tool, Toolchain)
 
 SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
 REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag", "not_agent", "not_tool",
@@ -121,22 +109,20 @@ def matching(filters):
         agent_ids = agent_ids_of(filters)
     if agent_ids is not None:
         query = query.where(Event.id.in_(_linked(EventAgent, EventAgent.agent, agent_ids, filters)))
-    for name, junction, column, catalogue in (("tool", EventTool, EventTool.tool, Tool),
-                                              ("toolchain", EventToolchain, EventToolchain.toolchain, Toolchain),
-                                              ("tag", EventTag, EventTag.tag, Tag)):
+    for name, junction, column, catalogue in NAMED_LINKS:
         if filters.get(name):
             ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
-            query = query.where(Event.id.in_(_linked(junction, column, ids, filters)))
-    for name, junction, column, catalogue in (("not_agent", EventAgent, EventAgent.agent, Agent),
-                                              ("not_tool", EventTool, EventTool.tool, Tool),
-                                              ("not_tag", EventTag, EventTag.tag, Tag)):
-        if filters.get(name):
-            ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
-            query = query.where(Event.id.not_in(_linked(junction, column, ids, filters)))
+            linked = _linked(junction, column, ids, filters)
+            query = query.where(Event.id.not_in(linked) if name in EXCLUSIONS else Event.id.in_(linked))
     if filters.get("q"):
         query = query.where(_text_match(filters["q"]))
     return query
 
+
+# The name filters matched through a link table (agents are matched above, with their labels); not_X excludes.
+NAMED_LINKS = (("tool", EventTool, EventTool.tool, Tool), ("toolchain", EventToolchain, EventToolchain.toolchain, Toolchain),
+               ("tag", EventTag, EventTag.tag, Tag), ("not_agent", EventAgent, EventAgent.agent, Agent),
+               ("not_tool", EventTool, EventTool.tool, Tool), ("not_tag", EventTag, EventTag.tag, Tag))
 
 FACETS = {"type": (Event.type, EVENT_TYPES), "severity": (Event.severity, SEVERITIES),
           "source": (Event.source, SOURCES)}
