@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, abort, current_app, g, request
 from flask.sessions import SessionInterface
 
 from app.hooks import budgets
-from app.http import metrics
+from app.http import access_log, metrics
 from app.http.errors import error_response
 from app.ingest import sources, webhooks
 
@@ -33,6 +33,7 @@ def create_hooks_app(app):
     hooks_app.json.sort_keys = False
     hooks_app.session_interface = _NoSessions()
     metrics.instrument(hooks_app, durations=False)
+    access_log.install(hooks_app)
     hooks_app.before_request(rules.reject_nul_characters)
     connections.connect_per_request(hooks_app)
     hooks_app.after_request(rules.security_headers)
@@ -91,6 +92,7 @@ def receive(kind, source):
     body = request.get_data(cache=False)  # a 413 past the limit, before anything is verified or stored
     receipt = webhooks.receive(found, kind, secret, body, request.headers, request.mimetype, request.mimetype_params,
                                query_token=request.args.get("token"), remote_addr=request.remote_addr)
+    g.log_actor = "webhook:%s" % source
     if receipt.dropped:
         metrics.count_dropped(kind, source, receipt.dropped)
         return {"id": receipt.item_id, "dropped": receipt.dropped}, 202
