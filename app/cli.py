@@ -123,6 +123,21 @@ def status():
         sys.exit(1)
 
 
+@db.command("copy")
+@click.argument("target_url")
+def copy(target_url):
+    """Copy this database, every row and id, into the empty database TARGET_URL (e.g. postgresql://...)."""
+    from app.ops import transfer
+
+    with AppContext():
+        try:
+            report = transfer.copy_database(target_url)
+        except transfer.TransferError as exc:
+            click.echo("error: %s" % exc, err=True)
+            sys.exit(1)
+    click.echo("copied into %s: %s" % (report.target, ", ".join("%s %d" % i for i in report.copied.items())))
+
+
 @main.command()
 @click.option("--events", "count", default=60, show_default=True, help="How many demo events on an empty ledger.")
 def seed(count):
