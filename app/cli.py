@@ -28,13 +28,16 @@ def _app():
 class AppContext:
     """An app context with an open database connection, closed on exit."""
 
+    def __init__(self, wait=0):
+        self.wait = wait  # seconds to wait for the database server to accept connections
+
     def __enter__(self):
-        from app.db import database
+        from app.db import database, wait_until_open
 
         self.app = _app()
         self.ctx = self.app.app_context()
         self.ctx.push()
-        database.connect(reuse_if_open=True)
+        wait_until_open(database, self.wait)
         return self.app
 
     def __exit__(self, *exc):
@@ -87,12 +90,13 @@ def db():
 
 @db.command()
 @click.option("--to", type=int, help="Stop after migration number N.")
-def upgrade(to):
+@click.option("--wait", default=0, metavar="SECONDS", help="Wait this long for the database to accept connections.")
+def upgrade(to, wait):
     """Apply pending migrations."""
     from app import migrations
     from app.db import database
 
-    with AppContext():
+    with AppContext(wait):
         applied = migrations.upgrade(database.obj, to)
     click.echo("applied: %s" % ", ".join(applied) if applied else "database is up to date")
 
@@ -282,7 +286,9 @@ def _fail(exc, code=2):
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
               help="Write changetracker-<UTC time>.db (.dump on PostgreSQL) into DIR  "
                    "[default: $CHANGETRACKER_BACKUP_DIR, else instance/backups].")
-def backup(output, directory):
+@click.option("--every", "hours", type=click.FloatRange(min=0.01), metavar="HOURS",
+              help="Back up into --dir now and every HOURS, keeping the newest $CHANGETRACKER_BACKUP_KEEP (a service).")
+def backup(output, directory, hours):
     """Write a consistent copy of the database and print its path.
 
     SQLite: VACUUM INTO, safe while the service and workers run. PostgreSQL: pg_dump --format=custom with the
@@ -295,6 +301,8 @@ def backup(output, directory):
         raise click.UsageError("--output and --dir exclude each other.")
     with AppContext() as app:
         directory = directory or backups.directory(app.config, app.instance_path)
+        if hours:
+            return backups.backup_every(hours, directory, app.config["BACKUP_KEEP"], log=click.echo)
         try:
             path = backups.backup(output=output, directory=directory)
         except backups.BackupError as exc:
