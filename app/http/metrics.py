@@ -37,7 +37,7 @@ DURATION = Histogram("changetracker_http_request_duration_seconds", "Time to ans
 WEBHOOK_REFUSED = Counter("changetracker_webhook_refused", "Webhook deliveries refused, by kind, source and reason.",
                           ("kind", "source", "reason"))
 WEBHOOK_DROPPED = Counter("changetracker_webhook_dropped",
-                          "Registry read notifications (pulls, HEAD requests) accepted and dropped without an inbox item.",
+                          "Registry reads (pulls, HEAD requests) accepted and dropped without an inbox item.",
                           ("kind", "source"))
 REFUSAL_REASONS = {400: "bad_request", 401: "unauthorized", 404: "unknown_source", 405: "method_not_allowed",
                    413: "too_large", 415: "unsupported_media_type", 422: "not_an_envelope", 429: "rate_limited"}

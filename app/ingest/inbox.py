@@ -158,7 +158,7 @@ def _plan(item, source, tags=None):
     if not isinstance(payload, dict):
         raise mappings.Unusable("The body is not a JSON object.")
     context = mappings.Context(source=item.source_name, item_id=item.id, body_sha256=item.body_sha256,
-                               received_at=item.received_at.replace(tzinfo=timezone.utc), tags=tags)
+                               received_at=item.received_at.replace(tzinfo=timezone.utc), tag_history=tags)
     return mappings.to_events(item.kind, source.mapping, payload, context)
 
 
@@ -222,7 +222,8 @@ def _write_states(updates):
 def _recorded_keys(loaded, dedupe_window):
     """{dedupe_key: event id} for the keys already in the ledger, at any age (never record a notification twice);
     a tag move's fingerprint only near the same time (app.ledger.fingerprints: the move may be made again)."""
-    moves = [(data["dedupe_key"], data["occurred_at"]) for data in loaded if fingerprints.is_fingerprint(data["dedupe_key"])]
+    moves = [(data["dedupe_key"], data["occurred_at"]) for data in loaded
+             if fingerprints.is_fingerprint(data["dedupe_key"])]
     keys = {data["dedupe_key"] for data in loaded} - {key for key, _ in moves}
     found = fingerprints.recorded(moves, dedupe_window)
     for chunk in chunked(sorted(keys), 500):

@@ -36,7 +36,7 @@ class Context:
     item_id: int
     received_at: datetime  # aware UTC
     body_sha256: str = ""
-    tags: object = None  # app.ingest.image_tags.TagHistory: what each repository:tag pointed at before
+    tag_history: object = None  # app.ingest.image_tags.TagHistory: what each repository:tag pointed at before
 
 
 @dataclass
@@ -164,7 +164,7 @@ def is_manifest(target):
 
 def registry_events(mapping, payload, context):
     """One event per tag a push moved or a delete removed. The notification names only the new digest (a tag
-    delete not even that): the digest before comes from ``context.tags`` (what the service last saw of that
+    delete not even that): the digest before comes from ``context.tag_history`` (what the service last saw of that
     tag), and the event's dedupe_key is the tag move's fingerprint, which the registry poller shares."""
     entries = payload.get("events")
     if not isinstance(entries, list):
@@ -214,15 +214,15 @@ def _registry_event(mapping, entry, context):
     tool = _clip(mapping.get("tool_prefix", "") + reference, MAX_TITLE)
     occurred = _parse_time(entry.get("timestamp")) or context.received_at
     digest = _text(target.get("digest"))
-    known = context.tags.before({tool, reference}, reference, occurred) if context.tags else None
+    known = context.tag_history.before({tool, reference}, reference, occurred) if context.tag_history else None
     if action == "push":
         before, after = known, digest
         if before is not None and before == after:
             return "push(es) that left the tag where it was"
     else:
         before, after = digest or known, None
-    if context.tags:
-        context.tags.note({tool, reference}, occurred, after)
+    if context.tag_history:
+        context.tag_history.note({tool, reference}, occurred, after)
     verb = "pushed" if action == "push" else "deleted"
     shown = after if action == "push" else before
     title = "%s %s (%s)" % (reference, verb, _short_digest(shown)) if shown else "%s %s" % (reference, verb)

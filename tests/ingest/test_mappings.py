@@ -158,7 +158,7 @@ class Seen:
 
 def test_a_push_names_the_digest_the_tag_had_before_and_an_unchanged_push_is_no_event():
     seen = Seen(library__test_1="sha256:" + "a" * 64)
-    ctx = Context(source="ci", item_id=7, received_at=RECEIVED, tags=seen)
+    ctx = Context(source="ci", item_id=7, received_at=RECEIVED, tag_history=seen)
     [event] = to_events("registry", mapping("registry"), json.loads(tagged_push("1")), ctx).events
     assert event["changes"][0]["before"] == "sha256:" + "a" * 64
     assert "(was sha256:aaaa" in event["description"]
@@ -171,7 +171,7 @@ def test_a_push_names_the_digest_the_tag_had_before_and_an_unchanged_push_is_no_
 def test_a_delete_is_one_event_per_tag_with_the_digest_it_pointed_at():
     """registry 2.x answers `skopeo delete` with a manifest delete (digest, no tag) and one delete per tag."""
     digest = "sha256:" + "b" * 64
-    ctx = Context(source="ci", item_id=7, received_at=RECEIVED, tags=Seen(library__demo_latest=digest))
+    ctx = Context(source="ci", item_id=7, received_at=RECEIVED, tag_history=Seen(library__demo_latest=digest))
     manifest = {"action": "delete", "target": {"repository": "library/demo", "digest": digest}}
     tag = {"action": "delete", "target": {"repository": "library/demo", "tag": "latest"}}
     result = to_events("registry", mapping("registry"), {"events": [manifest, tag]}, ctx)

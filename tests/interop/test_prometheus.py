@@ -67,7 +67,8 @@ def test_a_real_prometheus_scrapes_with_the_readme_configuration(tmp_path, live_
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     api = "http://127.0.0.1:%d/api/v1/" % port
-    command = [binary, "--config.file=%s" % (tmp_path / "prometheus.yml"), "--storage.tsdb.path=%s" % (tmp_path / "tsdb"),
+    command = [binary, "--config.file=%s" % (tmp_path / "prometheus.yml"),
+               "--storage.tsdb.path=%s" % (tmp_path / "tsdb"),
                "--web.listen-address=127.0.0.1:%d" % port]
     with server_process(command, dict(os.environ), str(tmp_path), api + "status/buildinfo"):
 

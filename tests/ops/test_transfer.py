@@ -11,6 +11,9 @@ from tests.conftest import PASSWORD, AuthActions, connected
 from tests.webhook_support import REGISTRY_TYPE, deliver, make_source, tagged_push
 
 
+TIMELINE = "/api/v1/timeline?bucket=day&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z"
+
+
 def make_app(url, tmp_path):
     return create_app({"TESTING": True, "ENV": "test", "DATABASE_URL": url, "SECRET_KEY": "test-secret-key",
                        "LOGIN_RATE_LIMIT": "1000 per minute", "INSTANCE_PATH": str(tmp_path)})
@@ -79,11 +82,9 @@ def test_copy_carries_every_row_and_id_and_the_target_works(source, database_url
     assert all(before[t] for t in ("user", "api_token", "event", "event_agent", "event_tool", "event_toolchain",
                                    "event_tag", "comment", "audit_entry", "saved_search", "webhook_source",
                                    "inbox_item", "snapshot", "dedupe_slot"))
-    with app.app_context():
-        timeline = app.test_client().get("/api/v1/timeline?bucket=day&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z",
-                                         headers={"Authorization": "Bearer " + AuthActions(app, None).token(
-                                             "viewer", "read", username="v")}).json
-    before = rows(url)
+    reader = {"Authorization": "Bearer " + AuthActions(app, None).token("viewer", "read", username="v")}
+    timeline = app.test_client().get(TIMELINE, headers=reader).json
+    before = rows(url)  # the reader's user and token too
     result = app.test_cli_runner().invoke(main, ["db", "copy", database_url])
     assert result.exit_code == 0, result.output
     assert "copied into" in result.output and "event 3" in result.output  # 2 recorded by hand, 1 by the webhook
@@ -96,7 +97,7 @@ def test_copy_carries_every_row_and_id_and_the_target_works(source, database_url
     auth = AuthActions(target, client)
     assert auth.login("ann", PASSWORD).status_code == 302  # the argon2 hash came along
     viewer = {"Authorization": "Bearer " + auth.token("viewer", "read", username="v2")}
-    assert client.get("/api/v1/timeline?bucket=day&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z", headers=viewer).json == timeline
+    assert client.get(TIMELINE, headers=viewer).json == timeline
     editor = {"Authorization": "Bearer " + auth.token("editor", "write", username="ann")}
     with connected(target):
         newest = max(e.id for e in Event.select())
