@@ -31,7 +31,7 @@ run: $(STAMP)
 	$(BIN)/changetracker db upgrade
 	$(BIN)/changetracker seed
 	@echo "Change Tracker on http://$(BIND)  (Ctrl-C to stop)"
-	$(RUN_ENV) $(BIN)/changetracker serve --bind $(BIND)
+	$(RUN_ENV) $(BIN)/changetracker serve --bind $(BIND) --log-format text
 
 # The whole suite on SQLite; with CHANGETRACKER_TEST_DATABASE_URL=postgresql:///postgres on PostgreSQL.
 # Spread over one pytest-xdist process per CPU (each has its own databases, ports and browser); much of the

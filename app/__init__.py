@@ -17,7 +17,7 @@ def create_app(test_config=None):
     from app import config, db, hooks, web
     from app.accounts import access
     from app.api import create_blueprint as api_blueprint
-    from app.http import connections, errors, guard, health, metrics, rules
+    from app.http import access_log, connections, errors, guard, health, metrics, rules
     from app.http.extensions import csrf, limiter, login_manager
     from app.models import User
     from app.web import (
@@ -49,6 +49,7 @@ def create_app(test_config=None):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     metrics.instrument(app)
+    access_log.install(app)
     db.bind(app.config)
     connections.connect_per_request(app)
     csrf.init_app(app)

@@ -75,6 +75,20 @@ def insert_rows(model, rows, returning_id=False):
                                                      params).fetchall())
 
 
+def restart_ids(db, models):
+    """After rows were inserted with their ids (``changetracker db copy``), make ``db`` number new rows after them:
+    PostgreSQL's sequences do not move by themselves; SQLite takes the next id after the largest."""
+    if not isinstance(db, PostgresqlDatabase):
+        return
+    for model in models:
+        key = model._meta.primary_key
+        if getattr(key, "field_type", None) != "AUTO":
+            continue
+        table, column = model._meta.table_name, key.column_name
+        db.execute_sql('SELECT setval(pg_get_serial_sequence(%%s, %%s), COALESCE(MAX("%s"), 1), MAX("%s") IS NOT NULL) '
+                       'FROM "%s"' % (column, column, table), ('"%s"' % table, column))
+
+
 def insert_row(table, columns, values):
     """INSERT one row into ``table``; its new ``id``.
 

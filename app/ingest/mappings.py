@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from app.ingest.sources import LIST_FIELDS
+from app.ledger import fingerprints
 
 FINAL_PHASES = ("COMPLETED", "FINALIZED")
 STATUS_WORDS = {"SUCCESS": "succeeded", "FAILURE": "failed", "UNSTABLE": "unstable", "ABORTED": "aborted",
@@ -35,6 +36,7 @@ class Context:
     item_id: int
     received_at: datetime  # aware UTC
     body_sha256: str = ""
+    tag_history: object = None  # app.ingest.image_tags.TagHistory: what each repository:tag pointed at before
 
 
 @dataclass
@@ -161,16 +163,22 @@ def is_manifest(target):
 
 
 def registry_events(mapping, payload, context):
+    """One event per tag a push moved or a delete removed. The notification names only the new digest (a tag
+    delete not even that): the digest before comes from ``context.tag_history`` (what the service last saw of that
+    tag), and the event's dedupe_key is the tag move's fingerprint, which the registry poller shares."""
     entries = payload.get("events")
     if not isinstance(entries, list):
         raise Unusable("'events' must be a list.")
     events, skipped = [], {}
-    for index, entry in enumerate(entries):
+    for entry in entries:
         why = _registry_skip(mapping, entry)
+        event = None if why else _registry_event(mapping, entry, context)
+        if isinstance(event, str):
+            why, event = event, None
         if why:
             skipped[why] = skipped.get(why, 0) + 1
             continue
-        events.append(_registry_event(mapping, entry, index, context))
+        events.append(event)
     if not skipped:
         return Outcome(events=events)
     reason = "Skipped: " + ", ".join("%d %s" % (n, why) for why, n in sorted(skipped.items())) + "."
@@ -189,50 +197,66 @@ def _registry_skip(mapping, entry):
     repository = target.get("repository")
     if not isinstance(repository, str) or not repository:
         return "event(s) without a repository"
-    if not any(fnmatch.fnmatchcase(repository, pattern) for pattern in mapping.get("repositories", ())):
+    if not any(fnmatch.fnmatchcase(repository, pattern) for pattern in mapping.get("repositories", ("*",))):
         return "event(s) of untracked repositories"
+    if not _text(target.get("tag")):
+        # A manifest pushed by digest is part of an index pushed under a tag; a manifest deleted by digest is
+        # followed by one delete notification per tag that pointed at it.
+        return "untagged manifest %s(s)" % action
     return None
 
 
-def _registry_event(mapping, entry, index, context):
-    target = entry["target"]
-    action = entry["action"]
-    repository = target["repository"]
-    tag = target.get("tag") if isinstance(target.get("tag"), str) and target.get("tag") else None
-    digest = target.get("digest") if isinstance(target.get("digest"), str) else None
-    reference = "%s:%s" % (repository, tag) if tag else repository
-    verb = "pushed" if action == "push" else "deleted"
-    if digest:
-        title = "%s %s (%s)" % (reference, verb, _short_digest(digest))
-    else:
-        title = "%s %s" % (reference, verb)
+def _registry_event(mapping, entry, context):
+    """The event of one tagged push or delete, or why there is none (text)."""
+    target, action = entry["target"], entry["action"]
+    repository, tag = target["repository"], target["tag"]
+    reference = "%s:%s" % (repository, tag)
+    tool = _clip(mapping.get("tool_prefix", "") + reference, MAX_TITLE)
     occurred = _parse_time(entry.get("timestamp")) or context.received_at
+    digest = _text(target.get("digest"))
+    known = context.tag_history.before({tool, reference}, reference, occurred) if context.tag_history else None
+    if action == "push":
+        before, after = known, digest
+        if before is not None and before == after:
+            return "push(es) that left the tag where it was"
+    else:
+        before, after = digest or known, None
+    if context.tag_history:
+        context.tag_history.note({tool, reference}, occurred, after)
+    verb = "pushed" if action == "push" else "deleted"
+    shown = after if action == "push" else before
+    title = "%s %s (%s)" % (reference, verb, _short_digest(shown)) if shown else "%s %s" % (reference, verb)
     request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
     actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
-    event_id = entry.get("id") if isinstance(entry.get("id"), str) and entry.get("id") else None
+    by = " by %s" % actor["name"] if actor.get("name") else ""
+    if action == "push":
+        description = "%s now points at %s (was %s)%s." % (reference, digest or "(no digest)", before or "unknown", by)
+    else:
+        description = "Tag %s deleted%s; it pointed at %s." % (reference, by, before or "an unknown digest")
     return {
         "title": _clip(title, MAX_TITLE),
-        "description": "Manifest %s %s %s%s." % (digest or "(no digest)", "pushed to" if action == "push" else "deleted from",
-                                                 reference, " by %s" % actor["name"] if actor.get("name") else ""),
+        "description": description,
         "type": "docker_image",
         "severity": mapping.get("severity", "info"),
         "source": "webhook",
         "occurred_at": _iso(occurred),
         "agents": list(mapping.get("agents", [])),
-        "tools": [_clip(mapping.get("tool_prefix", "") + reference, MAX_TITLE)],
+        "tools": [tool],
         "tags": ["registry"] + [t for t in mapping.get("tags", []) if t != "registry"],
-        "changes": [{"path": _clip(reference, 500),
-                     "before": None if action == "push" else digest,
-                     "after": digest if action == "push" else None}],
+        "changes": [{"path": _clip(reference, 500), "before": before, "after": after}],
         "metadata": {"webhook": webhook_metadata(context), "registry": _bounded({
-            "id": event_id, "action": action, "repository": repository, "tag": tag, "digest": digest,
+            "id": _text(entry.get("id")), "action": action, "repository": repository, "tag": tag, "digest": digest,
             "mediaType": target.get("mediaType"), "size": target.get("size", target.get("length")),
             "url": target.get("url"), "actor": actor.get("name"),
             "request": {k: request.get(k) for k in ("host", "method", "useragent") if k in request},
             "instance": (entry.get("source") or {}).get("instanceID") if isinstance(entry.get("source"), dict) else None,
         })},
-        "dedupe_key": _key("registry", context.source, event_id or "%s:%s:%s" % (action, reference, digest or index)),
+        "dedupe_key": fingerprints.tag_move_key(tool, before, after),
     }
+
+
+def _text(value):
+    return value if isinstance(value, str) and value else None
 
 
 def _short_digest(digest):

@@ -67,9 +67,10 @@ class RegistryMappingSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    repositories = fields.List(Text(validate=validate.Length(min=1, max=300)), required=True,
+    repositories = fields.List(Text(validate=validate.Length(min=1, max=300)), load_default=lambda: ["*"],
                                validate=validate.Length(min=1, max=500),
-                               metadata={"description": "fnmatch patterns of tracked repositories, e.g. library/*"})
+                               metadata={"description": "fnmatch patterns of tracked repositories, e.g. library/*; "
+                                                        "every repository by default"})
     actions = fields.List(Text(validate=one_of(("push", "delete"))), load_default=lambda: ["push", "delete"],
                           validate=validate.Length(min=1))
     severity = Text(load_default="info", validate=one_of(SEVERITIES))

@@ -27,7 +27,7 @@ from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
 from app.fields import Text, UtcDateTime
-from app.ledger import events
+from app.ledger import events, fingerprints
 from app.ledger.catalogue import name_problem
 from app.models import Agent, Snapshot, Tool
 from app.polling.collectors.agent_config import ParseError, parse_agent_config
@@ -136,18 +136,21 @@ class SnapshotResultSchema(Schema):
 
 # --- submission ---------------------------------------------------------------------------------
 
-def submit(collector, key, observed_at, content, actor=audit.SYSTEM, history=DEFAULT_HISTORY):
+def submit(collector, key, observed_at, content, actor=audit.SYSTEM, history=DEFAULT_HISTORY,
+           dedupe_window=events.DEFAULT_DEDUPE_WINDOW):
     """Store one observation and record its meaningful changes as events.
 
     Returns {"changed", "baseline", "stale", "changes": [{path, before, after}], "event_id",
     "event_ids", "snapshot_id"}. Raises marshmallow.ValidationError (nothing written) for bad input.
     """
     return submit_payload({"collector": collector, "key": key, "content": content, "observed_at": _iso(observed_at)},
-                          actor=actor, history=history)
+                          actor=actor, history=history, dedupe_window=dedupe_window)
 
 
-def submit_payload(payload, actor=audit.SYSTEM, history=DEFAULT_HISTORY):
-    """``submit`` for a request body ``{"collector", "key", "observed_at", "content"}`` (unknown keys refused)."""
+def submit_payload(payload, actor=audit.SYSTEM, history=DEFAULT_HISTORY, dedupe_window=events.DEFAULT_DEDUPE_WINDOW):
+    """``submit`` for a request body ``{"collector", "key", "observed_at", "content"}`` (unknown keys refused).
+    An image tag's move already recorded within ``dedupe_window`` (by the registry webhook) is linked, not
+    recorded again."""
     data = SnapshotCreateSchema().load(payload)
     collector, key = data["collector"], data["key"]
     content = normalise(collector, data["content"])
@@ -177,7 +180,8 @@ def submit_payload(payload, actor=audit.SYSTEM, history=DEFAULT_HISTORY):
         event_ids = []
         if latest is not None:
             for planned in events_for(collector, key, content, changes):
-                event_ids.append(_record(planned, collector, key, snapshot, latest, actor, len(event_ids)))
+                event_ids.append(_record(planned, collector, key, snapshot, latest, actor, len(event_ids),
+                                         dedupe_window))
             snapshot.event_ids = event_ids
             Snapshot.update(event_ids=event_ids).where(Snapshot.id == snapshot.id).execute()
         _trim(collector, key, history)
@@ -201,7 +205,7 @@ def normalise(collector, content):
     return content
 
 
-def _record(planned, collector, key, snapshot, previous, actor, index):
+def _record(planned, collector, key, snapshot, previous, actor, index, dedupe_window):
     occurred = from_db_time(snapshot.observed_at)
     payload = {
         "title": planned.title,
@@ -221,7 +225,14 @@ def _record(planned, collector, key, snapshot, previous, actor, index):
         # must not fold into one by the poller fingerprint.
         "dedupe_key": "snapshot:%d:%d" % (snapshot.id, index),
     }
-    event, _ = events.record_event(payload, actor=actor)
+    move = _tag_move(planned)
+    if move is not None:
+        # The registry's webhook may have reported this very move already (or will): one event for both ways.
+        payload["dedupe_key"] = move
+        already = fingerprints.recorded([(move, occurred)], dedupe_window).get(move)
+        if already is not None:
+            return already
+    event, _ = events.record_event(payload, actor=actor, dedupe_window=dedupe_window)
     kinds = {}
     for name, kind in planned.tools:
         kinds.setdefault(kind, []).append(name)
@@ -229,6 +240,14 @@ def _record(planned, collector, key, snapshot, previous, actor, index):
         if kind and kind != "other":
             Tool.update(kind=kind).where(Tool.name.in_(names) & (Tool.kind == "other")).execute()
     return event["id"]
+
+
+def _tag_move(planned):
+    """The fingerprint of an image tag's digest change (app.ledger.fingerprints), None for anything else."""
+    digest = next((c for c in planned.changes if c.keys == ("digest",)), None)
+    if planned.type != "docker_image" or digest is None or not planned.tools:
+        return None
+    return fingerprints.tag_move_key(planned.tools[0][0], digest.before, digest.after)
 
 
 def _observe_agent(content, observed):

@@ -29,3 +29,87 @@ def test_the_logger_redacts_the_request_line_and_query():
                "QUERY_STRING": "token=s3cret", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
     atoms = logger.atoms(Response(), Req(), environ, timedelta(milliseconds=3))
     assert "s3cret" not in atoms["r"] and "s3cret" not in atoms["q"]
+
+
+def serve(tmp_path, database_url, *extra, home=None):
+    """The command and environment of `changetracker serve` on a free port, its log in <tmp_path>/server.log."""
+    import os
+    import sys
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    # The app fixture's secret key, so the webhook sources it made can be read.
+    env = {"PATH": os.environ["PATH"], "HOME": str(home or tmp_path), "CHANGETRACKER_DATABASE_URL": database_url,
+           "CHANGETRACKER_SECRET_KEY": "test-secret-key", "CHANGETRACKER_INSTANCE_PATH": str(instance)}
+    command = [os.path.join(os.path.dirname(sys.executable), "changetracker"), "serve", "--bind",
+               "127.0.0.1:%d" % port, "--workers", "1", *extra]
+    return command, env, "http://127.0.0.1:%d" % port
+
+
+def call(url, data=None, headers=None):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code, dict(exc.headers)
+
+
+def test_serve_logs_one_json_line_per_request_without_secrets(tmp_path, database_url, app, auth):
+    import json
+
+    from tests.conftest import server_process
+    from tests.webhook_support import SECRET, fixture_bytes, make_source
+
+    token = auth.token("viewer", "read", username="ann", name="dashboard")
+    make_source(app, "ci", "jenkins")
+    command, env, base = serve(tmp_path, database_url)
+    with server_process(command, env, str(tmp_path), base + "/healthz"):
+        status, headers = call(base + "/api/v1/events?limit=1", headers={
+            "Authorization": "Bearer " + token, "X-Request-ID": "build-42.step-7"})
+        assert status == 200 and headers["X-Request-ID"] == "build-42.step-7"
+        status, headers = call(base + "/api/v1/events", headers={"X-Request-ID": "bad id\u00e9"})
+        assert status == 401 and len(headers["X-Request-ID"]) == 32  # not a plain token: a new one is given
+        given = headers["X-Request-ID"]
+        body = fixture_bytes("notification-plugin-completed.json")
+        status, _ = call(base + "/hooks/jenkins/ci?token=" + SECRET, data=body,
+                         headers={"Content-Type": "application/json", "User-Agent": "Jenkins"})
+        assert status == 202
+    text = (tmp_path / "server.log").read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    by_id = {line["request_id"]: line for line in lines}
+    listed = by_id["build-42.step-7"]
+    assert (listed["method"], listed["route"], listed["status"], listed["actor"]) == (
+        "GET", "/api/v1/events", 200, "ann (token dashboard)")
+    assert listed["path"] == "/api/v1/events" and listed["duration_ms"] > 0 and listed["time"].endswith("Z")
+    assert (by_id[given]["status"], by_id[given]["actor"]) == (401, None)
+    [hook] = [line for line in lines if line["path"] == "/hooks/jenkins/ci"]
+    assert (hook["route"], hook["status"], hook["actor"], hook["user_agent"]) == (
+        "/hooks/<any(jenkins, registry, generic):kind>/<source>", 202, "webhook:ci", "Jenkins")
+    assert SECRET not in text and token not in text and "asgard" not in text  # no secret, no body
+
+
+def test_plain_text_for_development_and_no_shared_control_socket(tmp_path, database_url):
+    """Two instances of one user run side by side: gunicorn 27 would put both control sockets at one path in
+    $HOME; `serve` opens none unless given a path."""
+    from tests.conftest import server_process
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, env, base = serve(tmp_path / "a", database_url, "--log-format", "text", home=tmp_path)
+    second, env_b, base_b = serve(tmp_path / "b", database_url, home=tmp_path)
+    with server_process(first, env, str(tmp_path / "a"), base + "/healthz"):
+        with server_process(second, env_b, str(tmp_path / "b"), base_b + "/healthz"):
+            call(base + "/healthz?token=abc")
+            call(base_b + "/healthz")
+    text = (tmp_path / "a" / "server.log").read_text()
+    assert '"GET /healthz?token=[redacted] HTTP/1.1" 200' in text and "abc" not in text
+    assert '"route": "/healthz"' in (tmp_path / "b" / "server.log").read_text()
+    assert not (tmp_path / ".gunicorn").exists()

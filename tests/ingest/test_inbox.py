@@ -10,7 +10,7 @@ from app.ingest import inbox, mappings, sources
 from app.models import AuditEntry, DedupeSlot, Event, InboxItem
 from app.errors import Conflict
 from tests.conftest import connected
-from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source
+from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source, tagged_push
 
 SETTINGS = inbox.Settings(batch_size=10, max_attempts=3, retry_base_seconds=10, retry_max_seconds=15,
                           claim_timeout_seconds=300)
@@ -48,8 +48,7 @@ def test_each_item_becomes_its_event_once_even_when_processed_again(app, client)
     make_source(app, "hub", "registry")
     ids = accept(client, 3)
     ids += accept(client, 1, start=1, phase="FINALIZED")  # the same build, a later phase: no second event
-    ids.append(deliver(client, "registry", "hub", fixture_bytes("docker-registry-notification-push-envelope.json"),
-                       REGISTRY_TYPE).json["id"])
+    ids.append(deliver(client, "registry", "hub", tagged_push(), REGISTRY_TYPE).json["id"])
     assert drain(app) == {"done": 5}
     assert event_count(app) == 4
     assert item(app, ids[3]).last_error == "Already recorded as event %d." % item(app, ids[0]).event_ids[0]
