@@ -3,7 +3,7 @@ from flask import abort, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
-MAX_ID = 2**63 - 1
+from app.fields import MAX_ID
 
 
 def reject_nul_characters():
@@ -39,9 +39,10 @@ def security_headers(response):
 
 
 class IdConverter(BaseConverter):
-    """Database ids in URLs: digits only; a number past 64 bits is a 404 before it reaches the database."""
+    """Database ids in URLs: ASCII digits only (Python's \\d and int() also take "１" and "١"); a number past
+    64 bits is a 404 before it reaches the database."""
 
-    regex = r"\d{1,30}"
+    regex = r"[0-9]{1,30}"
     weight = 50
 
     def to_python(self, value):

@@ -26,9 +26,8 @@ from app import dialect
 from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
-from app.fields import Text, UtcDateTime
+from app.fields import Integer, JsonObject, Text, UtcDateTime, name_problem
 from app.ledger import events
-from app.ledger.catalogue import name_problem
 from app.models import Agent, Snapshot, Tool
 from app.polling.collectors.agent_config import ParseError, parse_agent_config
 from app.polling.snapshot_diff import COLLECTORS, IGNORED, MAX_CHANGES, diff, events_for
@@ -53,7 +52,7 @@ class AgentContentSchema(_Content):
     config_xml = Text(metadata={"description": "raw config.xml; parsed by the service (formatting is ignored)"})
     name = Text(validate=validate.Length(min=1, max=200))
     labels = fields.List(Text(validate=validate.Length(min=1, max=200)))
-    executors = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
+    executors = Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
     tools = fields.Dict(keys=Text(), values=fields.Dict())
     env = fields.Dict(keys=Text(), values=Text(allow_none=True))
     temporarily_offline = fields.Boolean()
@@ -94,7 +93,7 @@ class SnapshotCreateSchema(Schema):
     key = Text(required=True, validate=validate.Length(min=1, max=300),
                metadata={"description": "what was observed, e.g. <controller>/<agent>, <registry>/<repo>:<tag>, pypi/<name>"})
     observed_at = UtcDateTime(load_default=None, metadata={"description": "when it was observed (default: now)"})
-    content = fields.Dict(keys=Text(), required=True, metadata={"description": "what was observed; shape by collector"})
+    content = JsonObject(required=True, metadata={"description": "what was observed; shape by collector"})
 
     @validates("content")
     def _size(self, value, **kwargs):

@@ -3,6 +3,7 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 from marshmallow import ValidationError
 
 from app.accounts import tokens
+from app.fields import whole_number
 from app.models import User
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -29,7 +30,7 @@ def create_token():
     errors, secret = {}, None
     try:
         if expires:
-            form["expires_days"] = int(expires)
+            form["expires_days"] = whole_number(expires)
         token, secret = tokens.create_token(owner, form, actor=g.actor, max_level=g.level)
     except ValueError:
         errors = {"expires_days": ["Must be a whole number of days."]}

@@ -344,7 +344,7 @@ BAD_ROWS = [
     (["ok", "urgent", "", "", "", ""], "severity", "Must be one of: info, low, medium, high, critical."),
     (["ok", "", "yesterday", "", "", ""], "occurred_at", "Not a valid ISO 8601 datetime."),
     (["ok", "", "2026-11-01T00:00:00", "", "", ""], "occurred_at", "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."),
-    (["ok", "", "", "[{\"path\": }]", "", ""], "changes", "Not valid JSON: Expecting value (character 11)."),
+    (["ok", "", "", "[{\"path\": }]", "", ""], "changes", "Not valid JSON: Expecting value (line 1, column 11)."),
     (["ok", "", "", "[{\"before\": 1}]", "", ""], "changes.0.path", "Missing data for required field."),
     (["ok", "", "", "", "[1, 2]", ""], "metadata", "Not a valid mapping type."),
     (["ok", "", "", "", "", "seven"], "reverts", "Not a valid integer."),

@@ -1,0 +1,88 @@
+"""Deliveries an attacker or a careless sender would make: never a 5xx, and nothing retried that can never work.
+
+A body that is not JSON the service reads (NaN, Infinity, a 5,000-digit number, nesting thousands deep) is refused
+at once with a 400, as any malformed body is. A body that is JSON but holds a lone surrogate ("\\ud800") is kept,
+like any body the receivers accept; when a field the ledger records holds one, the worker dead-letters the item
+on its first attempt, saying why, instead of retrying it on backoff.
+"""
+import json
+
+import pytest
+
+from app.models import Event, InboxItem
+from tests.conftest import connected
+from tests.ingest.test_inbox import SETTINGS, drain, notification
+from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source
+
+
+def stored(app):
+    with connected(app):
+        return InboxItem.select().count(), Event.select().count()
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"title": "x", "n": ' + b"9" * 5000 + b"}", "Integers must fit in 64 bits"),
+    (b'{"title": "x", "n": 18446744073709551616}', "Integers must fit in 64 bits"),
+    (b'{"title": "x", "n": NaN}', "NaN is not JSON"),
+    (b'{"title": "x", "n": -Infinity}', "-Infinity is not JSON"),
+    (b'{"title": "x", "n": 1e400}', "Numbers must be finite"),
+    (b'{"title": "x", "deep": ' + b"[" * 5000 + b"]" * 5000 + b"}", "Nested more than 64 levels deep"),
+    (b"[" * 100000, "Nested more than 64 levels deep"),
+])
+@pytest.mark.parametrize("how", ["hmac", "bearer"])
+def test_a_body_that_is_not_json_we_read_is_a_400_and_stores_nothing(app, client, body, message, how):
+    make_source(app, "gen", "generic")
+    response = deliver(client, "generic", "gen", body, how=how)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.json["code"] == 400 and message in response.json["message"]
+    assert stored(app) == (0, 0)
+
+
+def jenkins_with(**build):
+    payload = json.loads(notification(7))
+    payload["build"].update(build)
+    return json.dumps(payload).encode()  # ensure_ascii: a lone surrogate travels as the escape "\ud800"
+
+
+@pytest.mark.parametrize("kind, mapping, body, field", [
+    ("generic", {"fields": {"title": "title"}}, json.dumps({"title": "deploy \ud800"}).encode(), "title"),
+    ("generic", {"fields": {"title": "t", "agents": "hosts"}},
+     json.dumps({"t": "deploy", "hosts": ["linux-01", "\udfff"]}).encode(), "agents"),
+    ("generic", {"fields": {"title": "t"}, "include_payload": True},
+     json.dumps({"t": "deploy", "extra": {"\ud800": 1}}).encode(), "metadata"),
+    ("jenkins", {"jobs": [{"pattern": "asgard", "type": "deployment", "agents_parameter": "AGENTS"}]},
+     jenkins_with(parameters={"AGENTS": "linux-01,\ud800"}), "agents"),
+    ("jenkins", {"jobs": [{"pattern": "asgard", "type": "deployment"}]},
+     jenkins_with(full_url="http://ci.example.com/job/asgard/7/\ud800" + "x" * 300), "build_url"),
+])
+def test_a_lone_surrogate_in_a_recorded_field_is_dead_lettered_at_once_with_its_reason(app, client, kind, mapping,
+                                                                                       body, field):
+    make_source(app, "src", kind, mapping=mapping)
+    response = deliver(client, kind, "src", body)
+    assert response.status_code == 202
+    assert drain(app) == {"dead": 1}
+    with connected(app):
+        item = InboxItem.get_by_id(response.json["id"])
+        assert (item.state, item.attempts) == ("dead", 1)
+        assert "Unicode" in item.last_error and field in item.last_error
+        assert Event.select().count() == 0
+
+
+def test_a_lone_surrogate_outside_what_is_recorded_does_not_stop_the_event(app, client):
+    make_source(app, "gen", "generic", mapping={"fields": {"title": "title"}})
+    response = deliver(client, "generic", "gen", json.dumps({"title": "deploy", "note": "\ud800"}).encode())
+    assert response.status_code == 202
+    assert drain(app) == {"done": 1}
+
+
+def test_a_batch_with_a_poisoned_item_settles_every_item_at_once(app, client):
+    make_source(app, "ci", "jenkins")
+    make_source(app, "hub", "registry")
+    good = deliver(client, "jenkins", "ci", notification(1)).json["id"]
+    envelope = json.loads(fixture_bytes("docker-registry-notification-push-envelope.json"))
+    envelope["events"][0]["target"]["tag"] = "latest\ud800"
+    bad = deliver(client, "registry", "hub", json.dumps(envelope).encode(), REGISTRY_TYPE).json["id"]
+    assert drain(app, settings=SETTINGS) == {"done": 1, "dead": 1}
+    with connected(app):
+        assert InboxItem.get_by_id(good).state == "done"
+        assert InboxItem.get_by_id(bad).state == "dead" and InboxItem.get_by_id(bad).attempts == 1
