@@ -193,6 +193,10 @@ def normalise(collector, content):
             except ParseError as exc:
                 raise ValidationError({"content": {"config_xml": ["Not an agent config.xml: %s." % exc]}}) from None
             content = {**parsed, **content}
+            size = len(_canonical(content))
+            if size > CONTENT_MAX_BYTES:  # what is stored and diffed is the parse, not the text sent
+                raise ValidationError({"content": {"config_xml": [
+                    "Parsed, it is %d bytes as JSON; at most 256 KiB." % size]}})
         if isinstance(content.get("labels"), list):
             content["labels"] = sorted(set(content["labels"]))
     elif collector == "jenkins_nodes":
