@@ -64,6 +64,7 @@ def create_app(test_config=None):
     app.before_request(rules.reject_nul_characters)
     app.before_request(guard.enforce)
     app.after_request(rules.security_headers)
+    app.after_request(rules.no_store_when_authenticated)
     errors.register(app)
     app.context_processor(web.vocabulary)
 
