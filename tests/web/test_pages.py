@@ -200,6 +200,7 @@ def test_remember_me_cookie_is_httponly_and_secure(client, auth):
     morsel, raw = cookies["remember_token"]
     assert morsel["httponly"] is True, raw
     assert morsel["secure"] is True, raw
+    assert morsel["samesite"] == "Lax", raw
 
 
 def test_logout_needs_csrf_and_post(client, auth):
