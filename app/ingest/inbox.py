@@ -25,7 +25,7 @@ from app.accounts import audit
 from app.db import database, from_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
-from app.fields import MAX_ID, Integer, loads_json
+from app.fields import MAX_ID, Integer, Text, loads_json
 from app.ingest import mappings
 from app.ledger.events import DEFAULT_DEDUPE_WINDOW, record_event, record_events, validate_events
 from app.models import INBOX_STATES, Event, InboxItem, WebhookSource
@@ -159,7 +159,15 @@ def _plan(item, source):
         raise mappings.Unusable("The body is not a JSON object.")
     context = mappings.Context(source=item.source_name, item_id=item.id, body_sha256=item.body_sha256,
                                     received_at=item.received_at.replace(tzinfo=timezone.utc))
-    return mappings.to_events(item.kind, source.mapping, payload, context)
+    try:
+        return mappings.to_events(item.kind, source.mapping, payload, context)
+    except mappings.Unusable:
+        raise
+    except Exception as exc:  # mapping reads no database: it would fail the same way on every retry
+        log.exception("inbox item %d (%s %s): the mapping failed on this payload", item.id, item.kind,
+                      item.source_name)
+        raise mappings.Unusable("The mapping failed on this payload (%s: %s); once that is fixed, replay it."
+                                % (type(exc).__name__, exc)) from None
 
 
 def _record_batch(planned, worker):
@@ -429,8 +437,8 @@ class InboxQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    state = fields.String(validate=validate.OneOf(INBOX_STATES, error="Must be one of: {choices}."))
-    source = fields.String(validate=validate.Length(min=1, max=100))
+    state = Text(validate=validate.OneOf(INBOX_STATES, error="Must be one of: {choices}."))
+    source = Text(validate=validate.Length(min=1, max=100))
     limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
     before = Integer(validate=validate.Range(min=1, max=MAX_ID),
                             metadata={"description": "only items with a smaller id (the next page)"})

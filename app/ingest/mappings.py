@@ -138,7 +138,10 @@ def _build_interval(build, context):
     duration = build.get("duration")
     end = None
     if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
-        end = start + timedelta(milliseconds=duration)
+        try:
+            end = start + timedelta(milliseconds=duration)
+        except OverflowError:  # past year 9999: a duration no build had
+            end = None
     return _iso(start), _iso(end) if end else None
 
 
@@ -392,7 +395,10 @@ def _parse_time(value):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:30:00+01:00: no such instant in UTC
+        return None
 
 
 def _iso(moment):

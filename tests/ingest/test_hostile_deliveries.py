@@ -8,8 +8,11 @@ on its first attempt, saying why, instead of retrying it on backoff.
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.models import Event, InboxItem
+from tests import hostile
 from tests.conftest import connected
 from tests.ingest.test_inbox import SETTINGS, drain, notification
 from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source
@@ -86,3 +89,67 @@ def test_a_batch_with_a_poisoned_item_settles_every_item_at_once(app, client):
     with connected(app):
         assert InboxItem.get_by_id(good).state == "done"
         assert InboxItem.get_by_id(bad).state == "dead" and InboxItem.get_by_id(bad).attempts == 1
+
+
+def leaf_paths(document, prefix=()):
+    """Every place in a JSON document a value sits (object members and list items)."""
+    yield prefix
+    children = document.items() if isinstance(document, dict) else enumerate(document) \
+        if isinstance(document, list) else ()
+    for key, child in children:
+        yield from leaf_paths(child, prefix + (key,))
+
+
+def replaced(document, path, value):
+    if not path:
+        return value
+    copy = dict(document) if isinstance(document, dict) else list(document)
+    copy[path[0]] = replaced(document[path[0]], path[1:], value)
+    return copy
+
+
+SAMPLES = {
+    "jenkins": ({"jobs": [{"pattern": "*", "type": "deployment", "agents_parameter": "AGENTS"}],
+                 "record_failures": True, "failure_agents_parameter": "AGENTS"},
+                json.loads(notification(7)), "application/json"),
+    "registry": ({"repositories": ["*"]},
+                 json.loads(fixture_bytes("docker-registry-notification-push-envelope.json")), REGISTRY_TYPE),
+    "generic": ({"fields": {"title": "title", "agents": "hosts", "occurred_at": "at", "tags": "labels"},
+                 "templates": {"description": "{what} on {hosts}"}, "include_payload": True},
+                {"title": "Deploy", "hosts": ["linux-01"], "at": "2026-11-20T10:00:00Z", "labels": "a,b",
+                 "what": {"n": 1}}, "application/json"),
+}
+
+
+@st.composite
+def hostile_deliveries(draw, kind, raw_json):
+    _, sample, content_type = SAMPLES[kind]
+    path = draw(st.sampled_from(list(leaf_paths(sample))))
+    body = hostile.substitute(replaced(sample, path, hostile.PLACEHOLDER), draw(raw_json))
+    return body.encode("utf-8"), content_type
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_hostile_values_anywhere_in_a_delivery_never_get_a_5xx_nor_a_retry(app, client, kind):
+    """Any value of a real payload replaced by one of tests/hostile.py's (each of its raw JSON values at a few
+    places, then values drawn at random): the receiver answers 202 or a 4xx, the worker settles every accepted
+    item on its first attempt (done, ignored or dead with its reason), and what it records is strict JSON."""
+    make_source(app, "src", kind, mapping=SAMPLES[kind][0])
+
+    def check(delivery):
+        body, content_type = delivery
+        response = deliver(client, kind, "src", body, content_type)
+        assert response.status_code in (202, 400, 422), response.get_data(as_text=True)
+        drain(app, settings=SETTINGS)
+        with connected(app):
+            unsettled = list(InboxItem.select().where(InboxItem.state.not_in(["done", "ignored", "dead"])))
+            assert not unsettled, [(i.state, i.attempts, i.last_error) for i in unsettled]
+            assert all(i.attempts == 1 for i in InboxItem.select())
+            for event in Event.select():
+                json.dumps([event.metadata, event.changes], allow_nan=False)  # served back as strict JSON
+
+    examples = settings(max_examples=6, deadline=None, derandomize=True, database=None,
+                        suppress_health_check=list(HealthCheck))
+    for raw in hostile.RAW_JSON:
+        examples(given(delivery=hostile_deliveries(kind, st.just(raw)))(check))()
+    settings(examples, max_examples=40)(given(delivery=hostile_deliveries(kind, hostile.raw_json))(check))()
