@@ -26,7 +26,7 @@ from app import dialect
 from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
-from app.fields import Integer, JsonObject, Text, UtcDateTime, name_problem
+from app.fields import CatalogueName, Integer, JsonObject, Text, UtcDateTime, name_problem
 from app.ledger import events
 from app.models import Agent, Snapshot, Tool
 from app.polling.collectors.agent_config import ParseError, parse_agent_config
@@ -50,7 +50,7 @@ class AgentContentSchema(_Content):
     """A parsed config.xml (see app.polling.collectors.agent_config) or the raw ``config_xml`` to parse here."""
 
     config_xml = Text(metadata={"description": "raw config.xml; parsed by the service (formatting is ignored)"})
-    name = Text(validate=validate.Length(min=1, max=200))
+    name = CatalogueName(strip=False)
     labels = fields.List(Text(validate=validate.Length(min=1, max=200)))
     executors = Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
     tools = fields.Dict(keys=Text(), values=fields.Dict())
@@ -60,7 +60,7 @@ class AgentContentSchema(_Content):
 
 
 class NodesContentSchema(_Content):
-    agents = fields.List(Text(validate=validate.Length(min=1, max=200)), required=True)
+    agents = fields.List(CatalogueName(strip=False), required=True)
 
 
 class PluginsContentSchema(_Content):

@@ -63,6 +63,11 @@ WIDE = ("<slave><name>n</name><nodeProperties><p>" + "<%s>" % TAG * 20 + "<x/>" 
       "observed_at": "0001-01-01T00:30:00+01:00"}, "observed_at", "Out of range: in UTC"),
     ({"collector": "package", "key": "pypi/x", "content": {"version": "1", "size": "\ud800"}}, "content",
      "Must be valid Unicode"),
+    # The README's name rules, as for every other way an agent name comes in.
+    ({"collector": "jenkins_nodes", "key": "ci", "content": {"agents": ["linux-01", "a/../b"]}}, "content.agents",
+     "Must not be '.' or '..'"),
+    ({"collector": "jenkins_agent", "key": "ci/x", "content": {"name": "line\nbreak"}}, "content.name",
+     "Must contain printable characters only"),
 ])
 def test_invalid_bodies_are_422_with_field_messages(app, client, auth, body, field, message):
     response = client.post(URL, json=body, headers=auth.headers())

@@ -71,6 +71,20 @@ def test_a_lone_surrogate_in_a_recorded_field_is_dead_lettered_at_once_with_its_
         assert Event.select().count() == 0
 
 
+@pytest.mark.parametrize("host, message", [
+    ("a/../b", "Must not be '.' or '..'"), ("web//1", "contain '//'"), ("esc\x1b[0m", "printable characters only"),
+])
+def test_agent_names_against_the_name_rules_are_dead_lettered_with_the_rule(app, client, host, message):
+    make_source(app, "gen", "generic", mapping={"fields": {"title": "t", "agents": "hosts"}})
+    response = deliver(client, "generic", "gen", json.dumps({"t": "deploy", "hosts": ["web-1", host]}).encode())
+    assert response.status_code == 202
+    assert drain(app) == {"dead": 1}
+    with connected(app):
+        item = InboxItem.get_by_id(response.json["id"])
+        assert item.attempts == 1 and "agents" in item.last_error and message in item.last_error
+        assert Event.select().count() == 0
+
+
 def test_a_lone_surrogate_outside_what_is_recorded_does_not_stop_the_event(app, client):
     make_source(app, "gen", "generic", mapping={"fields": {"title": "title"}})
     response = deliver(client, "generic", "gen", json.dumps({"title": "deploy", "note": "\ud800"}).encode())

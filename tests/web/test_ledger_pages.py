@@ -360,6 +360,9 @@ GOOD_EVENT = {"title": "Maintenance", "type": "maintenance", "severity": "low", 
     ({"build_url": "jenkins/job/1"}, "build_url", "Not a valid URL."),
     ({"links": "https://ok.example.com ok\nnot-a-url text"}, "links", "Line 2: Not a valid URL."),
     ({"agents": "linux-07, " + "a" * 201}, "agents", "Item 2: Must be 1 to 200 characters."),
+    ({"agents": "linux-07, a/../b"}, "agents", "Item 2: Must not be '.' or '..'"),
+    ({"tools": "jdk//17"}, "tools", "Item 1: Must not start or end with '/' or contain '//'"),
+    ({"occurred_at": "0001-01-01T00:30:00+01:00"}, "occurred_at", "Out of range: in UTC"),
 ])
 def test_a_rejected_event_keeps_every_value_and_says_what_is_wrong_next_to_the_field(client, auth, app, change, field,
                                                                                       message):
