@@ -143,24 +143,23 @@ class UtcDateTime(fields.AwareDateTime):
             raise self.make_error("range") from None
 
 
-def json_problem(value, strings=True):
+def json_problem(value):
     """Why ``value`` (parsed JSON) cannot be stored and served as JSON every client reads alike, or None: nested
-    deeper than MAX_JSON_DEPTH, a number that is not finite or an integer past 64 bits, or (``strings``) text
-    with NUL or a lone surrogate. Walks without recursion, so depth costs no stack."""
+    deeper than MAX_JSON_DEPTH, a number that is not finite or an integer past 64 bits, or text with NUL or a
+    lone surrogate. Walks without recursion, so depth costs no stack."""
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, dict):
             children = item.values()
-            if strings:
-                for key in item:
-                    problem = text_problem(key) if isinstance(key, str) else None
-                    if problem:
-                        return "Key %s: %s" % (json.dumps(key[:40]), problem)
+            for key in item:
+                problem = text_problem(key) if isinstance(key, str) else None
+                if problem:
+                    return "Key %s: %s" % (json.dumps(key[:40]), problem)
         elif isinstance(item, list):
             children = item
         else:
-            problem = _scalar_problem(item, strings)
+            problem = _scalar_problem(item)
             if problem:
                 return problem
             continue
@@ -170,7 +169,7 @@ def json_problem(value, strings=True):
     return None
 
 
-def _scalar_problem(item, strings):
+def _scalar_problem(item):
     if isinstance(item, bool) or item is None:
         return None
     if isinstance(item, int):
@@ -179,7 +178,7 @@ def _scalar_problem(item, strings):
     elif isinstance(item, float):
         if not math.isfinite(item):
             return "Numbers must be finite: NaN and Infinity are not JSON."
-    elif isinstance(item, str) and strings:
+    elif isinstance(item, str):
         return text_problem(item)
     return None
 
@@ -217,21 +216,51 @@ def loads_json(text):
     """``text`` (str) parsed as JSON, or JsonRefused: not JSON (NaN and Infinity are not), nested more than
     MAX_JSON_DEPTH deep, or a number past 64 bits or not finite. Text values are left to the fields that take
     them (Text, JsonObject, JsonValue), which name the field; a webhook keeps its body and the ledger refuses
-    only what it uses."""
+    only what it uses. Numbers are checked as they are parsed, and the depth only when the text has more
+    brackets than MAX_JSON_DEPTH: a webhook body costs little more than json.loads."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_checked_int, parse_float=_checked_float)
     except JsonRefused:
         raise
     except json.JSONDecodeError as exc:
         raise JsonRefused("%s (line %d, column %d)." % (exc.msg, exc.lineno, exc.colno)) from None
     except RecursionError:
-        raise JsonRefused("Nested more than %d levels deep." % MAX_JSON_DEPTH) from None
+        raise JsonRefused(_TOO_DEEP) from None
     except ValueError:  # int() refuses a number of more than 4300 digits
-        raise JsonRefused("Integers must fit in 64 bits (%d to %d)." % JSON_INTEGERS) from None
-    problem = json_problem(value, strings=False)
-    if problem:
-        raise JsonRefused(problem)
+        raise JsonRefused(_TOO_BIG) from None
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth_exceeded(value):
+        raise JsonRefused(_TOO_DEEP)
     return value
+
+
+_TOO_DEEP = "Nested more than %d levels deep." % MAX_JSON_DEPTH
+_TOO_BIG = "Integers must fit in 64 bits (%d to %d)." % JSON_INTEGERS
+
+
+def _checked_int(text):
+    value = int(text)
+    if not JSON_INTEGERS[0] <= value <= JSON_INTEGERS[1]:
+        raise JsonRefused(_TOO_BIG)
+    return value
+
+
+def _checked_float(text):
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise JsonRefused("Numbers must be finite: NaN and Infinity are not JSON.")
+    return value
+
+
+def _depth_exceeded(value):
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            if depth > MAX_JSON_DEPTH:
+                return True
+            pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _refuse_constant(name):

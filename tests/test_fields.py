@@ -138,9 +138,11 @@ def test_loads_json_reads_only_what_strict_parsers_read_alike(text):
     except JsonRefused as exc:
         assert str(exc).endswith(".")  # a sentence, as it ends up in the 400's message
         return
-    # What it returns can be written back as strict JSON (no NaN, no Infinity) and reads the same.
+    # What it returns can be written back as strict JSON (no NaN, no Infinity) and reads the same; its text is
+    # judged by the fields that take it.
     assert json.loads(json.dumps(value, allow_nan=False)) == value
-    assert json_problem(value, strings=False) is None
+    problem = json_problem(value)
+    assert problem is None or "NUL" in problem or "Unicode" in problem, problem
 
 
 @pytest.mark.parametrize("text, message", [
