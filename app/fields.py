@@ -33,30 +33,31 @@ def text_problem(text):
     return None
 
 
-class Text(fields.String):
+class _Checked:
+    """Mixed into a field: what it loads must pass the field's ``problem`` (None when fine, else the message)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        problem = self.problem(loaded)
+        if problem:
+            raise ValidationError(problem)
+        return loaded
+
+
+class Text(_Checked, fields.String):
     """A string that can be stored and served as UTF-8: without NUL characters (PostgreSQL cannot store them; no
     legitimate input has them) or lone surrogates (JSON's "\\ud800" escape decodes to one; no encoder writes it)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        problem = text_problem(text)
-        if problem:
-            raise ValidationError(problem)
-        return text
+    problem = staticmethod(text_problem)
 
 
-class HttpUrl(fields.Url):
+class HttpUrl(_Checked, fields.Url):
     """An http or https URL (intranet hosts need no TLD) that passes ``text_problem``."""
+
+    problem = staticmethod(text_problem)
 
     def __init__(self, **kwargs):
         super().__init__(require_tld=False, schemes={"http", "https"}, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        url = super()._deserialize(value, attr, data, **kwargs)
-        problem = text_problem(url)
-        if problem:
-            raise ValidationError(problem)
-        return url
 
 
 def name_problem(name):
@@ -183,29 +184,20 @@ def _scalar_problem(item):
     return None
 
 
-class JsonObject(fields.Dict):
-    """A JSON object with text keys whose values pass ``json_problem``."""
+class JsonObject(_Checked, fields.Dict):
+    """A JSON object with text keys that passes ``json_problem``."""
+
+    problem = staticmethod(json_problem)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("keys", Text())
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        loaded = super()._deserialize(value, attr, data, **kwargs)
-        problem = json_problem(loaded)
-        if problem:
-            raise ValidationError(problem)
-        return loaded
 
-
-class JsonValue(fields.Raw):
+class JsonValue(_Checked, fields.Raw):
     """Any JSON value that passes ``json_problem``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        problem = json_problem(value)
-        if problem:
-            raise ValidationError(problem)
-        return value
+    problem = staticmethod(json_problem)
 
 
 class JsonRefused(ValueError):

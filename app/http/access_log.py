@@ -7,6 +7,7 @@ A parameter is redacted when its name, percent-decoded (as often as it decodes: 
 ``token`` in any case. Use with ``gunicorn --logger-class app.http.access_log.RedactingLogger``
 (``changetracker serve`` does).
 """
+import logging
 import re
 from urllib.parse import unquote_plus
 
@@ -36,6 +37,13 @@ def redact(text):
 
 
 class RedactingLogger(Logger):
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        # gunicorn logs a request it refuses itself (a malformed request line, say) as an error-log warning that
+        # quotes the line.
+        if not any(isinstance(f, _RedactingFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(_RedactingFilter())
+
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "q", "f"):  # the request line, the query string, the Referer
@@ -43,27 +51,10 @@ class RedactingLogger(Logger):
                 atoms[key] = redact(atoms[key])
         return atoms
 
-    # gunicorn logs a request it refuses itself (a malformed request line, say) as an error-log warning that
-    # quotes the line.
-    def critical(self, msg, *args, **kwargs):
-        super().critical(_redacted(msg, args), **kwargs)
 
-    def error(self, msg, *args, **kwargs):
-        super().error(_redacted(msg, args), **kwargs)
+class _RedactingFilter(logging.Filter):
+    """Error-log records with their message formatted and redacted (and no args left to format it again)."""
 
-    def warning(self, msg, *args, **kwargs):
-        super().warning(_redacted(msg, args), **kwargs)
-
-    def info(self, msg, *args, **kwargs):
-        super().info(_redacted(msg, args), **kwargs)
-
-    def debug(self, msg, *args, **kwargs):
-        super().debug(_redacted(msg, args), **kwargs)
-
-    def exception(self, msg, *args, **kwargs):
-        super().exception(_redacted(msg, args), **kwargs)
-
-
-def _redacted(msg, args):
-    """The message as logging would format it, redacted; logged without args, so it is not formatted again."""
-    return redact(str(msg) % args if args else str(msg))
+    def filter(self, record):
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
