@@ -159,15 +159,7 @@ def _plan(item, source):
         raise mappings.Unusable("The body is not a JSON object.")
     context = mappings.Context(source=item.source_name, item_id=item.id, body_sha256=item.body_sha256,
                                     received_at=item.received_at.replace(tzinfo=timezone.utc))
-    try:
-        return mappings.to_events(item.kind, source.mapping, payload, context)
-    except mappings.Unusable:
-        raise
-    except Exception as exc:  # mapping reads no database: it would fail the same way on every retry
-        log.exception("inbox item %d (%s %s): the mapping failed on this payload", item.id, item.kind,
-                      item.source_name)
-        raise mappings.Unusable("The mapping failed on this payload (%s: %s); once that is fixed, replay it."
-                                % (type(exc).__name__, exc)) from None
+    return mappings.to_events(item.kind, source.mapping, payload, context)
 
 
 def _record_batch(planned, worker):
@@ -268,8 +260,7 @@ def _process_one(item, outcome, worker, settings):
 
 def _failed(item, worker, settings, exc):
     """Dead at once for what can never work; otherwise retried with exponential backoff, then dead."""
-    # Deterministic: the same body and mapping fail the same way on every attempt (UnicodeError: text that cannot
-    # be stored, should a field the ledger's schemas check not catch it first).
+    # UnicodeError: text that cannot be stored (should the schemas miss it) fails the same way on every attempt.
     if isinstance(exc, (mappings.Unusable, ValidationError, UnicodeError)):
         reason = _reason(exc)
         log.warning("inbox item %d (%s %s) dead-lettered: %s", item.id, item.kind, item.source_name, reason)
@@ -330,8 +321,7 @@ def _reason(exc):
     return _storable(str(exc))
 
 
-def _storable(reason):
-    """A reason may quote the payload (a refused key, a value): lone surrogates become "?" so it can be stored."""
+def _storable(reason):  # a reason may quote the payload: a lone surrogate becomes "?", so it can be stored
     return reason.encode("utf-8", "replace").decode("utf-8")
 
 
@@ -441,7 +431,7 @@ class InboxQuerySchema(Schema):
     source = Text(validate=validate.Length(min=1, max=100))
     limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
     before = Integer(validate=validate.Range(min=1, max=MAX_ID),
-                            metadata={"description": "only items with a smaller id (the next page)"})
+                     metadata={"description": "only items with a smaller id (the next page)"})
 
 
 class InboxItemSchema(Schema):

@@ -8,12 +8,15 @@ means "understood, nothing to record" (the item is marked ignored).
 import fnmatch
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from app.ingest.sources import LIST_FIELDS
+
+log = logging.getLogger(__name__)
 
 FINAL_PHASES = ("COMPLETED", "FINALIZED")
 STATUS_WORDS = {"SUCCESS": "succeeded", "FAILURE": "failed", "UNSTABLE": "unstable", "ABORTED": "aborted",
@@ -44,9 +47,17 @@ class Outcome:
 
 
 def to_events(kind, mapping, payload, context):
-    """The event payloads one notification stands for, by kind."""
-    return {"jenkins": jenkins_events, "registry": registry_events, "generic": generic_events}[kind](
-        mapping, payload, context)
+    """The event payloads one notification stands for, by kind. Any failure is Unusable: being a pure function,
+    a mapping would fail the same way on every retry (the exception is logged: it is a bug to fix, then replay)."""
+    try:
+        return {"jenkins": jenkins_events, "registry": registry_events, "generic": generic_events}[kind](
+            mapping, payload, context)
+    except Unusable:
+        raise
+    except Exception as exc:
+        log.exception("the %s mapping failed on inbox item %s", kind, context.item_id)
+        raise Unusable("The mapping failed on this payload (%s: %s); once that is fixed, replay it."
+                       % (type(exc).__name__, exc)) from None
 
 
 def webhook_metadata(context):
