@@ -10,6 +10,7 @@ import click
 from marshmallow import ValidationError
 
 from app.accounts.audit import Actor
+from app.errors import Conflict, NotFound
 
 CLI_ACTOR = Actor("cli")
 
@@ -179,6 +180,8 @@ def users_create(name, role, password):
             user = users.create_user({"username": name, "role": role, "password": password}, actor=CLI_ACTOR)
         except ValidationError as exc:
             _fail_validation(exc)
+        except Conflict as exc:
+            _fail_validation(ValidationError(exc.errors or {"username": [exc.message]}))
     click.echo("created %s %s" % (user.role, user.username))
 
 
@@ -194,12 +197,12 @@ def tokens():
 @click.option("--expires", type=int, help="Days until the token expires (default: never).")
 def tokens_create(username, scope, name, expires):
     """Create a token; the secret is printed once, on the last line."""
-    from app.accounts import tokens
-    from app.models import User
+    from app.accounts import tokens, users
 
     with AppContext():
-        user = User.get_or_none(User.username == username)
-        if user is None:
+        try:
+            user = users.get_user(username)
+        except NotFound:
             click.echo("error: no user named %r" % username, err=True)
             sys.exit(2)
         try:
@@ -208,7 +211,7 @@ def tokens_create(username, scope, name, expires):
         except ValidationError as exc:
             _fail_validation(exc)
     click.echo("created token %r (%s) for %s%s; the secret is shown only now:" % (
-        token.name, scope, username, ", expires in %d days" % expires if expires else ""))
+        token.name, scope, user.username, ", expires in %d days" % expires if expires else ""))
     click.echo(secret)
 
 

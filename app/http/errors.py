@@ -1,5 +1,6 @@
 """One error shape from one place: JSON {"code", "message", "errors"} on the API, a page in the browser."""
 import logging
+import re
 
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
@@ -12,6 +13,7 @@ from app.http.guard import Unauthorized
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/hooks/", "/healthz", "/readyz", "/metrics")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def wants_json():
@@ -30,7 +32,8 @@ def field_messages(exc):
                 if isinstance(key, int) and all(isinstance(m, str) for m in _as_list(inner)):
                     flat.setdefault(prefix, []).extend("Item %d: %s" % (key + 1, m) for m in _as_list(inner))
                 else:
-                    walk("%s.%s" % (prefix, key) if prefix else str(key), inner)
+                    key = _LONE_SURROGATE.sub("\ufffd", str(key))  # a refused key is named, never echoed raw
+                    walk("%s.%s" % (prefix, key) if prefix else key, inner)
         else:
             flat.setdefault(prefix or "_schema", []).extend(_as_list(value))
 

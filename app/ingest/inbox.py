@@ -25,6 +25,7 @@ from app.accounts import audit
 from app.db import database, from_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
+from app.fields import MAX_ID, Integer, Text, loads_json
 from app.ingest import image_tags, mappings
 from app.ledger import fingerprints
 from app.ledger.events import DEFAULT_DEDUPE_WINDOW, record_event, record_events, validate_event, validate_events
@@ -152,9 +153,9 @@ def _plan(item, source, tags=None):
         raise mappings.Unusable("Its source %r is now of kind %s, not %s." % (item.source_name, source.kind,
                                                                                   item.kind))
     try:
-        payload = json.loads(item.body)
-    except ValueError as exc:
-        raise mappings.Unusable("The stored body is not JSON: %s." % exc) from None
+        payload = loads_json(item.body)
+    except ValueError as exc:  # accepted before the receivers refused such bodies
+        raise mappings.Unusable("The stored body is not JSON: %s" % exc) from None
     if not isinstance(payload, dict):
         raise mappings.Unusable("The body is not a JSON object.")
     context = mappings.Context(source=item.source_name, item_id=item.id, body_sha256=item.body_sha256,
@@ -264,7 +265,8 @@ def _process_one(item, outcome, worker, settings):
 
 def _failed(item, worker, settings, exc):
     """Dead at once for what can never work; otherwise retried with exponential backoff, then dead."""
-    if isinstance(exc, (mappings.Unusable, ValidationError)):
+    # UnicodeError: text that cannot be stored (should the schemas miss it) fails the same way on every attempt.
+    if isinstance(exc, (mappings.Unusable, ValidationError, UnicodeError)):
         reason = _reason(exc)
         log.warning("inbox item %d (%s %s) dead-lettered: %s", item.id, item.kind, item.source_name, reason)
         return _settle(item, worker, "dead", reason)
@@ -306,7 +308,7 @@ def _finish(item, worker, **columns):
 
 
 def _settle(item, worker, state, reason, next_attempt_at=None):
-    columns = {"state": state, "last_error": reason[:4000]}
+    columns = {"state": state, "last_error": _storable(reason[:4000])}
     if next_attempt_at is not None:
         columns["next_attempt_at"] = next_attempt_at
     if state == "dead":
@@ -321,8 +323,12 @@ def _settle(item, worker, state, reason, next_attempt_at=None):
 
 def _reason(exc):
     if isinstance(exc, ValidationError):
-        return "Not a valid event: %s" % json.dumps(exc.messages, ensure_ascii=False, sort_keys=True)
-    return str(exc)
+        return _storable("Not a valid event: %s" % json.dumps(exc.messages, ensure_ascii=False, sort_keys=True))
+    return _storable(str(exc))
+
+
+def _storable(reason):  # a reason may quote the payload: a lone surrogate becomes "?", so it can be stored
+    return reason.encode("utf-8", "replace").decode("utf-8")
 
 
 def drain(worker, settings, max_batches=None):
@@ -427,11 +433,11 @@ class InboxQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    state = fields.String(validate=validate.OneOf(INBOX_STATES, error="Must be one of: {choices}."))
-    source = fields.String(validate=validate.Length(min=1, max=100))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    before = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1),
-                            metadata={"description": "only items with a smaller id (the next page)"})
+    state = Text(validate=validate.OneOf(INBOX_STATES, error="Must be one of: {choices}."))
+    source = Text(validate=validate.Length(min=1, max=100))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    before = Integer(validate=validate.Range(min=1, max=MAX_ID),
+                     metadata={"description": "only items with a smaller id (the next page)"})
 
 
 class InboxItemSchema(Schema):

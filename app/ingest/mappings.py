@@ -8,6 +8,7 @@ means "understood, nothing to record" (the item is marked ignored).
 import fnmatch
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,8 @@ from urllib.parse import unquote
 
 from app.ingest.sources import LIST_FIELDS
 from app.ledger import fingerprints
+
+log = logging.getLogger(__name__)
 
 FINAL_PHASES = ("COMPLETED", "FINALIZED")
 STATUS_WORDS = {"SUCCESS": "succeeded", "FAILURE": "failed", "UNSTABLE": "unstable", "ABORTED": "aborted",
@@ -46,9 +49,17 @@ class Outcome:
 
 
 def to_events(kind, mapping, payload, context):
-    """The event payloads one notification stands for, by kind."""
-    return {"jenkins": jenkins_events, "registry": registry_events, "generic": generic_events}[kind](
-        mapping, payload, context)
+    """The event payloads one notification stands for, by kind. Any failure is Unusable: being a pure function,
+    a mapping would fail the same way on every retry (the exception is logged: it is a bug to fix, then replay)."""
+    try:
+        return {"jenkins": jenkins_events, "registry": registry_events, "generic": generic_events}[kind](
+            mapping, payload, context)
+    except Unusable:
+        raise
+    except Exception as exc:
+        log.exception("the %s mapping failed on inbox item %s", kind, context.item_id)
+        raise Unusable("The mapping failed on this payload (%s: %s); once that is fixed, replay it."
+                       % (type(exc).__name__, exc)) from None
 
 
 def webhook_metadata(context):
@@ -140,7 +151,10 @@ def _build_interval(build, context):
     duration = build.get("duration")
     end = None
     if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
-        end = start + timedelta(milliseconds=duration)
+        try:
+            end = start + timedelta(milliseconds=duration)
+        except OverflowError:  # past year 9999: a duration no build had
+            end = None
     return _iso(start), _iso(end) if end else None
 
 
@@ -416,7 +430,10 @@ def _parse_time(value):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:30:00+01:00: no such instant in UTC
+        return None
 
 
 def _iso(moment):

@@ -1,9 +1,8 @@
 """The catalogue: agents, tools and toolchains, addressed by name.
 
-Names end URL paths (``/api/v1/tools/<name>``, ``/agents/<name>``), so they may hold any printable character
-and '/' between non-empty parts (Docker images such as ``library/python``), addressed as ``library/python`` or
-``library%2Fpython``; a part is never '.' or '..' (which clients resolve away), and there is no leading, trailing
-or doubled '/' (which HTTP clients and servers merge or strip). Events link
+Names end URL paths (``/api/v1/tools/<name>``, ``/agents/<name>``): app.fields.name_problem has their rules, which
+every way in applies (events name them too); ``library/python`` is addressed as ``library/python`` or
+``library%2Fpython``. Events link
 to rows by id, so a rename keeps the history attached. A row that events reference is only deleted
 on request (``force``): the links are removed and each affected event's trail says so.
 """
@@ -21,35 +20,12 @@ from app.accounts import audit
 from app.db import from_db_time, to_db_time
 from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
-from app.fields import Text, UtcDateTime
+from app.fields import NAME_MAX, CatalogueName, HttpUrl, Integer, Text, UtcDateTime, name_problem
 from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tag, Tool, Toolchain, ToolchainTool
 
-NAME_MAX = 200
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
-
-
-def name_problem(name):
-    """Why ``name`` cannot name an agent, tool or toolchain, or None when it can."""
-    if not 1 <= len(name) <= NAME_MAX:
-        return "Must be 1 to %d characters." % NAME_MAX
-    if name != name.strip():
-        return "Must not start or end with whitespace."
-    parts = name.split("/")
-    if "" in parts:
-        return "Must not start or end with '/' or contain '//': names end URL paths."
-    if "." in parts or ".." in parts:
-        return "Must not be '.' or '..', nor have them between '/'."
-    if not name.isprintable():
-        return "Must contain printable characters only (no control characters, tabs or line breaks)."
-    return None
-
-
-def _valid_name(name):
-    problem = name_problem(name)
-    if problem:
-        raise ValidationError(problem)
 
 
 def _valid_label(label):
@@ -64,11 +40,11 @@ class AgentCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(required=True, validate=_valid_name)
+    name = CatalogueName(strip=False, required=True)
     labels = fields.List(Text(validate=[validate.Length(min=1, max=NAME_MAX), _valid_label]),
                          load_default=list, validate=validate.Length(max=500))
     description = Text(load_default="", validate=validate.Length(max=20000))
-    url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
+    url = HttpUrl(load_default=None, allow_none=True)
     os = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
     executors = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
     offline = fields.Boolean(load_default=False)
@@ -79,22 +55,22 @@ class ToolCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(required=True, validate=_valid_name)
+    name = CatalogueName(strip=False, required=True)
     kind = Text(load_default="other", validate=[
         validate.Length(min=1, max=50),
         validate.Regexp(r"^[a-z0-9][a-z0-9_.-]*$", error="Use lower-case letters, digits and _ . - (e.g. jdk, docker_image)."),
     ], metadata={"description": "jdk, maven, docker_image, plugin, package, …"})
     description = Text(load_default="", validate=validate.Length(max=20000))
-    url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
+    url = HttpUrl(load_default=None, allow_none=True)
 
 
 class ToolchainCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(required=True, validate=_valid_name)
+    name = CatalogueName(strip=False, required=True)
     description = Text(load_default="", validate=validate.Length(max=20000))
-    tools = fields.List(Text(validate=_valid_name), load_default=list, validate=validate.Length(max=1000),
+    tools = fields.List(CatalogueName(strip=False), load_default=list, validate=validate.Length(max=1000),
                         metadata={"description": "tool names; unknown ones are created"})
 
 
@@ -138,7 +114,7 @@ class ListQuerySchema(Schema):
         unknown = EXCLUDE
 
     q = Text(load_default=None, validate=validate.Length(max=200), metadata={"description": "text in the name"})
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = Text(load_default=None, metadata={"description": "next_cursor of the previous page"})
 
 

@@ -8,11 +8,11 @@ the import strips exactly that one quote, so export → import → export gives 
 """
 import csv
 import io
-import json
 import re
 
 from app import dialect
 from app.db import database, utcnow
+from app.fields import JsonRefused, loads_json, whole_number
 from app.ledger import events, filters
 from app.models import Event
 
@@ -218,16 +218,19 @@ def _payload(values):
     for name in JSON_COLUMNS:
         if values.get(name, "").strip():
             try:
-                payload[name] = json.loads(values[name])
-            except json.JSONDecodeError as exc:
-                problems.append((name, "Not valid JSON: %s (character %d)." % (exc.msg, exc.pos + 1)))
+                payload[name] = loads_json(values[name])
+            except JsonRefused as exc:
+                problems.append((name, "Not valid JSON: %s" % exc))
     if values.get("reverts", "").strip():
         try:
-            payload["reverts"] = int(values["reverts"])
+            payload["reverts"] = whole_number(values["reverts"].strip())
         except ValueError:
             problems.append(("reverts", "Not a valid integer."))
-    ref = values.get("id", "").strip()
-    return payload, int(ref) if ref.isdigit() else None, problems
+    try:
+        ref = whole_number(values.get("id", "").strip())
+    except ValueError:
+        ref = None
+    return payload, ref, problems
 
 
 _ID = COLUMNS.index("id")

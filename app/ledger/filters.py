@@ -13,7 +13,7 @@ from peewee import SQL, Case, fn
 
 from app import dialect
 from app.db import from_db_time, to_db_time
-from app.fields import NAME, Text, UtcDateTime, one_of
+from app.fields import MAX_ID, NAME, Integer, Text, UtcDateTime, loads_json, one_of, text_problem
 from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool, EventToolchain,
                         Tag, Tool, Toolchain)
 
@@ -49,7 +49,7 @@ class EventFilterSchema(Schema):
                           metadata={"description": "leave out events with this tag (repeatable)"})
     q = Text(load_default=None, validate=validate.Length(max=200))
     sort = Text(load_default="-occurred_at", validate=one_of(SORTS))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = Text(load_default=None)
 
     @validates_schema
@@ -199,21 +199,42 @@ def _encode_cursor(sort, event):
 
 
 def _decode_cursor(cursor, sort):
+    """(sort value, id) from a cursor that ``_encode_cursor`` wrote for ``sort``; anything else (forged, edited,
+    of another sort) is a 422, never a query: the id must be a row id, the value what the sort orders by."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(last_id, int):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        cursor_sort, value, last_id = loads_json(base64.urlsafe_b64decode(padded.encode()).decode("utf-8"))
+        if cursor_sort == sort:
+            return _cursor_value(sort, value), _cursor_id(last_id)
+    except (ValueError, TypeError, OverflowError, binascii.Error):  # also JsonRefused, UnicodeDecodeError
         raise ValidationError({"cursor": ["Not a cursor this API issued; start again without it."]}) from None
-    if cursor_sort != sort:
-        raise ValidationError({"cursor": ["This cursor belongs to sort=%s; keep the same sort while paging." % cursor_sort]})
-    if sort.lstrip("-") == "occurred_at":
-        try:
-            value = to_db_time(datetime.fromisoformat(value))
-        except (TypeError, ValueError):
-            raise ValidationError({"cursor": ["Not a cursor this API issued; start again without it."]}) from None
-    return value, last_id
+    raise ValidationError({"cursor": ["This cursor belongs to sort=%s; keep the same sort while paging."
+                                      % (cursor_sort if isinstance(cursor_sort, str) else "another")]})
+
+
+def _cursor_id(value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise ValueError("not a row id")
+    return value
+
+
+def _cursor_value(sort, value):
+    """The sort key's value as the query compares it; ValueError when it cannot be one."""
+    name = sort.lstrip("-")
+    if name == "occurred_at":
+        if not isinstance(value, str):
+            raise ValueError("not a time")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("not an aware time")
+        return to_db_time(moment)
+    if name == "severity":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < len(SEVERITIES):
+            raise ValueError("not a severity")
+        return value
+    if not isinstance(value, str) or text_problem(value) or len(value) > 200:
+        raise ValueError("not a title")
+    return value
 
 
 def agent_ids_of(filters):

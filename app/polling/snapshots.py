@@ -26,9 +26,8 @@ from app import dialect
 from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
-from app.fields import Text, UtcDateTime
+from app.fields import CatalogueName, Integer, JsonObject, Text, UtcDateTime, name_problem
 from app.ledger import events, fingerprints
-from app.ledger.catalogue import name_problem
 from app.models import Agent, Snapshot, Tool
 from app.polling.collectors.agent_config import ParseError, parse_agent_config
 from app.polling.snapshot_diff import COLLECTORS, IGNORED, MAX_CHANGES, diff, events_for
@@ -51,9 +50,9 @@ class AgentContentSchema(_Content):
     """A parsed config.xml (see app.polling.collectors.agent_config) or the raw ``config_xml`` to parse here."""
 
     config_xml = Text(metadata={"description": "raw config.xml; parsed by the service (formatting is ignored)"})
-    name = Text(validate=validate.Length(min=1, max=200))
+    name = CatalogueName(strip=False)
     labels = fields.List(Text(validate=validate.Length(min=1, max=200)))
-    executors = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
+    executors = Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
     tools = fields.Dict(keys=Text(), values=fields.Dict())
     env = fields.Dict(keys=Text(), values=Text(allow_none=True))
     temporarily_offline = fields.Boolean()
@@ -61,7 +60,7 @@ class AgentContentSchema(_Content):
 
 
 class NodesContentSchema(_Content):
-    agents = fields.List(Text(validate=validate.Length(min=1, max=200)), required=True)
+    agents = fields.List(CatalogueName(strip=False), required=True)
 
 
 class PluginsContentSchema(_Content):
@@ -94,7 +93,7 @@ class SnapshotCreateSchema(Schema):
     key = Text(required=True, validate=validate.Length(min=1, max=300),
                metadata={"description": "what was observed, e.g. <controller>/<agent>, <registry>/<repo>:<tag>, pypi/<name>"})
     observed_at = UtcDateTime(load_default=None, metadata={"description": "when it was observed (default: now)"})
-    content = fields.Dict(keys=Text(), required=True, metadata={"description": "what was observed; shape by collector"})
+    content = JsonObject(required=True, metadata={"description": "what was observed; shape by collector"})
 
     @validates("content")
     def _size(self, value, **kwargs):
@@ -198,6 +197,10 @@ def normalise(collector, content):
             except ParseError as exc:
                 raise ValidationError({"content": {"config_xml": ["Not an agent config.xml: %s." % exc]}}) from None
             content = {**parsed, **content}
+            size = len(_canonical(content))
+            if size > CONTENT_MAX_BYTES:  # what is stored and diffed is the parse, not the text sent
+                raise ValidationError({"content": {"config_xml": [
+                    "Parsed, it is %d bytes as JSON; at most 256 KiB." % size]}})
         if isinstance(content.get("labels"), list):
             content["labels"] = sorted(set(content["labels"]))
     elif collector == "jenkins_nodes":

@@ -1,8 +1,10 @@
 """Admin pages: users and the audit trail."""
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import login_user
 from marshmallow import ValidationError
 
 from app.accounts import audit, users
+from app.errors import Conflict
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -24,6 +26,8 @@ def create_user():
         user = users.create_user(form, actor=g.actor)
     except ValidationError as exc:
         return _users_page(exc.messages, {"username": form["username"], "role": form["role"]}, 422)
+    except Conflict as exc:  # the name is taken, in some case
+        return _users_page(exc.errors, {"username": form["username"], "role": form["role"]}, 409)
     flash("Created %s %s." % (user.role, user.username), "info")
     return redirect(url_for("admin.users"))
 
@@ -38,9 +42,12 @@ def update_user(username):
     if request.form.get("password"):
         change["password"] = request.form["password"]
     try:
-        users.update_user(username, change, actor=g.actor)
+        user = users.update_user(username, change, actor=g.actor)
     except ValidationError as exc:
         return _users_page({"%s.%s" % (username, k): v for k, v in exc.messages.items()}, status=422)
+    if user.id == g.actor.user_id and "password" in change:
+        # A new password ends the admin's other sessions; this one goes on under the new session version.
+        login_user(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
     flash("Updated %s." % username, "info")
     return redirect(url_for("admin.users"))
 

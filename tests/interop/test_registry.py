@@ -6,7 +6,6 @@ One event per push or delete with its before/after digests, none per pull, retri
 one event in all for a tag move that both the webhook and the poller see, whichever sees it first.
 """
 import http.server
-import json
 import os
 import re
 import subprocess

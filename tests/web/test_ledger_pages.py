@@ -148,6 +148,10 @@ def test_the_form_shows_what_was_asked(client, auth, ledger):
     ("limit=many", "limit", "Not a valid integer."),
     ("q=" + "x" * 201, "q", "Longer than maximum length 200."),
     ("agent=" + "a" * 201, "agent", "Item 1: Length must be between 1 and 200."),
+    # No such instant in UTC: refused next to the field, the form still shows what was sent.
+    ("from=0001-01-01T00:30:00%2B01:00", "from", "Out of range: in UTC it must fall between 0001-01-01 and 9999-12-31."),
+    ("to=9999-12-31T23:30:00-01:00", "to", "Out of range: in UTC"),
+    ("limit=%E0%A5%AB", "limit", "Not a valid integer."),  # ५: a digit to Python's int(), not to us
 ])
 def test_bad_filters_answer_422_with_the_form_and_the_message_next_to_the_field(client, auth, ledger, query, field,
                                                                                  message):
@@ -355,7 +359,10 @@ GOOD_EVENT = {"title": "Maintenance", "type": "maintenance", "severity": "low", 
     ({"ended_at": "2026-11-20T09:00"}, "ended_at", "Must not be before occurred_at."),
     ({"build_url": "jenkins/job/1"}, "build_url", "Not a valid URL."),
     ({"links": "https://ok.example.com ok\nnot-a-url text"}, "links", "Line 2: Not a valid URL."),
-    ({"agents": "linux-07, " + "a" * 201}, "agents", "Item 2: Length must be between 1 and 200."),
+    ({"agents": "linux-07, " + "a" * 201}, "agents", "Item 2: Must be 1 to 200 characters."),
+    ({"agents": "linux-07, a/../b"}, "agents", "Item 2: Must not be '.' or '..'"),
+    ({"tools": "jdk//17"}, "tools", "Item 1: Must not start or end with '/' or contain '//'"),
+    ({"occurred_at": "0001-01-01T00:30:00+01:00"}, "occurred_at", "Out of range: in UTC"),
 ])
 def test_a_rejected_event_keeps_every_value_and_says_what_is_wrong_next_to_the_field(client, auth, app, change, field,
                                                                                       message):
@@ -638,6 +645,8 @@ def test_unknown_build_agent_asks_for_the_agent_next_to_its_field(client, auth, 
     ("agent=linux-07&before=2026-11-20T12:00&since=2026-11-21T00:00", "since", "Must be before 'before'"),
     ("agent=linux-07&before=2026-11-20T12:00&since=2026-01-01T00:00", "since", "Must be at most 90 days before"),
     ("build_url=not-a-url", "build_url", "Not a valid URL."),
+    ("agent=linux-07&before=0001-01-01T00:30:00%2B01:00", "before", "Out of range: in UTC"),
+    ("agent=linux-07&before=2026-11-20T12:00Z&since=9999-12-31T23:30:00-01:00", "since", "Out of range: in UTC"),
 ])
 def test_bad_suspect_queries_answer_422_with_the_message_next_to_the_field(client, auth, query, field, message):
     auth.login("viewer", role="viewer")
