@@ -27,6 +27,8 @@ RULES = {
     "ledger.record_event": WRITE,
     "csv_exchange.form": WRITE,
     "csv_exchange.upload": WRITE,
+    "csv_exchange.confirm": WRITE,
+    "csv_exchange.template": READ,  # the file format is no secret; importing it needs write
     "suspects.search": READ,
     "account.tokens": READ,
     "account.create_token": READ,
