@@ -209,7 +209,7 @@ def test_a_tool_page_shows_its_versions_across_the_fleet(app, client, auth):
     auth.login("reader", role="viewer")
     html = client.get("/tools/JDK").get_data(as_text=True)
     assert rows(html, "fleet-versions") == [["17.0.9", "(majority)", "2"], ["21.0.2", "1"]]
-    assert "On 3 agents; 1 differ from the majority." in text_of(html, "fleet-versions")
+    assert "On 3 agents; 1 differs from the majority." in text_of(html, "fleet-versions")
 
 
 def test_an_editor_edits_an_agent_on_its_page_and_a_viewer_cannot(app, client, auth, editor):

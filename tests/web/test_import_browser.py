@@ -46,7 +46,8 @@ def test_import_a_csv_with_one_bad_row_then_the_fixed_file(page, auth, app, tmp_
     rows = page.locator("#import-report tbody tr")
     assert rows.count() == 3
     assert [rows.nth(i).get_attribute("class") for i in range(3)] == ["row-ok", "row-bad", "row-ok"]
-    assert "severity: Must be one of: info, low, medium, high, critical." in rows.nth(1).inner_text()
+    assert "severity “urgent”: Must be one of: info, low, medium, high, critical." in rows.nth(1).inner_text()
+    assert rows.nth(1).locator("td.bad-cell").inner_text() == "urgent"  # the wrong value is marked where it is
     assert page.locator("#confirm-import").count() == 0
     assert events_written(app) == 0
     # The field for the fixed file has the focus: pick it and go on.

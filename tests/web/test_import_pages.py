@@ -138,9 +138,9 @@ def test_a_file_with_a_bad_row_is_reported_and_cannot_be_confirmed(client, edito
     assert "Nothing was imported: 2 rows have errors (rows 3, 4)." in html and "Nothing was written." in html
     rows = report_rows(html)
     assert [r[:3] for r in rows] == [["2", "ok", "fine"], ["3", "problem", ""], ["4", "problem", "bad time"]]
-    assert rows[0][3] == "" and rows[2][3] == "occurred_at : Not a valid ISO 8601 datetime."
+    assert rows[0][3] == "" and rows[2][3] == "occurred_at “yesterday” : Not a valid ISO 8601 datetime."
     assert sorted(re.findall(r"<li>(.*?)</li>", element(html, "import-report").split('data-row="3"')[1].split("</tr>")[0])) == [
-        "<code>severity</code>: Must be one of: info, low, medium, high, critical.",
+        '<code>severity</code> <span class="value">“urgent”</span>: Must be one of: info, low, medium, high, critical.',
         "<code>title</code>: Length must be between 1 and 200."]
     assert "2 of 3 rows with problems" in text_of(element(html, "report-title"))
     assert checked_field(html) is None and 'id="confirm-import"' not in html
