@@ -100,7 +100,7 @@ def drift_page(query):
     rows = _named(agents["rows"], query["agent"])
     if query["odd"]:
         drifting = {c["name"] for c in columns}
-        rows = [r for r in rows if any(cell["outlier"] and c in drifting for c, cell in r["cells"].items())]
+        rows = [r for r in rows if not r["odd"].isdisjoint(drifting)]
     rows_page = _page(rows, query["page"], query["per_page"])
     agent_view, agent_outliers = _view(agents, rows_page.pop("items"), columns_page.pop("items"))
     plugins = [c for c in _named(controllers["columns"], query["tool"]) if c["name"] == "core" or c["outliers"]]
@@ -247,6 +247,7 @@ def _matrix(name, rows):
     not, and the outliers (column by column, rows in order) with what finds their event."""
     values, kinds = {}, {}
     for row in rows:
+        row["odd"] = set()  # the columns where this row is an outlier
         for column, cell in row["cells"].items():
             values.setdefault(column, Counter())[cell["version"]] += 1
             kinds.setdefault(column, cell["kind"])
@@ -262,6 +263,7 @@ def _matrix(name, rows):
             cell["outlier"] = cell["version"] != majority
             if cell["outlier"]:
                 odd += 1
+                row["odd"].add(column)
                 outliers.append({"row": row["name"], "column": column, "version": cell["version"],
                                  "majority": majority, "controller": row["controller"], "key": row["key"],
                                  "home": cell.get("home")})
