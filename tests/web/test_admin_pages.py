@@ -8,12 +8,7 @@ import pytest
 from app.accounts import audit
 from app.ledger import catalogue
 from tests.conftest import connected
-
-
-def text_of(html, element_id):
-    match = re.search(r'<(\w+)[^>]*id="%s"[^>]*>(.*?)</\1>' % re.escape(element_id), html, re.S)
-    assert match, "no #%s on the page" % element_id
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(2))).split())
+from tests.web.pages_support import text_of
 
 
 def audit_entities(html):

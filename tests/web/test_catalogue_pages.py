@@ -8,6 +8,7 @@ import pytest
 from app.models import Agent, AuditEntry, Comment
 from tests.api.test_fleet import observe_agent
 from tests.conftest import connected
+from tests.web.pages_support import refused_query, text_of
 
 
 @pytest.fixture
@@ -24,13 +25,6 @@ def record(client, headers, title, occurred_at, **links):
 def rows(html, table_id):
     table = html.split('id="%s"' % table_id, 1)[1].split("</table>", 1)[0]
     return [unescape(re.sub(r"<[^>]+>", " ", row)).split() for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]]
-
-
-def text_of(html, element_id):
-    """The visible text of the element with ``element_id`` (up to its closing tag), whitespace collapsed."""
-    match = re.search(r'<(\w+)[^>]*id="%s"[^>]*>(.*?)</\1>' % re.escape(element_id), html, re.S)
-    assert match, "no #%s on the page" % element_id
-    return re.sub(r" ,", ",", " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(2))).split()))
 
 
 def link(html, rel_or_id):
@@ -75,10 +69,7 @@ def test_agents_page_lists_labels_event_counts_and_last_change(client, auth, edi
                                           ("sort=size", "Sort")])
 def test_a_bad_list_query_is_422_with_the_filters_still_there(client, auth, query, field):
     auth.login("reader", role="viewer")
-    response = client.get("/agents?" + query)
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert field in text_of(html, "f-error-summary") and 'id="catalogue-search"' in html
+    refused_query(client, "/agents?" + query, field, "catalogue-search")
 
 
 def test_500_agents_read_as_numbered_pages_with_the_filters_kept(app, client, auth):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.web.pages_support import log_in
 from tests.web.test_fleet_page import synthetic_fleet
 
 pytestmark = pytest.mark.browser
@@ -12,12 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_page_through_500_agents_by_200_tools_and_open_an_outliers_change(page, app, auth, problems):
     event_id = synthetic_fleet(app)
-    auth.user("viewer", "viewer")
-    page.goto("/login")
-    page.fill("input[name=username]", "viewer")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    log_in(page, auth, "viewer")
     page.goto("/fleet")
     matrix = page.locator("#agent-matrix")
     assert matrix.locator("tbody tr").count() == 50

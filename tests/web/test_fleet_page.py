@@ -13,6 +13,7 @@ from app.db import to_db_time
 from app.models import Agent, Snapshot
 from tests.api.test_fleet import POLLER, T0, observe_agent, observe_plugins
 from tests.conftest import connected
+from tests.web.pages_support import refused_query, text_of
 
 AGENTS, TOOLS = 500, 200
 
@@ -48,12 +49,6 @@ def synthetic_fleet(app, agents=AGENTS, tools=TOOLS):
                                   actor=POLLER)
     assert result["event_id"]
     return result["event_id"]
-
-
-def text_of(html, element_id):
-    match = re.search(r'<(\w+)[^>]*id="%s"[^>]*>(.*?)</\1>' % re.escape(element_id), html, re.S)
-    assert match, "no #%s on the page" % element_id
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(2))).split())
 
 
 def matrix(html):
@@ -132,10 +127,7 @@ def test_filters_that_match_nothing_say_so(client, fleet):
                                           ("per_page=x", "Agents per page")])
 def test_a_bad_fleet_query_is_422_and_keeps_the_form(client, auth, query, label):
     auth.login("reader", role="viewer")
-    response = client.get("/fleet?" + query)
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert label in text_of(html, "f-error-summary") and 'id="fleet-filters"' in html
+    refused_query(client, "/fleet?" + query, label, "fleet-filters")
 
 
 def test_a_small_fleet_with_controllers(app, client, auth):

@@ -5,18 +5,10 @@ import re
 import pytest
 
 from app.models import Event
-from tests.conftest import PASSWORD, connected
+from tests.conftest import connected
+from tests.web.pages_support import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, auth, username="editor", role="editor"):
-    auth.user(username, role)
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
 
 
 def events_written(app):
@@ -32,7 +24,7 @@ def test_import_a_csv_with_one_bad_row_then_the_fixed_file(page, auth, app, tmp_
                    "Maven 3.9.6,tool_update,info,2026-11-20T12:00:00Z,linux-02;linux-03\n", encoding="utf-8")
     fixed = tmp_path / "changes-fixed.csv"
     fixed.write_text(bad.read_text(encoding="utf-8").replace("urgent", "critical"), encoding="utf-8")
-    log_in(page, auth)
+    log_in(page, auth, "editor")
     with page.expect_navigation():
         page.click("nav >> text=Import")
     assert " ".join(page.locator("ol.steps li[aria-current=step]").inner_text().split()) == "1 Choose a file"

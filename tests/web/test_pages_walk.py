@@ -8,15 +8,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from app import ROOT
 from app.accounts.audit import Actor
 from app.db import utcnow
 from app.ingest import inbox
 from app.ops.demo import seed_events
 from app.polling import snapshots
 from app.polling.collectors.agent_config import parse_agent_config
-from app import ROOT
-from tests.conftest import PASSWORD, connected
+from tests.conftest import connected
 from tests.fakes.jenkins import agent_config
+from tests.web.pages_support import log_in
 from tests.webhook_support import deliver, make_source
 
 pytestmark = pytest.mark.browser
@@ -87,15 +88,6 @@ def dead_letter(app, client, fleet):
     deliver(client, "generic", "ci-hooks", b'{"deployment": {"service": "billing", "version": "4.2.0"}}')
     with connected(app):
         inbox.drain("w", inbox.Settings())
-
-
-def log_in(page, auth, role):
-    auth.user(role, role)
-    page.goto("/login")
-    page.fill("input[name=username]", role)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
 
 
 def expected_status(path, role, lowest):

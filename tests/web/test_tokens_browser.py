@@ -4,18 +4,9 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.web.pages_support import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, auth, username="editor", role="editor"):
-    auth.user(username, role)
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
 
 
 def create_token(page, name):
@@ -28,7 +19,7 @@ def create_token(page, name):
 
 def test_the_copy_button_puts_the_secret_on_the_clipboard(page, live_server, auth, problems):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    log_in(page, auth)
+    log_in(page, auth, "editor")
     secret = create_token(page, "nightly-poller")
     assert re.fullmatch(r"ct_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}", secret)
     button = page.locator("#copy-secret")
@@ -45,7 +36,7 @@ def test_where_the_clipboard_is_refused_the_secret_is_selected_for_ctrl_c(page, 
     # As on plain http to another host, or with clipboard access blocked: both ways of copying fail.
     page.add_init_script("navigator.clipboard.writeText = () => Promise.reject(new Error('denied'));"
                          "document.execCommand = () => false;")
-    log_in(page, auth)
+    log_in(page, auth, "editor")
     secret = create_token(page, "ci")
     page.click("#copy-secret")
     page.locator("#copy-status:not(:empty)").wait_for()
@@ -58,7 +49,7 @@ def test_without_javascript_there_is_no_dead_button(browser, live_server, auth):
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     page = context.new_page()
     try:
-        log_in(page, auth)
+        log_in(page, auth, "editor")
         secret = create_token(page, "no-js")
         assert secret.startswith("ct_")
         assert not page.locator("#copy-secret").is_visible()  # hidden until the script shows it
