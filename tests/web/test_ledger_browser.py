@@ -1,4 +1,4 @@
-"""The ledger pages in Debian's chromium: record a change, find it, ask for suspects (importing: test_import_browser)."""
+"""The ledger pages in Debian's chromium: record a change, find it, import a CSV, ask for suspects."""
 import re
 import time
 from datetime import datetime, timedelta, timezone
