@@ -10,6 +10,7 @@ domain function the page calls, next to one hand-written statement through the b
 in alternating order, both checked to give the same answer (bench/README.md, "Catalogue and fleet pages").
 """
 import argparse
+import glob
 import hashlib
 import json
 import os
@@ -181,10 +182,15 @@ def table(catalogue_results, fleet_results):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.catalogue_fleet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="runs per measurement (default 30)")
+    parser.add_argument("--ledger", help="a 1M-event SQLite ledger built by bench/dataset.py (default: the cached one)")
     args = parser.parse_args(argv)
-    ledger = dataset.cache_path(1_000_000, 500, 730, 4)
+    ledger = args.ledger or dataset.cache_path(1_000_000, 500, 730, 4)
     if not os.path.exists(ledger):
-        sys.exit("No cached 1M-event ledger at %s: run `make bench` once to build it." % ledger)
+        # Another branch's migrations give another file name; the rows are the same (bench/dataset.py, seed 4).
+        found = sorted(glob.glob(os.path.join(dataset.DATA_DIR, "ledger-1000000-500a-730d-s4-*.db")))
+        if not found:
+            sys.exit("No cached 1M-event ledger at %s: run `make bench` once to build it." % ledger)
+        ledger = found[-1]
     started = time.perf_counter()
     catalogue_results = measure_catalogue(ledger, args.runs)
     with tempfile.TemporaryDirectory() as folder:

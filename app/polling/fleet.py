@@ -52,11 +52,11 @@ def version_key(value):
 
 def drift():
     """The drift matrices: {"observed_until", "agents": {columns, rows}, "controllers": {columns, rows}, "outliers"}."""
-    fleet = _matrices()
-    agents, agent_outliers = _view(fleet["agents"], fleet["agents"]["rows"], fleet["agents"]["columns"])
+    fleet, observed = _matrices()
+    agents, agent_outliers = _view(fleet["agents"], fleet["agents"]["rows"], fleet["agents"]["columns"], observed)
     controllers, controller_outliers = _view(fleet["controllers"], fleet["controllers"]["rows"],
-                                             fleet["controllers"]["columns"])
-    return {"observed_until": fleet["observed_until"], "agents": agents, "controllers": controllers,
+                                             fleet["controllers"]["columns"], observed)
+    return {"observed_until": _observed_until(fleet, observed), "agents": agents, "controllers": controllers,
             "outliers": agent_outliers + controller_outliers}
 
 
@@ -91,7 +91,7 @@ def drift_page(query):
     fleet), "agents" (the page of agents × the page of tools, with "rows_page" and "columns_page"),
     "controllers" (every controller × core and the drifting plugins the tool filter leaves), "outliers" (those
     shown, each with the event that introduced it)}. Pages past the end show the last one."""
-    fleet = _matrices()
+    fleet, observed = _matrices()
     agents, controllers = fleet["agents"], fleet["controllers"]
     columns = _named(agents["columns"], query["tool"])
     if query["drifting"]:
@@ -102,11 +102,11 @@ def drift_page(query):
         drifting = {c["name"] for c in columns}
         rows = [r for r in rows if not r["odd"].isdisjoint(drifting)]
     rows_page = _page(rows, query["page"], query["per_page"])
-    agent_view, agent_outliers = _view(agents, rows_page.pop("items"), columns_page.pop("items"))
+    agent_view, agent_outliers = _view(agents, rows_page.pop("items"), columns_page.pop("items"), observed)
     plugins = [c for c in _named(controllers["columns"], query["tool"]) if c["name"] == "core" or c["outliers"]]
-    controller_view, controller_outliers = _view(controllers, controllers["rows"], plugins)
+    controller_view, controller_outliers = _view(controllers, controllers["rows"], plugins, observed)
     return {
-        "observed_until": fleet["observed_until"],
+        "observed_until": _observed_until(fleet, observed),
         "fleet": {"agents": len(agents["rows"]), "tools": len(agents["columns"]),
                   "outliers": len(agents["outliers"]), "drifting_tools": sum(1 for c in agents["columns"] if c["outliers"]),
                   "controllers": len(controllers["rows"]), "plugins": len(controllers["columns"]),
@@ -120,15 +120,16 @@ def drift_page(query):
 def agent_tools(name):
     """What the fleet matrix says of one agent: {"observed_at", "tools": [{"name", "version", "home", "majority",
     "outlier", "event"}]}, or None when no snapshot of it is current."""
-    agents = _matrices()["agents"]
+    fleet, observed = _matrices()
+    agents = fleet["agents"]
     rows = [r for r in agents["rows"] if r["name"] == name]
     if not rows:
         return None
     mine = [c for c in agents["columns"] if c["name"] in rows[0]["cells"]]
-    view, outliers = _view(agents, rows[:1], mine)
+    view, outliers = _view(agents, rows[:1], mine, observed)
     events = {o["column"]: o["event"] for o in outliers}
     cells = view["rows"][0]["cells"]
-    return {"observed_at": rows[0]["observed_at"],
+    return {"observed_at": view["rows"][0]["observed_at"],
             "tools": [{"name": c["name"], "version": cells[c["name"]]["version"], "home": cells[c["name"]].get("home"),
                        "majority": c["majority"], "outlier": cells[c["name"]]["outlier"],
                        "event": events.get(c["name"])} for c in mine]}
@@ -137,7 +138,7 @@ def agent_tools(name):
 def tool_versions(name):
     """The versions of one tool (or plugin, or "core") across the fleet: its column of the matrix, {"matrix",
     "name", "kind", "majority", "rows", "outliers", "versions"}, or None when no snapshot names it."""
-    fleet = _matrices()
+    fleet, _ = _matrices()
     for matrix in (fleet["agents"], fleet["controllers"]):
         for column in matrix["columns"]:
             if column["name"] == name:
@@ -160,37 +161,45 @@ def _page(items, page, per_page):
             "first": start + 1 if shown else 0, "last": start + len(shown)}
 
 
-# The matrices of the newest snapshots, kept per process while those snapshots stay the same: building them reads
-# and parses every agent's snapshot (500 agents × 200 tools: ~0.2 s), reading what they are costs one small query.
+# The matrices of the newest snapshots, kept per process while those snapshots say the same: building them reads
+# and parses every agent's snapshot (500 agents × 200 tools: ~1 s), knowing whether they changed costs one small
+# query. A poll that finds nothing new only moves the snapshots' observed_at, which each view reads afresh.
 _built = {"fingerprint": None, "fleet": None}
 _building = threading.Lock()
 
 
 def _matrices():
-    """{"observed_until", "agents": matrix, "controllers": matrix}; a matrix is {"name", "columns", "rows",
-    "outliers"} with private rows (their snapshot key) and outliers without their events. Shared: never mutate."""
-    fingerprint = _fingerprint()
+    """(fleet, observed): fleet is {"agents": matrix, "controllers": matrix}, a matrix {"name", "collector",
+    "columns", "rows", "outliers"} with private rows (their snapshot key) and outliers without their events,
+    shared: never mutate it. observed: {(collector, key): when its newest snapshot was last observed}."""
+    newest = _newest_snapshots()
+    fingerprint = frozenset((where, snapshot_id, digest) for where, (snapshot_id, digest, _) in newest.items())
     with _building:
         if _built["fingerprint"] != fingerprint:
-            agent_rows, controller_rows = _agent_rows(), _controller_rows()
-            observed = [r["observed_at"] for r in agent_rows + controller_rows]
-            _built["fleet"] = {"observed_until": max(observed) if observed else None,
-                               "agents": _matrix("agents", agent_rows),
-                               "controllers": _matrix("controllers", controller_rows)}
+            _built["fleet"] = {"agents": _matrix("agents", "jenkins_agent", _agent_rows()),
+                               "controllers": _matrix("controllers", "jenkins_plugins", _controller_rows())}
             _built["fingerprint"] = fingerprint
-        return _built["fleet"]
+        fleet = _built["fleet"]
+    return fleet, {where: from_db_time(observed_at) for where, (_, _, observed_at) in newest.items()}
 
 
-def _fingerprint():
-    """What the matrices are built from: id, content digest and time of the newest snapshot of every key. A new
-    snapshot, a changed content or a refreshed observation gives another fingerprint."""
+def _newest_snapshots():
+    """{(collector, key): (id, content digest, observed_at)} of the newest snapshot of every key the matrices read."""
     newest = (Snapshot.select(fn.MAX(Snapshot.id)).where(Snapshot.collector.in_(COLLECTORS))
               .group_by(Snapshot.collector, Snapshot.key))
-    return frozenset(Snapshot.select(Snapshot.id, Snapshot.content_sha256, Snapshot.observed_at)
-                     .where(Snapshot.id.in_(newest)).tuples())
+    query = (Snapshot.select(Snapshot.collector, Snapshot.key, Snapshot.id, Snapshot.content_sha256,
+                             Snapshot.observed_at).where(Snapshot.id.in_(newest)).tuples())
+    return {(collector, key): (snapshot_id, digest, observed_at)
+            for collector, key, snapshot_id, digest, observed_at in query}
 
 
-def _view(matrix, rows, columns):
+def _observed_until(fleet, observed):
+    times = [observed[(m["collector"], r["key"])] for m in fleet.values() for r in m["rows"]
+             if (m["collector"], r["key"]) in observed]
+    return max(times) if times else None
+
+
+def _view(matrix, rows, columns, observed):
     """The public matrix of ``rows`` × ``columns`` (cells of other columns left out) and its outliers, each with
     the event that introduced it; only these outliers' events are looked up."""
     shown = {c["name"] for c in columns}
@@ -198,7 +207,8 @@ def _view(matrix, rows, columns):
     outliers = [dict(o, event=None) for o in matrix["outliers"] if o["column"] in shown and o["row"] in names]
     (_attach_agent_events if matrix["name"] == "agents" else _attach_plugin_events)(outliers)
     introduced = {(o["row"], o["column"]): o["event"]["id"] for o in outliers if o["event"]}
-    public_rows = [{"name": r["name"], "controller": r["controller"], "observed_at": r["observed_at"],
+    public_rows = [{"name": r["name"], "controller": r["controller"],
+                    "observed_at": observed.get((matrix["collector"], r["key"]), r["observed_at"]),
                     "cells": {c: dict(cell, event_id=introduced.get((r["name"], c)))
                               for c, cell in r["cells"].items() if c in shown}} for r in rows]
     public_outliers = [{"matrix": matrix["name"], "row": o["row"], "controller": o["controller"], "column": o["column"],
@@ -242,8 +252,8 @@ def _controller_rows():
     return sorted(rows, key=lambda r: r["name"].lower())
 
 
-def _matrix(name, rows):
-    """{"name", "columns", "rows", "outliers"}: per column the majority value, each cell marked as an outlier or
+def _matrix(name, collector, rows):
+    """{"name", "collector", "columns", "rows", "outliers"}: per column the majority value, each cell marked as an outlier or
     not, and the outliers (column by column, rows in order) with what finds their event."""
     values, kinds = {}, {}
     for row in rows:
@@ -269,7 +279,7 @@ def _matrix(name, rows):
                                  "home": cell.get("home")})
         columns.append({"name": column, "kind": kinds[column], "majority": majority, "rows": sum(counts.values()),
                         "outliers": odd, "versions": dict(counts.most_common())})
-    return {"name": name, "columns": columns, "rows": rows, "outliers": outliers}
+    return {"name": name, "collector": collector, "columns": columns, "rows": rows, "outliers": outliers}
 
 
 def _attach_agent_events(outliers):
