@@ -69,6 +69,12 @@ bench-poll: $(STAMP)
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
 
+# The catalogue and fleet pages' server part (issue 12) against bare SQL: the cached 1M ledger (make bench builds it)
+# read-only, and a throw-away fleet of 500 agents × 200 tools; e.g. make bench-catalogue BENCH_ARGS="--runs 10".
+.PHONY: bench-catalogue
+bench-catalogue: $(STAMP)
+	$(BIN)/python -m bench.catalogue_fleet $(BENCH_ARGS)
+
 # Each library bypass (README: "Where we bypass a library") against the library's own path, in-process.
 bench-bypasses: $(STAMP)
 	$(BIN)/python -m bench.bypasses $(BENCH_ARGS)

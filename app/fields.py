@@ -268,3 +268,18 @@ def not_blank(value):
     """A validator: text with something besides white space."""
     if not value.strip():
         raise ValidationError("Must not be blank.")
+
+
+def load_query(schema, args):
+    """Load a query string (anything with ``get`` and ``getlist``) with ``schema``, as a form submits it: blank
+    values count as absent, so an empty field means "no filter" and its default applies; List fields take every
+    value of their name."""
+    raw = {}
+    for name, field in schema.fields.items():
+        if isinstance(field, fields.List):
+            values = [v for v in args.getlist(name) if v.strip()]
+            if values:
+                raw[name] = values
+        elif (args.get(name) or "").strip():
+            raw[name] = args.get(name).strip()
+    return schema.load(raw)

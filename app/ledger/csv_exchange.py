@@ -167,6 +167,27 @@ def import_csv(data, actor, dry_run=False):
     return {"created": len(batch), "errors": []}
 
 
+def read_rows(data, numbers=(), first=0):
+    """Some rows of a CSV file as it reads, for a report that shows them: ``(rows, total)`` where ``rows`` maps
+    the row number (the header is row 1) of the ``first`` data rows and of the rows in ``numbers`` to their cells
+    by column name, and ``total`` counts the file's data rows (blank lines aside). Reading stops at the first row
+    that cannot be split into cells; ``import_csv`` reports that row. Raises UnreadableFile as ``import_csv`` does."""
+    reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
+    wanted, rows, total = set(numbers), {}, 0
+    try:
+        header = [cell.strip().lower() for cell in next(reader, None) or []]
+        for number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            total += 1
+            if total <= first or number in wanted:
+                rows[number] = dict(zip(header, (_restore(cell) for cell in cells)))
+    except csv.Error:
+        pass
+    return rows, total
+
+
 def summary(report):
     """One sentence about an import report's errors, for the API's message and the command line."""
     rows = sorted({e["row"] for e in report["errors"]})

@@ -7,6 +7,7 @@ from app.accounts import audit, users
 from app.errors import Conflict
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE = 100
 
 
 def _users_page(errors=None, form=None, status=200):
@@ -55,6 +56,9 @@ def update_user(username):
 @bp.get("/audit")
 def audit_trail():
     entity_type = request.args.get("entity_type") or None
-    actor = request.args.get("actor") or None
-    entries = audit.recent(limit=200, entity_type=entity_type, actor=actor)
-    return render_template("admin_audit.html", entries=entries, entity_type=entity_type or "", actor=actor or "")
+    actor = request.args.get("actor", "").strip() or None
+    before = request.args.get("before", type=int)
+    entries = audit.recent(limit=AUDIT_PAGE + 1, entity_type=entity_type, actor=actor, before_id=before)
+    older = entries[AUDIT_PAGE - 1]["id"] if len(entries) > AUDIT_PAGE else None
+    return render_template("admin_audit.html", entries=entries[:AUDIT_PAGE], entity_type=entity_type or "",
+                           actor=actor or "", older=older, paged=before is not None)
