@@ -7,7 +7,7 @@ BIND ?= 127.0.0.1:8000
 # Plain http on loopback: the browser would drop a Secure cookie. Behind HTTPS leave it true.
 RUN_ENV := CHANGETRACKER_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test test-sqlite test-postgres install bench bench-postgres bench-poll bench-ingest bench-bypasses lint groovy-lint clean
+.PHONY: run test test-sqlite test-postgres install bench bench-postgres bench-record bench-poll bench-ingest bench-bypasses lint groovy-lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,12 +47,22 @@ test-postgres: $(STAMP) $(GROOVY_LINT)
 # Performance harness (bench/README.md): 1M events on SQLite, cached under bench/.data/; a quick run:
 # make bench BENCH_ARGS="--events 100000". bench-postgres measures SQLite and PostgreSQL in one run
 # (a throw-away database on CHANGETRACKER_BENCH_DATABASE_URL's server, dropped afterwards).
+# Then the recording rows (bench/record.py, make bench-record) on SQLite and PostgreSQL; both tables print, and
+# the status is 1 when either misses a target.
+BENCH_DATABASE_URL = $${CHANGETRACKER_BENCH_DATABASE_URL:-postgresql:///postgres}
 bench: $(STAMP)
-	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
+	$(BIN)/python -m bench.ledger $(BENCH_ARGS); ledger=$$?; \
+	$(BIN)/python -m bench.record --database sqlite --database $(BENCH_DATABASE_URL) $(RECORD_ARGS); \
+	record=$$?; exit $$(( ledger || record ))
 
 bench-postgres: $(STAMP)
-	$(BIN)/python -m bench.ledger --database sqlite \
-		--database $${CHANGETRACKER_BENCH_DATABASE_URL:-postgresql:///postgres} $(BENCH_ARGS)
+	$(BIN)/python -m bench.ledger --database sqlite --database $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+
+# Recording (issue 16): POST /api/v1/events against a trivial Flask endpoint at 8 and 32 clients, record_event
+# in-process and a 100,000-row CSV import, on SQLite and PostgreSQL; e.g. make bench-record
+# RECORD_ARGS="--requests 500 --rounds 3 --import-rows 20000" for a quick run.
+bench-record: $(STAMP)
+	$(BIN)/python -m bench.record --database sqlite --database $(BENCH_DATABASE_URL) $(RECORD_ARGS)
 
 # Poller benchmark (issue 6): 1,000 agents on a fake Jenkins adding 20 ms per request, SQLite; e.g.
 # make bench-poll BENCH_ARGS="--database sqlite --database postgresql:///postgres" for both databases.

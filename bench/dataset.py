@@ -391,10 +391,29 @@ def postgres_ledger(server_url, sqlite_path):
     """
     import psycopg2
     from playhouse.db_url import parse
+
+    url, drop = throwaway_postgres(server_url)
+    try:
+        started = time.perf_counter()
+        _load_postgres(psycopg2.connect(**parse(url)), sqlite_path)
+        _recount(url)
+        log.info("built PostgreSQL database %s in %.0f s", url.rsplit("/", 1)[-1], time.perf_counter() - started)
+    except BaseException:
+        drop()
+        raise
+    return url, drop
+
+
+def throwaway_postgres(server_url):
+    """A new, migrated, empty database on ``server_url``'s server (the role needs CREATEDB).
+
+    Returns (url, drop): ``drop()`` removes the database again, connections and all.
+    """
+    import psycopg2
+    from playhouse.db_url import parse
     from psycopg2 import sql
 
-    params = parse(server_url)
-    admin = psycopg2.connect(**params)
+    admin = psycopg2.connect(**parse(server_url))
     admin.autocommit = True
     name = "changetracker_bench_%s" % uuid.uuid4().hex[:8]
     with admin.cursor() as cur:
@@ -408,13 +427,9 @@ def postgres_ledger(server_url, sqlite_path):
 
     url = _with_database(server_url, name)
     try:
-        started = time.perf_counter()
         db = open_database(url)
         migrations.upgrade(db)
         db.close()
-        _load_postgres(psycopg2.connect(**dict(params, database=name)), sqlite_path)
-        _recount(url)
-        log.info("built PostgreSQL database %s in %.0f s", name, time.perf_counter() - started)
     except BaseException:
         drop()
         raise
