@@ -4,7 +4,8 @@ fold and recount); migrations keep frozen copies of what they need and are never
 """
 import functools
 
-from peewee import SQL, Expression, PostgresqlDatabase, SqliteDatabase, fn
+from peewee import SQL, Expression, OperationalError, PostgresqlDatabase, SqliteDatabase, fn
+from playhouse.pool import MaxConnectionsExceeded
 
 from app.db import database
 
@@ -27,6 +28,26 @@ def write_transaction():
     if isinstance(database.obj, SqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+# PostgreSQL's codes for a database too busy to answer now: lock_not_available, deadlock_detected,
+# serialization_failure, too_many_connections, cannot_connect_now.
+_BUSY_CODES = ("55P03", "40P01", "40001", "53300", "57P03")
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_busy(exc):
+    """Whether ``exc`` says the database is too busy right now (another writer held the lock past the wait, a
+    deadlock was broken, no connection was free), so the same request may well succeed a little later."""
+    if isinstance(exc, MaxConnectionsExceeded):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    code = getattr(original, "pgcode", None)
+    if code is not None:
+        return code in _BUSY_CODES
+    return str(original).startswith(_SQLITE_BUSY)
 
 
 def locked(query, skip_locked=False):
