@@ -123,11 +123,12 @@ def matching(filters):
     return query
 
 
-def page(filters):
-    """(events, next_cursor): one page in the requested order, keyset-paginated."""
+def page(filters, read):
+    """(events, next_cursor): one page in the requested order, keyset-paginated; ``read`` turns the page's
+    query into event dicts (app.ledger.events.read_events)."""
     sort = filters.get("sort", "-occurred_at")
     limit = filters.get("limit", 100)
-    rows = list(ordered(filters).limit(limit + 1))
+    rows = read(ordered(filters).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = _encode_cursor(sort, rows[-1]) if more and rows else None
@@ -173,14 +174,14 @@ def _sort_key(sort):
 def _sort_value(sort, event):
     name = sort.lstrip("-")
     if name == "severity":
-        return SEVERITIES.index(event.severity)
+        return SEVERITIES.index(event["severity"])
     if name == "occurred_at":
-        return from_db_time(event.occurred_at).isoformat()
-    return getattr(event, name)
+        return event["occurred_at"].isoformat()
+    return event[name]
 
 
 def _encode_cursor(sort, event):
-    raw = json.dumps([sort, _sort_value(sort, event), event.id], separators=(",", ":"))
+    raw = json.dumps([sort, _sort_value(sort, event), event["id"]], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

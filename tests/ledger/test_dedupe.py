@@ -6,7 +6,8 @@ import pytest
 
 from app.accounts.audit import Actor
 from app.db import database, utcnow
-from app.ledger.events import normalise_title, record_event
+from app.ledger.dedupe import normalise_title
+from app.ledger.events import record_event
 from app.models import DedupeSlot, Event
 from tests.conftest import connected
 
