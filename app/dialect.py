@@ -207,14 +207,20 @@ def text_match(title, description, metadata, rowid, words):
     return Expression(rowid, "IN", SQL("(SELECT rowid FROM event_fts WHERE event_fts MATCH ?)", [match.strip()]))
 
 
-def sorted_names(links, name):
-    """The ``name`` values of ``links`` (a SELECT of catalogue rows, correlated with the outer query), sorted as
-    ORDER BY sorts them, as a JSON array (NULL or '[]' for none): one column instead of a query per kind."""
+def sorted_names(lists):
+    """One JSON object holding, per key of ``lists`` ({key: (links, name)}: a SELECT of catalogue rows correlated
+    with the outer query, and their name column; keys are identifiers, written into the SQL), the names sorted
+    as ORDER BY sorts them: one column, decoded once, instead of a query per kind of link."""
     if is_postgresql():
-        return links.select(fn.json_agg(name).order_by(name))
+        arrays = [fn.coalesce(links.select(fn.json_agg(name).order_by(name)), SQL("'[]'::json"))
+                  for links, name in lists.values()]
+        return fn.json_build_object(*[item for key, array in zip(lists, arrays) for item in (SQL("'%s'" % key), array)])
     # SQLite keeps a subquery's order for an aggregate over it (it never flattens such a subquery).
-    ordered = links.select(name).order_by(name).alias("n")
-    return Select((ordered,), (fn.json_group_array(ordered.c.name),))
+    arrays = []
+    for links, name in lists.values():
+        ordered = links.select(name).order_by(name).alias("n")
+        arrays.append(fn.json(Select((ordered,), (fn.json_group_array(ordered.c.name),))))
+    return fn.json_object(*[item for key, array in zip(lists, arrays) for item in (SQL("'%s'" % key), array)])
 
 
 def contains(text, part):
