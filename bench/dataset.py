@@ -410,6 +410,7 @@ def throwaway_postgres(server_url):
     Returns (url, drop): ``drop()`` removes the database again, connections and all.
     """
     import psycopg2
+    import psycopg2.errors
     from playhouse.db_url import parse
     from psycopg2 import sql
 
@@ -420,8 +421,17 @@ def throwaway_postgres(server_url):
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     def drop():
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        # FORCE ends our own connections, but not an autovacuum worker's (the server's superuser owns it): then
+        # wait for it to finish and try again.
+        for attempt in range(60):
+            try:
+                with admin.cursor() as cur:
+                    cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                break
+            except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):
+                if attempt == 59:
+                    raise
+                time.sleep(1)
         admin.close()
         log.info("dropped PostgreSQL database %s", name)
 
