@@ -22,6 +22,25 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def trivial_app(path, status):
+    """The yardstick: Flask with one endpoint, POST ``path``, that reads the body and answers ``status``, nothing
+    else (and GET /healthz, for Server to know it is up)."""
+    from flask import Flask, request
+
+    app = Flask("trivial")
+
+    @app.post(path)
+    def accept():
+        request.get_data()
+        return {"id": 1}, status
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
 class Server:
     """gunicorn serving ``target`` on a free loopback port, with the settings every contender shares."""
 

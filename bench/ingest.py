@@ -23,8 +23,10 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from datetime import datetime
 
+from bench import runs
 from bench.http_load import ROOT, Server, load
 
 log = logging.getLogger("bench.ingest")
@@ -33,24 +35,6 @@ SECRET_KEY = "bench-secret-key-not-for-production"
 HOOK_SECRET = "bench-webhook-secret-0123456789"
 ACCEPT_SHARE = 0.50
 DRAIN_RATE = 2000.0
-
-
-def trivial_app():
-    """The yardstick: Flask with one endpoint that reads the body and answers 202, nothing else."""
-    from flask import Flask, request
-
-    app = Flask("trivial")
-
-    @app.post("/hooks/jenkins/bench")
-    def accept():
-        request.get_data()
-        return {"id": 1}, 202
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
-
-    return app
 
 
 def notification(number):
@@ -85,7 +69,7 @@ def prepare(url):
 def measure_acceptance(args, env):
     trivial, hooks = [], []
     number = 0
-    with Server("bench.ingest:trivial_app()", args.workers, args.threads, env) as yardstick, \
+    with Server('bench.http_load:trivial_app("/hooks/jenkins/bench", 202)', args.workers, args.threads, env) as yardstick, \
             Server("app:create_app()", args.workers, args.threads, env) as service:
         # Round 0 warms both up (imports on first use, connection pools, SQLite's page cache) and is not counted.
         for round_no in range(args.rounds + 1):
@@ -137,7 +121,7 @@ def table(trivial, hooks, drain_rates, items, args):
     ratio = med_h / med_t
     paired = [h / t for t, h in zip(trivial, hooks)]  # each round's pair ran back to back: drift cancels out
     med_d = statistics.median(drain_rates)
-    verdict = lambda ok: "ok" if ok else "MISSED"  # noqa: E731
+    verdict = runs.verdict
     rows = [
         ("measure", "median", "min", "max", "samples", "ratio", "target", "verdict"),
         ("a. trivial Flask endpoint, req/s", "%.0f" % med_t, "%.0f" % min(trivial), "%.0f" % max(trivial),
@@ -149,14 +133,12 @@ def table(trivial, hooks, drain_rates, items, args):
         ("b. inbox drain on SQLite, items/s", "%.0f" % med_d, "%.0f" % min(drain_rates), "%.0f" % max(drain_rates),
          str(len(drain_rates)), "", ">= %.0f" % DRAIN_RATE, verdict(med_d >= DRAIN_RATE)),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    table = runs.text_table(rows)
     head = ("gunicorn --workers %d --threads %d; %d clients x %d requests x %d rounds; drain: %d items in batches "
             "of %d, %d batches a sample; %s; %d CPUs" % (
                 args.workers, args.threads, args.clients, args.requests, args.rounds, items, args.batch_size,
                 args.slice_batches, datetime.now().strftime("%Y-%m-%d %H:%M"), os.cpu_count() or 0))
-    return head + "\n\n" + "\n".join(lines)
+    return head + "\n\n" + table
 
 
 def parse_args(argv):
@@ -173,8 +155,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("peewee.migrations").setLevel(logging.WARNING)
+    runs.log_progress()
     workdir = tempfile.mkdtemp(prefix="changetracker-bench-ingest-")
     try:
         url = "sqlite:///%s" % os.path.join(workdir, "changetracker.db")

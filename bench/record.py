@@ -37,7 +37,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench import dataset
+from bench import dataset, runs
 from bench.http_load import ROOT, Server, load, percentile
 
 log = logging.getLogger("bench.record")
@@ -52,24 +52,6 @@ CALL_MS = 0.5
 IMPORT_SECONDS = 5.0
 AGENTS = ["linux-%03d" % n for n in range(200)]
 TOOLS = ["jdk-17", "jdk-21", "maven-3.9", "gradle-8", "docker-27", "node-20", "python-3.12"]
-
-
-def trivial_app():
-    """The yardstick: Flask with one endpoint that reads the body and answers 201, nothing else."""
-    from flask import Flask, request
-
-    app = Flask("trivial")
-
-    @app.post(PATH)
-    def accept():
-        request.get_data()
-        return {"id": 1}, 201
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
-
-    return app
 
 
 def event(kind, number):
@@ -109,7 +91,7 @@ def measure_http(args, env, secret):
     headers = {"Content-Type": "application/json", "Authorization": "Bearer " + secret}
     samples = {}
     number = 0
-    with Server("bench.record:trivial_app()", args.workers, args.threads, env) as yardstick, \
+    with Server('bench.http_load:trivial_app("%s", 201)' % PATH, args.workers, args.threads, env) as yardstick, \
             Server("app:create_app()", args.workers, args.threads, env) as service:
         for clients in args.clients:
             for round_no in range(args.rounds + 1):  # round 0 warms both up and is not counted
@@ -296,10 +278,6 @@ def run(kind, url, args, workdir):
     return results
 
 
-def _verdict(ok):
-    return "ok" if ok else "MISSED"
-
-
 def table(all_results, args):
     rows = [("measurement", "db", "ours median", "base median", "ours/base", "p50", "p99", "errors", "target", "")]
     for db, results in all_results.items():
@@ -322,7 +300,7 @@ def table(all_results, args):
                     ok = ok and p99 <= P99_MS
                 rows.append(("a. POST %s, %s, %d clients, req/s" % (PATH, kind, clients), db, "%.0f" % rate,
                              "%.0f" % base, "%.2f" % (rate / base), "%.1f ms" % p50, "%.1f ms" % p99, str(errors),
-                             ", ".join(targets), _verdict(ok)))
+                             ", ".join(targets), runs.verdict(ok)))
         calls = results["calls"]
         for kind in KINDS if calls else ():
             ms = 1000 * statistics.median(calls[kind])
@@ -330,20 +308,17 @@ def table(all_results, args):
             rows.append(("b. record_event in-process, %s, per call" % kind, db, "%.3f ms" % ms, base,
                          "%.2f" % (ms / 1000 / statistics.median(calls["bare"])) if kind == "new" else "",
                          "%.3f ms" % ms, "%.1f ms" % (1000 * percentile(calls[kind], 0.99)), "",
-                         "<= %.1f ms" % CALL_MS, _verdict(ms <= CALL_MS)))
+                         "<= %.1f ms" % CALL_MS, runs.verdict(ms <= CALL_MS)))
         if results["import"]:
             seconds = statistics.median(r[0] for r in results["import"])
             slowest = max(r[2] for r in results["import"])
             errors = sum(r[3] for r in results["import"])
             rows.append(("c. import %d CSV rows (%d runs)" % (args.import_rows, len(results["import"])), db,
                          "%.1f s" % seconds, "", "", "", "", str(errors), "<= %.0f s" % IMPORT_SECONDS,
-                         _verdict(seconds <= IMPORT_SECONDS and not errors)))
+                         runs.verdict(seconds <= IMPORT_SECONDS and not errors)))
             rows.append(("c. record_event beside the import: slowest call", db, "%.0f ms" % (1000 * slowest), "", "",
-                         "", "", str(errors), "no errors", _verdict(not errors)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+                         "", "", str(errors), "no errors", runs.verdict(not errors)))
+    return runs.text_table(rows)
 
 
 def parse_args(argv):
@@ -362,18 +337,14 @@ def parse_args(argv):
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the CSV import (0: skip c.)")
     parser.add_argument("--import-runs", type=int, default=3, help="imports, each into the same database")
     args = parser.parse_args(argv)
-    args.database = args.database or ["sqlite"]
+    args.database = runs.databases(parser, args.database)
     args.clients = args.clients or [SHARE_CLIENTS, P99_CLIENTS]
-    for url in args.database:
-        if url != "sqlite" and not url.startswith(("postgresql://", "postgres://")):
-            parser.error("--database takes 'sqlite' or a postgresql:// URL, not %r" % url)
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("peewee.migrations").setLevel(logging.WARNING)
+    runs.log_progress()
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     workdir = tempfile.mkdtemp(prefix="changetracker-bench-record-")
     all_results = {}

@@ -173,6 +173,29 @@ def connected(app):
             database.close()
 
 
+def concurrently(calls):
+    """Each ``(function, args)`` of ``calls`` on a thread of its own, with a database connection of its own, all
+    released at once: [its result or the exception it raised] in call order."""
+    outcomes, barrier = [None] * len(calls), threading.Barrier(len(calls))
+
+    def run(index, function, args):
+        database.connect(reuse_if_open=True)
+        try:
+            barrier.wait(10)
+            outcomes[index] = function(*args)
+        except Exception as exc:  # the outcome under test
+            outcomes[index] = exc
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=run, args=(index, *call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
 class AuthActions:
     """Create users and tokens directly, and log in through the real form."""
 

@@ -7,11 +7,10 @@ import pytest
 from marshmallow import ValidationError
 
 from app.accounts.audit import Actor
-from app.db import database
 from app.ledger import events
 from app.ledger.group_commit import GroupCommit
 from app.models import AuditEntry, Event, EventAgent
-from tests.conftest import connected
+from tests.conftest import concurrently, connected
 
 BOT = Actor("bot")
 
@@ -60,34 +59,15 @@ def test_a_batch_that_raises_fails_every_caller_in_it():
         group.submit("x")
 
 
-def _record_concurrently(app, payloads):
-    """record_event of each payload on its own thread and connection, all released at once:
-    {index: (event, created) or the exception}."""
-    outcomes, barrier = {}, threading.Barrier(len(payloads))
-
-    def worker(index, payload):
-        database.connect(reuse_if_open=True)
-        try:
-            barrier.wait(10)
-            outcomes[index] = events.record_event(payload, BOT)
-        except Exception as exc:  # the outcome under test
-            outcomes[index] = exc
-        finally:
-            database.close()
-
-    threads = [threading.Thread(target=worker, args=item) for item in enumerate(payloads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return outcomes
+def _record_concurrently(payloads):
+    return concurrently([(events.record_event, (payload, BOT)) for payload in payloads])
 
 
 def test_concurrent_events_are_all_stored_with_links_and_audit_and_a_bad_one_fails_alone(app):
     payloads = [{"title": "Upgrade JDK on linux-%02d" % n, "agents": ["linux-%02d" % n, "shared-agent"],
                  "tools": ["jdk-21"], "tags": ["rollout"]} for n in range(11)]
     payloads.append({"title": "Rollback of nothing", "reverts": 999999})
-    outcomes = _record_concurrently(app, payloads)
+    outcomes = _record_concurrently(payloads)
     assert isinstance(outcomes[11], ValidationError)
     assert outcomes[11].messages == {"reverts": ["No event with id 999999."]}
     created = [outcomes[n] for n in range(11)]
@@ -104,9 +84,9 @@ def test_concurrent_events_are_all_stored_with_links_and_audit_and_a_bad_one_fai
 
 
 def test_repeats_of_one_key_in_one_batch_fold_and_each_answer_counts_itself(app):
-    outcomes = _record_concurrently(app, [{"title": "Image re-tagged", "dedupe_key": "img"} for _ in range(6)])
-    answers = sorted((event["count"], created) for event, created in outcomes.values())
+    outcomes = _record_concurrently([{"title": "Image re-tagged", "dedupe_key": "img"} for _ in range(6)])
+    answers = sorted((event["count"], created) for event, created in outcomes)
     assert answers == [(1, True), (2, False), (3, False), (4, False), (5, False), (6, False)]
-    assert len({event["id"] for event, _ in outcomes.values()}) == 1
+    assert len({event["id"] for event, _ in outcomes}) == 1
     with connected(app):
         assert [e.count for e in Event.select()] == [6]

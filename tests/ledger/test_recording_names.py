@@ -1,15 +1,12 @@
 """Recording links events to catalogue names that each process remembers having seen (app.ledger.inserts):
 the memory is only a hint, so renames, deletions and concurrent first uses never link an event wrongly."""
-import threading
-
 from app.accounts.audit import Actor
-from app.db import database
 from app.dialect import write_transaction
 from app.ledger import catalogue
 from app.ledger.events import get_event, record_event
 from app.ledger.inserts import NAMES_SEEN
 from app.models import Agent, EventAgent, Tag, Tool
-from tests.conftest import connected
+from tests.conftest import concurrently, connected
 
 BOT = Actor("bot")
 
@@ -51,25 +48,14 @@ def test_concurrent_first_uses_of_a_name_make_one_row_and_link_every_event(app):
     """Each thread writes in a transaction of its own, on its own connection (concurrently on PostgreSQL;
     one after another on SQLite, whose write lock serialises them)."""
     NAMES_SEEN.forget(Agent)
-    threads, barrier, errors = 8, threading.Barrier(8), []
 
-    def worker(n):
-        database.connect(reuse_if_open=True)
-        try:
-            barrier.wait(10)
-            with write_transaction():
-                record_event({"title": "first sight %d" % n, "agents": ["brand-new", "linux-%02d" % n]}, BOT)
-        except Exception as exc:  # collected and asserted below
-            errors.append(repr(exc))
-        finally:
-            database.close()
+    def first_sight(n):
+        with write_transaction():
+            return record_event({"title": "first sight %d" % n, "agents": ["brand-new", "linux-%02d" % n]}, BOT)
 
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(60)
-    assert not errors
+    threads = 8
+    outcomes = concurrently([(first_sight, (n,)) for n in range(threads)])
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     with connected(app):
         brand_new = Agent.select().where(Agent.name == "brand-new")
         assert brand_new.count() == 1
