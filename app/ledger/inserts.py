@@ -83,7 +83,7 @@ def event_values(data, actor, now):
 def insert_events(rows):
     """INSERT event rows (``event_values``); their new ids in order."""
     ids = []
-    for chunk in chunked(rows, EVENT_CHUNK) if len(rows) > EVENT_CHUNK else (rows,):
+    for chunk in _chunks(rows, EVENT_CHUNK):
         ids.extend(dialect.insert_values("event", EVENT_COLUMNS, chunk, returning_id=True))
     return ids
 
@@ -101,14 +101,21 @@ def insert_links(ids, names, occurred):
             add_names(catalogue, new)
         columns = ("event_id", junction._meta.fields[field].column_name, "occurred_at")
         table = catalogue._meta.table_name
-        short = len(links) - sum(dialect.link_by_name(junction._meta.table_name, columns, table, chunk)
-                                 for chunk in _chunks(links, LINK_CHUNK))
-        if short:  # a remembered name was renamed or deleted since: add what is missing, link the rest
+        short = len(links) - _link(junction, columns, table, links)
+        for _ in range(3):  # a remembered name was renamed or deleted since: add what is missing, link the rest
+            if not short:
+                break
             NAMES_SEEN.forget(catalogue)
             add_names(catalogue, wanted)
-            for chunk in _chunks(links, LINK_CHUNK):
-                dialect.link_by_name(junction._meta.table_name, columns, table, chunk, only_missing=True)
+            short -= _link(junction, columns, table, links, only_missing=True)
+        if short:  # deleted again each time by a concurrent writer (PostgreSQL): this batch fails, nothing written
+            raise RuntimeError("%d %s links could not be written: their names keep disappearing" % (short, key))
         NAMES_SEEN.add(catalogue, wanted)
+
+
+def _link(junction, columns, table, links, only_missing=False):
+    return sum(dialect.link_by_name(junction._meta.table_name, columns, table, chunk, only_missing)
+               for chunk in _chunks(links, LINK_CHUNK))
 
 
 def add_names(catalogue, names):
