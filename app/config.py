@@ -30,7 +30,9 @@ DEFAULTS = {
     "MAX_IMPORT_BYTES": (50 * 1024 * 1024, int),  # POST /api/v1/events/import only
     "LOGIN_RATE_LIMIT": ("10 per minute", str),
     "RATELIMIT_STORAGE_URI": ("memory://", str),
-    "SQLITE_BUSY_TIMEOUT_MS": (5000, int),
+    # How long a SQLite writer waits for the write lock (e.g. behind a big import) before its request answers
+    # 503 with Retry-After; the pool's wait for a free connection too.
+    "SQLITE_BUSY_TIMEOUT_MS": (30000, int),
     # Connections kept open per process and handed from request to request (app.db); 0: one per request.
     "DATABASE_POOL_SIZE": (20, int),
     "DATABASE_POOL_RECYCLE_SECONDS": (3600, int),  # a pooled connection older than this is replaced

@@ -47,7 +47,7 @@ def from_db_time(value):
     return value.replace(tzinfo=timezone.utc)
 
 
-def open_database(url, busy_timeout_ms=5000, pool_size=0, pool_recycle_seconds=None):
+def open_database(url, busy_timeout_ms=30000, pool_size=0, pool_recycle_seconds=None):
     """A peewee Database for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL.
 
     With ``pool_size`` > 0, a pooled one (playhouse.pool): ``close()`` hands the connection back for the next

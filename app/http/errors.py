@@ -7,13 +7,16 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from app import dialect
 from app.errors import Conflict, Forbidden, NotFound
+from app.http import metrics
 from app.http.guard import Unauthorized
 
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/hooks/", "/healthz", "/readyz", "/metrics")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+RETRY_AFTER_SECONDS = 5
 
 
 def wants_json():
@@ -93,5 +96,17 @@ def register(app):
 
     @app.errorhandler(Exception)
     def _crash(exc):
+        if dialect.is_busy(exc):
+            return _busy(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "Internal error; it has been logged.")
+
+
+def _busy(exc):
+    """503 with Retry-After: the database stayed busy (e.g. SQLite's write lock held by a big import past the
+    wait), so nothing was written and the same request should succeed a little later; webhook senders and
+    recordChange retry. Counted on /metrics."""
+    metrics.BUSY.labels(request.endpoint or "unmatched").inc()
+    log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+    return error_response(503, "The database is busy; nothing was written. Try again in %d seconds."
+                          % RETRY_AFTER_SECONDS, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

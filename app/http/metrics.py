@@ -30,6 +30,9 @@ METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 REQUESTS = Counter("changetracker_http_requests", "HTTP requests answered, by method, route and status.",
                    ("method", "endpoint", "status"))
+BUSY = Counter("changetracker_database_busy_refusals", "Requests answered 503 because the database stayed busy "
+               "(locked by another writer past the wait, a deadlock broken, no free connection), by route.",
+               ("endpoint",))
 DURATION = Histogram("changetracker_http_request_duration_seconds", "Time to answer a request, by route.",
                      ("endpoint",), buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
 # Every non-2xx answer of the receivers, so a sender refused for any reason (not only 401) can be alerted on.

@@ -3,13 +3,14 @@
 Shared by the API, the pages, CSV export and the timeline, so they always agree on what matches.
 """
 import base64
+import functools
 import binascii
 import json
 import re
 from datetime import datetime, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from peewee import SQL, Case, fn
+from peewee import SQL, Case, NodeList, fn
 
 from app import dialect
 from app.db import from_db_time, to_db_time
@@ -85,10 +86,16 @@ def parse(args, defaults=None, schema=EventFilterSchema, extra=()):
     for name in ("from", "to", "q", "sort", "limit", "cursor") + tuple(extra):
         if args.get(name) not in (None, ""):
             raw[name] = args.get(name)
-    filters = schema().load(raw)
+    filters = _loader(schema).load(raw)
     if filters["cursor"]:
         filters["after"] = _decode_cursor(filters["cursor"], filters["sort"])
     return filters
+
+
+@functools.lru_cache(maxsize=16)
+def _loader(schema):
+    """One instance per filter schema: building one cost more than loading a query through it."""
+    return schema()
 
 
 def matching(filters):
@@ -108,12 +115,12 @@ def matching(filters):
     else:
         agent_ids = agent_ids_of(filters)
     if agent_ids is not None:
-        query = query.where(Event.id.in_(_linked(EventAgent, EventAgent.agent, agent_ids, filters)))
+        query = query.where(_in(Event.id, _linked(EventAgent, EventAgent.agent, agent_ids, filters)))
     for name, junction, column, catalogue in NAMED_LINKS:
         if filters.get(name):
             ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
             linked = _linked(junction, column, ids, filters)
-            query = query.where(Event.id.not_in(linked) if name in EXCLUSIONS else Event.id.in_(linked))
+            query = query.where(_not_in(Event.id, linked) if name in EXCLUSIONS else _in(Event.id, linked))
     if filters.get("q"):
         query = query.where(_text_match(filters["q"]))
     return query
@@ -137,11 +144,12 @@ def facet_counts(filters, name):
     return {value: counted.get(value, 0) for value in values}
 
 
-def page(filters):
-    """(events, next_cursor): one page in the requested order, keyset-paginated."""
+def page(filters, read):
+    """(events, next_cursor): one page in the requested order, keyset-paginated; ``read`` turns the page's
+    query into event dicts (app.ledger.events.read_events)."""
     sort = filters.get("sort", "-occurred_at")
     limit = filters.get("limit", 100)
-    rows = list(ordered(filters).limit(limit + 1))
+    rows = read(ordered(filters).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = _encode_cursor(sort, rows[-1]) if more and rows else None
@@ -187,14 +195,14 @@ def _sort_key(sort):
 def _sort_value(sort, event):
     name = sort.lstrip("-")
     if name == "severity":
-        return SEVERITIES.index(event.severity)
+        return SEVERITIES.index(event["severity"])
     if name == "occurred_at":
-        return from_db_time(event.occurred_at).isoformat()
-    return getattr(event, name)
+        return event["occurred_at"].isoformat()
+    return event[name]
 
 
 def _encode_cursor(sort, event):
-    raw = json.dumps([sort, _sort_value(sort, event), event.id], separators=(",", ":"))
+    raw = json.dumps([sort, _sort_value(sort, event), event["id"]], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -254,12 +262,27 @@ def agent_ids_of(filters):
 
 def _linked(junction, column, ids, filters):
     """Event ids linked to ``ids`` through ``junction``, narrowed by time on its (entity, occurred_at) index."""
-    query = junction.select(junction.event).where(column.in_(ids))
+    query = junction.select(junction.event).where(_in(column, ids))
     if filters.get("from_"):
         query = query.where(junction.occurred_at >= to_db_time(filters["from_"]))
     if filters.get("to"):
         query = query.where(junction.occurred_at < to_db_time(filters["to"]))
     return query
+
+
+def _in(column, values):
+    """``column IN (values)``. For a subquery, written as peewee renders it minus the check that it is not empty,
+    for which peewee renders the subquery once more at every level of nesting: the agent filter's innermost
+    query was rendered four times, and building a page's query took longer than running it (bench/README.md,
+    "Bypasses"). Relies on peewee 4's public NodeList and SQL."""
+    if isinstance(values, (list, tuple, set)):
+        return column.in_(values)
+    return NodeList((column, SQL("IN"), values), parens=True)
+
+
+def _not_in(column, values):
+    """``column NOT IN (subquery)``, written as _in writes IN."""
+    return NodeList((column, SQL("NOT IN"), values), parens=True)
 
 
 def _words(text):
