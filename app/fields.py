@@ -33,6 +33,15 @@ def text_problem(text):
     return None
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text):
+    """``text`` with each lone surrogate replaced by U+FFFD: for messages that quote what was refused (a key), so
+    they can be stored, rendered and served as UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 class _Checked:
     """Mixed into a field: what it loads must pass the field's ``problem`` (None when fine, else the message)."""
 
@@ -184,14 +193,19 @@ def _scalar_problem(item):
     return None
 
 
-class JsonObject(_Checked, fields.Dict):
-    """A JSON object with text keys that passes ``json_problem``."""
-
-    problem = staticmethod(json_problem)
+class JsonObject(fields.Dict):
+    """A JSON object with text keys that passes ``json_problem``, checked before marshmallow checks the keys: a
+    refused key is then named escaped in the message, not used raw as the key of a nested error."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("keys", Text())
         super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        problem = json_problem(value) if isinstance(value, dict) else None
+        if problem:
+            raise ValidationError(problem)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class JsonValue(_Checked, fields.Raw):

@@ -135,3 +135,12 @@ def substitute(document, raw):
 
 
 PLACEHOLDER = "\uf8ffhostile\uf8ff"
+
+
+# One of each kind, for the sweeps that put the same value in every field of a request at once (random draws reach
+# each of these only now and then).
+SWEEP_JSON = ["NaN", "-Infinity", "1e400", "9" * 5000, "18446744073709551616", '"\\ud800"', '{"\\ud800": 1}',
+              '"0001-01-01T00:30:00+01:00"', '"9999-12-31T23:30:00-01:00"', nested(65), nested(5000),
+              nested(5000, kind="object"), "[" * 100000]
+SWEEP_TEXT = ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "9999-12-31T23:59:59.999999Z", "１", "٣",
+              "9" * 5000, "18446744073709551616", "a/../b", "a\nb", "\x1b[31m", "NaN", "[" * 5000] + FORGED_CURSORS[:3]

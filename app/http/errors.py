@@ -1,6 +1,5 @@
 """One error shape from one place: JSON {"code", "message", "errors"} on the API, a page in the browser."""
 import logging
-import re
 
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
@@ -9,13 +8,13 @@ from werkzeug.exceptions import HTTPException
 
 from app import dialect
 from app.errors import Conflict, Forbidden, NotFound
+from app.fields import without_surrogates
 from app.http import metrics
 from app.http.guard import Unauthorized
 
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/hooks/", "/healthz", "/readyz", "/metrics")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 RETRY_AFTER_SECONDS = 5
 
 
@@ -35,7 +34,7 @@ def field_messages(exc):
                 if isinstance(key, int) and all(isinstance(m, str) for m in _as_list(inner)):
                     flat.setdefault(prefix, []).extend("Item %d: %s" % (key + 1, m) for m in _as_list(inner))
                 else:
-                    key = _LONE_SURROGATE.sub("\ufffd", str(key))  # a refused key is named, never echoed raw
+                    key = without_surrogates(str(key))  # a refused key is named, never echoed raw
                     walk("%s.%s" % (prefix, key) if prefix else key, inner)
         else:
             flat.setdefault(prefix or "_schema", []).extend(_as_list(value))

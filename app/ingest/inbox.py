@@ -25,7 +25,7 @@ from app.accounts import audit
 from app.db import database, from_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
-from app.fields import MAX_ID, Integer, Text, loads_json
+from app.fields import MAX_ID, Integer, Text, loads_json, without_surrogates
 from app.ingest import image_tags, mappings
 from app.ledger import fingerprints
 from app.ledger.events import DEFAULT_DEDUPE_WINDOW, record_event, record_events, validate_event, validate_events
@@ -308,7 +308,7 @@ def _finish(item, worker, **columns):
 
 
 def _settle(item, worker, state, reason, next_attempt_at=None):
-    columns = {"state": state, "last_error": _storable(reason[:4000])}
+    columns = {"state": state, "last_error": without_surrogates(reason[:4000])}
     if next_attempt_at is not None:
         columns["next_attempt_at"] = next_attempt_at
     if state == "dead":
@@ -323,12 +323,9 @@ def _settle(item, worker, state, reason, next_attempt_at=None):
 
 def _reason(exc):
     if isinstance(exc, ValidationError):
-        return _storable("Not a valid event: %s" % json.dumps(exc.messages, ensure_ascii=False, sort_keys=True))
-    return _storable(str(exc))
-
-
-def _storable(reason):  # a reason may quote the payload: a lone surrogate becomes "?", so it can be stored
-    return reason.encode("utf-8", "replace").decode("utf-8")
+        return without_surrogates("Not a valid event: %s" % json.dumps(exc.messages, ensure_ascii=False,
+                                                                         sort_keys=True))
+    return without_surrogates(str(exc))  # it may quote the payload
 
 
 def drain(worker, settings, max_batches=None):

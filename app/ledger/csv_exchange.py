@@ -12,7 +12,7 @@ import re
 
 from app import dialect
 from app.db import database, utcnow
-from app.fields import JsonRefused, loads_json, whole_number
+from app.fields import JsonRefused, loads_json, whole_number, without_surrogates
 from app.ledger import events, filters
 from app.models import Event
 
@@ -317,7 +317,8 @@ def _flatten(messages, field=None):
     """marshmallow's nested messages as (dotted field, message) pairs, e.g. ("changes.0.path", "...")."""
     if isinstance(messages, dict):
         for key, value in messages.items():
-            yield from _flatten(value, "%s.%s" % (field, key) if field else str(key))
+            key = without_surrogates(str(key))  # a refused key is named, never echoed raw
+            yield from _flatten(value, "%s.%s" % (field, key) if field else key)
     elif isinstance(messages, (list, tuple)):
         for message in messages:
             yield from _flatten(message, field)

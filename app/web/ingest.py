@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from marshmallow import ValidationError
 
 from app.errors import Conflict
+from app.fields import JsonRefused, loads_json
 from app.ingest import inbox, sources
 from app.models import INBOX_STATES
 from app.ops import leases
@@ -50,9 +51,9 @@ def _form_input():
     if form["secret"]:
         data["secret"] = form["secret"]
     try:
-        data["mapping"] = json.loads(form["mapping"]) if form["mapping"].strip() else {}
-    except ValueError as exc:
-        return form, None, {"mapping": ["Not valid JSON: %s." % exc]}
+        data["mapping"] = loads_json(form["mapping"]) if form["mapping"].strip() else {}
+    except JsonRefused as exc:  # also NaN, numbers past 64 bits, nesting deeper than 64 (was a 500)
+        return form, None, {"mapping": ["Not valid JSON: %s" % exc]}
     if not isinstance(data["mapping"], dict):
         return form, None, {"mapping": ["Must be a JSON object."]}
     return form, data, None

@@ -379,6 +379,8 @@ def test_one_bad_row_among_2000_good_ones_rejects_the_file(client, auth, app, ce
     ("metadata", '{"a":' * 5000 + "1" + "}" * 5000, "Not valid JSON: Nested more than 64 levels deep."),
     ("metadata", '{"note": "\\ud800"}', "Must be valid Unicode: a lone surrogate"),
     ("changes", '[{"path": "p", "after": "\\udfff"}]', "Must be valid Unicode: a lone surrogate"),
+    ("changes", '[{"path": "p", "\\ud800": 1}]', "Unknown field."),  # named with U+FFFD, never echoed raw
+    ("metadata", '{"\\udc00": 1}', 'Key "\\udc00": Must be valid Unicode'),
     ("reverts", "\uff11", "Not a valid integer."),  # fullwidth 1
     ("reverts", "9223372036854775808", "less than or equal to 9223372036854775807"),
     ("agents", "linux-01;a/../b", "Must not be '.' or '..', nor have them between '/'."),
@@ -390,6 +392,7 @@ def test_hostile_cells_are_row_errors_never_a_500(client, auth, app, column, cel
     assert checked.status_code == 200
     [error] = checked.json["errors"]
     assert error["row"] == 2 and error["field"].startswith(column) and message in error["message"]
+    json.dumps(checked.json, ensure_ascii=False).encode("utf-8")  # no lone surrogate quoted back
     assert import_csv(client, auth.headers(), body).status_code == 422
     assert counts(app)[0] == 0
 

@@ -117,6 +117,7 @@ BAD_INPUT = [
     ({"title": "x", "tags": ["ok", "\udfff"]}, "tags", "Item 2: Must be valid Unicode"),
     ({"title": "x", "metadata": {"note": "\ud800"}}, "metadata", "Must be valid Unicode"),
     ({"title": "x", "metadata": {"\ud800": 1}}, "metadata", "Must be valid Unicode"),
+    ({"title": "x", "\ud800": 1}, "\ufffd", "Unknown field."),  # the refused key named, never echoed raw
     ({"title": "x", "changes": [{"path": "p", "after": ["\udc00"]}]}, "changes.0.after", "Must be valid Unicode"),
     ({"title": "x", "reverts": 2**63}, "reverts", "less than or equal to 9223372036854775807"),
     ({"title": "x", "changes": [{"before": 1}]}, "changes.0.path", "Missing data for required field."),

@@ -211,3 +211,32 @@ def test_hostile_values_in_any_parameter_or_body_field_never_get_a_5xx(app, clie
             except Exception as exc:  # collect per operation so one run reports them all
                 failures.append("%s %s: %s" % (method.upper(), path, str(exc)[:3000]))
     assert not failures, "\n\n".join(failures)
+
+
+def test_every_operation_with_one_hostile_value_in_every_field(app, client, auth):
+    """The same value in every path, query and body field of every operation at once, for each of
+    tests/hostile.py's kinds (as query text and as raw JSON): below 500 and the JSON error shape."""
+    headers = {"Authorization": "Bearer " + auth.token(role="admin", scope="admin", username="fuzzer")}
+    seed_ledger(app, client, headers)
+    spec = client.get("/api/v1/openapi.json", headers=headers).json
+    failures = []
+    for path, operations in sorted(spec["paths"].items()):
+        for method, operation in sorted(operations.items()):
+            if method == "delete" and path == "/api/v1/tokens/{token_id}":
+                continue
+            body_schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            names = sorted(resolve(spec, body_schema).get("properties", {})) if body_schema else []
+            for text, raw in zip(hostile.SWEEP_TEXT, hostile.SWEEP_JSON * 3):
+                url = path
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "path":
+                        url = url.replace("{%s}" % parameter["name"], quote(text, safe="") or "x")
+                query = {p["name"]: text for p in operation.get("parameters", []) if p["in"] == "query"}
+                body = "{%s}" % ", ".join("%s: %s" % (json.dumps(name), raw) for name in names) if names else None
+                response = client.open(url, method=method.upper(), query_string=query, data=body,
+                                       headers={**headers, **({"Content-Type": "application/json"} if body else {})})
+                response.get_data()
+                if response.status_code >= 500 or (response.status_code >= 400 and "code" not in response.json):
+                    failures.append("%s %s with %r / %r: %d" % (method.upper(), path, text[:40], raw[:40],
+                                                                response.status_code))
+    assert not failures, "\n".join(failures)
