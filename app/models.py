@@ -1,5 +1,6 @@
 """The ledger's tables. Timestamps are naive UTC (see app.db.utcnow)."""
 from peewee import (
+    SQL,
     AutoField,
     BigAutoField,
     BooleanField,
@@ -132,6 +133,12 @@ class Event(BaseModel):
     created_by = CharField(max_length=120, null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    # A change a poller or webhook detected with no intent recorded before it (app.ledger.unplanned).
+    unplanned = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+
+
+# Only the flagged events, newest first: `planned=false` pages and the /metrics count (migration 0006).
+Event.add_index(Event.index(Event.occurred_at, where=SQL("unplanned"), name="event_unplanned_occurred_at"))
 
 
 # Junctions copy occurred_at so "events on agent X in [from, to)" is one index range scan.

@@ -12,7 +12,7 @@ from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow
 from app.dialect import insert_rows, write_transaction
 from app.errors import NotFound
-from app.ledger import filters
+from app.ledger import filters, unplanned
 from app.ledger.schemas import EventCreateSchema
 from app.models import Agent, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
 
@@ -173,7 +173,9 @@ def _insert_events(batch, actor, now):
                  for event_id, row, item in zip(ids, rows, names) for n in item[key]]
         for chunk in chunked(links, 1000):
             insert_rows(junction, chunk)
-    return [event_to_dict(Event(id=event_id, **row), item) for event_id, row, item in zip(ids, rows, names)]
+    results = [event_to_dict(Event(id=event_id, **row), item) for event_id, row, item in zip(ids, rows, names)]
+    unplanned.settle_new(results)
+    return results
 
 
 def dedupe_slot_key(data):
@@ -207,7 +209,9 @@ def _claim_slot(key):
 
 
 # Fields a PATCH may not touch: identity, provenance and the de-duplication counters.
-READ_ONLY = ("id", "source", "dedupe_key", "count", "first_seen", "last_seen", "created_by", "created_at", "updated_at")
+# unplanned is the ledger's to keep (app.ledger.unplanned): recording an intent clears it.
+READ_ONLY = ("id", "source", "dedupe_key", "count", "first_seen", "last_seen", "created_by", "created_at", "updated_at",
+             "unplanned")
 
 
 def update_event(event_id, patch, actor=audit.SYSTEM):
@@ -245,6 +249,7 @@ def update_event(event_id, patch, actor=audit.SYSTEM):
             elif "occurred_at" in data:
                 junction.update(occurred_at=occurred_at).where(junction.event == event_id).execute()
         updated = get_event(event_id)
+        unplanned.settle_edit(current, updated)
         before, after = _audit_view(current), _audit_view(updated)
         changed = [k for k in after if k not in ("updated_at",) and before.get(k) != after.get(k)]
         if changed:
@@ -258,6 +263,7 @@ def delete_event(event_id, actor=audit.SYSTEM):
     with write_transaction():
         current = get_event(event_id)
         Event.delete().where(Event.id == event_id).execute()
+        unplanned.settle_delete(current)
         audit.record(actor, "delete", "event", event_id, before=_audit_view(current))
     return current
 
@@ -309,6 +315,7 @@ def event_to_dict(event, links):
         "created_by": event.created_by,
         "created_at": from_db_time(event.created_at),
         "updated_at": from_db_time(event.updated_at),
+        "unplanned": event.unplanned,
     }
 
 

@@ -31,6 +31,7 @@ from app.models import (
 
 SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
 REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag")
+SINGLE = ("from", "to", "planned", "q", "sort", "limit", "cursor")
 MAX_LIMIT = 500
 
 
@@ -50,6 +51,9 @@ class EventFilterSchema(Schema):
     type = fields.List(Text(validate=one_of(EVENT_TYPES)), load_default=list)
     severity = fields.List(Text(validate=one_of(SEVERITIES)), load_default=list)
     source = fields.List(Text(validate=one_of(SOURCES)), load_default=list)
+    planned = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "false: only unplanned changes (detected by a poller or webhook with no intent recorded "
+                       "before them); true: everything else"})
     q = Text(load_default=None, validate=validate.Length(max=200))
     sort = Text(load_default="-occurred_at", validate=one_of(SORTS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
@@ -85,7 +89,7 @@ def parse(args, defaults=None, schema=EventFilterSchema, extra=()):
         values = [v for v in args.getlist(name) if v != ""]
         if values:
             raw[name] = values
-    for name in ("from", "to", "q", "sort", "limit", "cursor") + tuple(extra):
+    for name in SINGLE + tuple(extra):
         if args.get(name) not in (None, ""):
             raw[name] = args.get(name)
     filters = schema().load(raw)
@@ -118,6 +122,9 @@ def matching(filters):
         if filters.get(name):
             ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
             query = query.where(Event.id.in_(_linked(junction, column, ids, filters)))
+    if filters.get("planned") is not None:
+        # A bare column test, as the partial index event_unplanned_occurred_at is defined (migration 0006).
+        query = query.where(~Event.unplanned if filters["planned"] else Event.unplanned)
     if filters.get("q"):
         query = query.where(_text_match(filters["q"]))
     return query

@@ -117,7 +117,7 @@ def _bucket_lanes_of(filters, size):
 
 
 def _counted(filters):
-    return not any(filters.get(name) for name in UNCOUNTED_FILTERS)
+    return not any(filters.get(name) for name in UNCOUNTED_FILTERS) and filters.get("planned") is None
 
 
 def _whole_days(filters):
