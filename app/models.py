@@ -139,6 +139,13 @@ class Event(BaseModel):
 
 # Only the flagged events, newest first: `planned=false` pages and the /metrics count (migration 0006).
 Event.add_index(Event.index(Event.occurred_at, where=SQL("unplanned"), name="event_unplanned_occurred_at"))
+# The intervals (events with an end; outages and maintenance with none yet): which were going on at a moment, for
+# the suspects of a failed build. Queries repeat INTERVALS word for word, so SQLite matches the partial index.
+INTERVALS = "ended_at IS NOT NULL OR type IN ('outage', 'maintenance')"
+Event.add_index(Event.index(Event.occurred_at, Event.ended_at, where=SQL(INTERVALS), name="event_intervals"))
+# The rollbacks by time: what was reverted before a failure.
+Event.add_index(Event.index(Event.occurred_at, Event.reverts, where=SQL("reverts_id IS NOT NULL"),
+                            name="event_rollbacks"))
 
 
 # Junctions copy occurred_at so "events on agent X in [from, to)" is one index range scan.

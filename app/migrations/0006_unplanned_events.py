@@ -1,8 +1,14 @@
-"""The unplanned flag of events (issue 13): a change a poller or a webhook detected with no intent recorded before it.
+"""The unplanned flag of events, and the indexes the suspects of a failed build read (issue 13).
 
-event.unplanned is set when such a change is recorded (app.ledger.unplanned) and cleared when an intent for it
-is recorded later. A partial index on occurred_at holds only the flagged events, so `planned=false` pages and
-the /metrics count read those few rows, never the whole ledger.
+event.unplanned: a change a poller or a webhook detected with no intent recorded before it, set when such a change
+is recorded (app.ledger.unplanned) and cleared when an intent for it is recorded later. A partial index on
+occurred_at holds only the flagged events, so `planned=false` pages and the /metrics count read those few rows,
+never the whole ledger.
+
+Two partial indexes for the suspects of a failed build (app.correlation.suspects), so they read a few index
+entries, never the events in between: event_intervals, the intervals (events with an end, and outages and
+maintenance with none recorded yet) by (occurred_at, ended_at), for "which were going on at t"; event_rollbacks,
+the rollbacks by (occurred_at, reverts_id), for "what was reverted before t".
 
 Existing events are flagged by the same rule with the default window of 2 hours: a poller or webhook event,
 other than a note or an outage, with no pipeline, manual or imported event on one of its agents, tools or
@@ -15,6 +21,7 @@ from peewee import SQL, BooleanField, PostgresqlDatabase
 DETECTED = "('poller', 'webhook')"
 INTENTS = "('pipeline', 'manual', 'import')"
 NOT_CHANGES = "('note', 'outage')"
+INTERVALS = "ended_at IS NOT NULL OR type IN ('outage', 'maintenance')"
 LINKS = (("event_agent", "agent_id"), ("event_tool", "tool_id"), ("event_toolchain", "toolchain_id"))
 
 
@@ -40,9 +47,13 @@ def up(migrator, db):
     migrator.migrate(
         migrator.add_index("event", ("occurred_at",), False, where=SQL("unplanned"),
                            name="event_unplanned_occurred_at"),
+        migrator.add_index("event", ("occurred_at", "ended_at"), False, where=SQL(INTERVALS), name="event_intervals"),
+        migrator.add_index("event", ("occurred_at", "reverts_id"), False, where=SQL("reverts_id IS NOT NULL"),
+                           name="event_rollbacks"),
     )
 
 
 def down(migrator, db):
-    migrator.migrate(migrator.drop_index("event", "event_unplanned_occurred_at"))
+    for name in ("event_rollbacks", "event_intervals", "event_unplanned_occurred_at"):
+        migrator.migrate(migrator.drop_index("event", name))
     migrator.migrate(migrator.drop_column("event", "unplanned"))
