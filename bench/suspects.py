@@ -163,8 +163,7 @@ def _app_with_token(target):
     from app.db import database
     from app.models import User
 
-    app = create_app({"TESTING": True, "ENV": "test", "DATABASE_URL": target.url, "SECRET_KEY": "bench",
-                      "DATABASE_POOL_SIZE": 0})
+    app = create_app({"TESTING": True, "ENV": "test", "DATABASE_URL": target.url, "SECRET_KEY": "bench"})
     name = "bench-%s" % uuid.uuid4().hex[:8]
     with app.app_context():
         database.connect(reuse_if_open=True)

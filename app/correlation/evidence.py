@@ -81,7 +81,8 @@ def assess(suspect):
                 for i, reason in enumerate(suspect["relations"])]
     kind = KIND.get(suspect["type"], MEDIUM)
     words = suspect["type"].replace("_", " ")
-    evidence.append(_piece("kind", "%s: %s" % (KIND_WORDS[kind], words), words if kind != WEAK else "a note", kind))
+    evidence.append(_piece("kind", "%s: %s" % (KIND_WORDS[kind], words), KIND_WORDS[kind] if kind != WEAK else "a note",
+                           kind))
     severity = SEVERITY.get(suspect["severity"], 1.0)
     evidence.append(_piece("severity", "severity %s" % suspect["severity"],
                            "%s severity" % suspect["severity"] if severity != 1.0 else "", severity))

@@ -170,6 +170,20 @@ def find_suspects(query, now=None):
             "items": items}
 
 
+def query_for_build(event):
+    """The suspects query of the build an event was recorded by (its ``build_url``), failing when the event ended
+    (or happened): what the event's page links to, so a failed build's events lead to its suspects. None for an
+    event no build recorded."""
+    if not event.get("build_url"):
+        return None
+    failed_at = event["ended_at"] or event["occurred_at"]
+    query = {"build_url": event["build_url"], "before": failed_at.astimezone(timezone.utc).isoformat().replace(
+        "+00:00", "Z")}
+    if event["agents"]:
+        query["agent"] = list(event["agents"])
+    return query
+
+
 def _period(query, now):
     """(since, before) from the query, with their defaults; ValidationError when they make no sense."""
     before = query.get("before") or now or datetime.now(timezone.utc)

@@ -77,16 +77,16 @@ def readable(body, ids):
 ON_07 = "same agent linux-07"
 EXPECTED_FOR_LINUX_07 = [
     # (title, rank, the evidence in plain words), best first
-    ("Docker 27.3 on linux-07", "same_agent", "same agent, tool update, high severity, 3h before"),
-    ("linux-07 relabelled", "same_agent", "same agent, agent config, critical severity, 3h before"),
-    ("Artifact proxy outage", "fleet_wide", "every build, outage, critical severity, ended 3h 20m before"),
-    ("JDK 17.0.9 on linux-07", "same_agent", "same agent, tool update, 1h before"),
+    ("Docker 27.3 on linux-07", "same_agent", "same agent, strong change, high severity, 3h before"),
+    ("linux-07 relabelled", "same_agent", "same agent, strong change, critical severity, 3h before"),
+    ("Artifact proxy outage", "fleet_wide", "every build, strong change, critical severity, ended 3h 20m before"),
+    ("JDK 17.0.9 on linux-07", "same_agent", "same agent, strong change, 1h before"),
     # a toolchain linux-07's own changes name, changed with no agent
-    ("Maven 3.9.6 in java-build", "same_tool", "a tool its agent uses, toolchain change, info severity, 2h before"),
-    ("Jenkins core 2.440.3", "fleet_wide", "every build, jenkins core, info severity, 10m before"),
-    ("Roll back Git 2.43", "same_agent", "same agent, rollback, info severity, 1h 30m before"),
+    ("Maven 3.9.6 in java-build", "same_tool", "a tool its agent uses, strong change, info severity, 2h before"),
+    ("Jenkins core 2.440.3", "fleet_wide", "every build, strong change, info severity, 10m before"),
+    ("Roll back Git 2.43", "same_agent", "same agent, medium change, info severity, 1h 30m before"),
     ("Git 2.43 on linux-07", "same_agent",
-     "same agent, package update, info severity, 2h before, reverted before the failure"),
+     "same agent, strong change, info severity, 2h before, reverted before the failure"),
     # a note is weak evidence, however close and on whatever agent
     ("linux-07 rebooted by hand", "same_agent", "same agent, a note, info severity, 30m before"),
 ]
@@ -320,7 +320,7 @@ def test_an_ongoing_outage_outranks_the_chatter_and_a_forgotten_one_fades(client
           "agents": ["linux-07"]} for n in range(1, 6)])
     rows = suspects(client, auth, "agent=linux-07&before=" + FAILED_AT)["items"]
     assert rows[0]["event"]["title"] == "Artifact proxy down"
-    assert rows[0]["summary"] == "every build, outage, high severity, going on at the failure"
+    assert rows[0]["summary"] == "every build, strong change, high severity, going on at the failure"
     forgotten = next(item for item in rows if item["event"]["title"] == "Proxy outage nobody closed")
     assert [(p["reason"], p["weight"]) for p in forgotten["evidence"][-2:]] == [
         ("going on at the failure, since 6d before it", 2.0), ("no end recorded; began 6d before the failure", 0.387)]
@@ -390,3 +390,22 @@ def test_a_toolchain_change_reaches_the_build_through_its_tool_and_the_reverse(a
     plain = suspects(client, auth, "agent=linux-07&before=" + FAILED_AT)["items"]
     chain = next(item for item in plain if item["event"]["title"] == "java-build: Maven 3.8.1")
     assert chain["reasons"][0] == "fleet-wide: names no agent" and chain["evidence"][0]["weight"] == 0.5
+
+
+def test_a_builds_event_gives_the_query_of_that_builds_suspects(app, client, auth):
+    """What the event page links to: the suspects of the build that recorded the event, when it failed."""
+    from app.correlation.suspects import query_for_build
+
+    ids = post_events(client, auth, [
+        {"title": "Upgrade Docker (failed)", "type": "tool_update", "severity": "high", "source": "pipeline",
+         "build_url": BUILD, "agents": ["linux-07"], "occurred_at": at(1), "ended_at": at(0.5)},
+        {"title": "A note", "occurred_at": at(1)}])
+    event = client.get("/api/v1/events/%d" % ids[0], headers=auth.headers()).json
+    with connected(app):
+        from app.ledger.events import get_event
+
+        query = query_for_build(get_event(ids[0]))
+        assert query_for_build(get_event(ids[1])) is None
+    assert query == {"build_url": BUILD, "before": "2026-11-20T11:30:00Z", "agent": ["linux-07"]}
+    body = suspects(client, auth, "build_url=%s&before=%s&agent=linux-07" % (query["build_url"], query["before"]))
+    assert body["items"][0]["event"]["id"] == event["id"]

@@ -54,4 +54,4 @@ def test_a_note_needs_every_boost_to_reach_a_plain_change():
 
 def test_the_summary_says_the_evidence_in_plain_words():
     pieces = evidence.assess(facts(unplanned=True, severity="high", type="agent_config"))
-    assert evidence.summary(pieces) == "same agent, agent config, high severity, 3h before, unplanned"
+    assert evidence.summary(pieces) == "same agent, strong change, high severity, 3h before, unplanned"

@@ -5,7 +5,7 @@ import org.codehaus.groovy.runtime.InvokerHelper
 /**
  * A pipeline context without Jenkins, the way JenkinsPipelineUnit builds one: the library's vars/ scripts are
  * compiled with GroovyShell against src/ and share one Binding whose closures stand in for the steps (echo,
- * error, sleep, withCredentials, string, httpRequest, addBadge, node, sh, isUnix, pwd, writeFile, readFile,
+ * error, sleep, withCredentials, string, httpRequest, addBadge, addSummary, node, sh, isUnix, pwd, writeFile, readFile,
  * withEnv, script) and whose variables are env and currentBuild; pipeline { } runs through DeclarativeStandIn.
  * A vars script calling echo(...) finds no such method on itself, so Groovy's Script falls back to the binding.
  *
@@ -30,6 +30,8 @@ class PipelineHarness implements Closeable {
     final List<Map> httpRequests = []
     final List<Map> sleeps = []
     final List<Map> badges = []
+    /** The arguments of every addSummary call (the Badge plugin's build summary lines), in order. */
+    final List<Map> summaries = []
     /** The arguments of every sh call, in order. */
     final List<Map> shellCalls = []
     final RunStandIn currentBuild = new RunStandIn()
@@ -257,6 +259,14 @@ class PipelineHarness implements Closeable {
                     '[echo, error, httpRequest, sleep, withCredentials]')
             }
             badges << new LinkedHashMap(args)
+            return null
+        })
+        binding.setVariable('addSummary', { Map args ->
+            if (!badgePluginInstalled) {
+                throw new NoSuchMethodError("No such DSL method 'addSummary' found among steps " +
+                    '[echo, error, httpRequest, sleep, withCredentials]')
+            }
+            summaries << new LinkedHashMap(args)
             return null
         })
     }
