@@ -9,9 +9,8 @@ import heapq
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from peewee import SQL, fn
+from peewee import SQL, chunked, fn
 
-from app import dialect
 from app.correlation import evidence
 from app.correlation.windows import shift as _shift
 from app.db import database, to_db_time
@@ -142,9 +141,9 @@ def find_suspects(query, now=None):
                 "Pass agent=<name> (the agent the build ran on)."]})
     lo, hi = to_db_time(since), to_db_time(before)
     last_success = to_db_time(query.get("last_success"))
-    candidates = _gather(agents, _unique(query.get("tool") or []), lo, hi)
+    candidates, used = _gather(agents, _unique(query.get("tool") or []), lo, hi)
     rollbacks = _rollbacks_between(lo, hi)
-    chosen = _best(candidates, rollbacks, hi, last_success, query.get("limit", DEFAULT_LIMIT))
+    chosen = _best(candidates, used, rollbacks, hi, last_success, query.get("limit", DEFAULT_LIMIT))
 
     events = {e["id"]: e for e in with_links(list(Event.select().where(Event.id.in_(chosen))))} if chosen else {}
     named = sorted({e["reverts"] for e in events.values() if e["reverts"] is not None}
@@ -225,28 +224,31 @@ def _gather(agents, asked, lo, hi):
                 entry["relations"].add(((noun, row[-1]),))
     for row in _fleet_wide(lo, hi, ongoing):
         if row[0] not in candidates:
-            related = None
-            if used and (row[6] or row[7]):
-                names = {("tool", int(i)) for i in str(row[6] or "").split(",") if i}
-                names |= {("toolchain", int(i)) for i in str(row[7] or "").split(",") if i}
-                related = {(key,) for key in names if key in used}
-            if related:
-                candidates[row[0]] = {"row": row, "scope": None, "relations": related, "names_agent": False}
-            else:
-                scope, reason = evidence.fleet_relation(row[2])
-                candidates[row[0]] = {"row": row, "scope": scope, "relations": [reason]}
+            # Fleet-wide until _best finds (for the few that could make the list) that it names a tool in use.
+            scope, reason = evidence.fleet_relation(row[2])
+            candidates[row[0]] = {"row": row, "scope": scope, "relations": [reason], "fleet": True}
     for entry in candidates.values():
         if entry["scope"] == "same_agent":
             entry["relations"].sort()
         elif entry["scope"] is None:
-            relations = sorted(used[key] for (key,) in entry["relations"])  # direct relations before membership
-            membership, why, _ = relations[0]
-            entry["scope"] = "other_agents" if entry["names_agent"] and agent_ids else "%s_%s" % (
-                "used" if why == ASKED else "agent", "toolchain" if membership else "tool")
-            entry["relations"] = [reason for _, _, reason in relations]
-            if entry["scope"] == "other_agents":
-                entry["relations"].insert(0, "names other agents only, not %s" % ", ".join(sorted(agent_ids.values())))
-    return candidates
+            _relate(entry, used, agent_ids)
+    return candidates, (used, agent_ids)
+
+
+def _relate(entry, used, agent_ids):
+    """Set the scope and relations of a candidate from the used tools and toolchains it names (its ``relations``,
+    a set of (noun, id) keys of ``used``); a change naming no agent keeps its fleet scope when that is closer."""
+    relations = sorted(used[key] for (key,) in entry["relations"])  # direct relations before membership
+    membership, why, _ = relations[0]
+    scope = "other_agents" if entry["names_agent"] and agent_ids else "%s_%s" % (
+        "used" if why == ASKED else "agent", "toolchain" if membership else "tool")
+    reasons = [reason for _, _, reason in relations]
+    if scope == "other_agents":
+        reasons.insert(0, "names other agents only, not %s" % ", ".join(sorted(agent_ids.values())))
+    if entry.get("fleet") and evidence.SCOPE[entry["scope"]] > evidence.SCOPE[scope]:
+        entry["relations"] = entry["relations_before"] + reasons
+        return
+    entry["scope"], entry["relations"] = scope, reasons
 
 
 def _used(agent_ids, asked, lo, hi):
@@ -306,22 +308,60 @@ def _rollbacks_between(lo, hi):
     return rollbacks
 
 
-def _best(candidates, rollbacks, hi, last_success, limit):
+def _best(candidates, context, rollbacks, hi, last_success, limit):
     """The ids of the ``limit`` best-scored candidates, best first; ties go to the closer to the failure, then the
-    more severe, then the newer. Sets the chosen ones' times (naive datetimes) and ``seconds_before``."""
-    score_of, ranked = evidence.scorer(hi, last_success), []
-    for event_id, entry in candidates.items():
+    more severe, then the newer. Sets the chosen ones' times (naive datetimes) and ``seconds_before``.
+
+    Changes naming no agent are scored as fleet-wide first. Only those that could still make the list if they
+    named a tool in use (their score at the closest scope reaches the list's last score) have their tools and
+    toolchains read and are scored again: scopes only grow, so that is exact, and it spares reading the links of
+    the hundreds of routine controller updates of a week.
+    """
+    used, agent_ids = context
+    score_of, ranked = evidence.scorer(hi, last_success), {}
+
+    def rank(event_id, entry):
         _, occurred_at, kind, severity, ended_at, unplanned = entry["row"][:6]
         occurred_at, ended_at = _moment(occurred_at), _moment(ended_at)
         score = score_of(entry["scope"], kind, severity, occurred_at, ended_at, unplanned,
                          len(rollbacks[event_id]) if event_id in rollbacks else 0)
-        ranked.append((-score, hi - occurred_at, -_SEVERITY_ORDER.get(severity, 0), -event_id, occurred_at, ended_at))
+        ranked[event_id] = (-score, hi - occurred_at, -_SEVERITY_ORDER.get(severity, 0), -event_id, occurred_at,
+                            ended_at)
+
+    for event_id, entry in candidates.items():
+        rank(event_id, entry)
+    pending = [event_id for event_id, entry in candidates.items() if entry.get("fleet")]
+    if used and pending:
+        best = heapq.nsmallest(limit, ranked.values())
+        floor = -best[-1][0] if len(best) == limit else 0.0
+        closest = max(evidence.SCOPE.values())
+        pending = [event_id for event_id in pending
+                   if -ranked[event_id][0] / evidence.SCOPE[candidates[event_id]["scope"]] * closest >= floor - 0.01]
+        for event_id, keys in _tools_of(pending).items():
+            related = {(key,) for key in keys if key in used}
+            if related:
+                entry = candidates[event_id]
+                entry.update(relations_before=entry["relations"], relations=related, names_agent=False)
+                _relate(entry, used, agent_ids)
+                rank(event_id, entry)
     chosen = []
-    for _, age, _, negative_id, occurred_at, ended_at in heapq.nsmallest(limit, ranked):
+    for _, age, _, negative_id, occurred_at, ended_at in heapq.nsmallest(limit, ranked.values()):
         candidates[-negative_id].update(occurred_at=occurred_at, ended_at=ended_at,
                                         seconds_before=int(age.total_seconds()))
         chosen.append(-negative_id)
     return chosen
+
+
+def _tools_of(event_ids):
+    """{event id: {("tool", id), ("toolchain", id)}} of the tools and toolchains ``event_ids`` name."""
+    named = {}
+    for noun, junction, column in (("tool", EventTool, EventTool.tool),
+                                   ("toolchain", EventToolchain, EventToolchain.toolchain)):
+        for chunk in chunked(event_ids, 500):
+            for event_id, entity_id in database.execute(junction.select(junction.event, column)
+                                                        .where(junction.event.in_(chunk))).fetchall():
+                named.setdefault(event_id, set()).add((noun, entity_id))
+    return named
 
 
 _SEVERITY_ORDER = {severity: i for i, severity in enumerate(SEVERITIES)}
@@ -366,16 +406,13 @@ def _linked(junction, column, entity_ids, lo, hi, ongoing, with_agents=False):
 
 
 def _fleet_wide(lo, hi, ongoing):
-    """(id, occurred_at, type, severity, ended_at, unplanned, tool ids, toolchain ids) of events in [lo, hi) that
-    name no agent, newest first, and of such ``ongoing`` intervals; the ids joined by commas (or NULL)."""
+    """(id, occurred_at, type, severity, ended_at, unplanned) of events in [lo, hi) that name no agent, newest
+    first, and of such ``ongoing`` intervals."""
     no_agent = ~fn.EXISTS(EventAgent.select(SQL("1")).where(EventAgent.event == Event.id))
-    columns = _ROW + (EventTool.select(dialect.joined_text(EventTool.tool)).where(EventTool.event == Event.id),
-                      EventToolchain.select(dialect.joined_text(EventToolchain.toolchain))
-                      .where(EventToolchain.event == Event.id))
-    rows = database.execute(Event.select(*columns).where(Event.occurred_at >= lo, Event.occurred_at < hi, no_agent)
+    rows = database.execute(Event.select(*_ROW).where(Event.occurred_at >= lo, Event.occurred_at < hi, no_agent)
                             .order_by(Event.occurred_at.desc()).limit(MAX_CANDIDATES)).fetchall()
     if ongoing:
-        rows += database.execute(Event.select(*columns).where(Event.id.in_(ongoing), no_agent)).fetchall()
+        rows += database.execute(Event.select(*_ROW).where(Event.id.in_(ongoing), no_agent)).fetchall()
     return rows
 
 

@@ -93,8 +93,9 @@ class SuspectChangesTest extends BasePipelineTest {
         suspectChanges()
 
         assert harness.summaries == [[icon: 'warning.gif', link: TRACKER + '/events/12',
-                                      text: 'Change Tracker: most likely #12 Temurin 17.0.12 on linux-07 (same agent, ' +
-                                          'strong change, 2h 15m before, unplanned; score 147; 1 of 3 suspects)']]
+                                      text: 'Change Tracker: most likely #12 Temurin 17.0.12 on linux-07 (same ' +
+                                          'agent, strong change, 2h 15m before, unplanned; score 147; 1 of 3 ' +
+                                          'suspects)']]
     }
 
     void testPrintsTheSuspectsRankedWithTheirEvidenceInPlainWordsAndLinks() {
