@@ -160,10 +160,14 @@ def _insert_events(batch, actor, now):
         "created_at": now,
         "updated_at": now,
     } for data in batch]
+    names = [{key: _unique(data[key]) for _, _, _, key in LINKS} for data in batch]
+    flags = unplanned.flags([dict(item, source=data["source"], type=data["type"], occurred_at=row["occurred_at"])
+                             for data, row, item in zip(batch, rows, names)])
+    for row, flag in zip(rows, flags):
+        row["unplanned"] = flag
     ids = []
     for chunk in chunked(rows, 500):
         ids.extend(insert_rows(Event, chunk, returning_id=True))
-    names = [{key: _unique(data[key]) for _, _, _, key in LINKS} for data in batch]
     for junction, catalogue, field, key in LINKS:
         wanted = _unique(n for item in names for n in item[key])
         if not wanted:

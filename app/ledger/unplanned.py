@@ -6,15 +6,15 @@ or an import (source ``pipeline``, ``manual`` or ``import``, any type) on one of
 within the window before it (``CHANGETRACKER_UNPLANNED_WINDOW_MINUTES``, default 120).
 
 The flag is stored on the event (``event.unplanned``) and kept by the ledger's writes, inside their transaction:
-``settle_new`` when events are recorded (the detected ones get their flag, an intent clears the flag of the
-changes it explains), ``settle_edit`` and ``settle_delete`` when an edit or a deletion moves an intent or a
-change. Names are matched as recorded: an intent for tool ``jenkins-core`` explains the core update the plugin
+``flags`` gives new events theirs before they are inserted, ``settle_new`` then clears the flag of the changes a
+new intent explains, ``settle_edit`` and ``settle_delete`` settle them again when an edit or a deletion moves an
+intent or a change. Names are matched as recorded: an intent for tool ``jenkins-core`` explains the core update the plugin
 poller records on that tool.
 """
-from bisect import bisect_left
-from datetime import timedelta
+from bisect import bisect_left, insort
+from datetime import datetime, timedelta
 
-from peewee import chunked
+from peewee import SQL, chunked
 
 from app import dialect
 from app.db import to_db_time
@@ -52,16 +52,19 @@ def is_intent(event):
     return event["source"] in INTENT_SOURCES
 
 
-def settle_new(events):
-    """After ``events`` (event dicts, just inserted) are written, in the same transaction: flag the detected changes
-    that no intent explains, and clear the flag of the changes that the new intents explain. Sets each dict's
-    ``unplanned``."""
+def flags(events):
+    """Before ``events`` (dicts with ``source``, ``type``, ``occurred_at`` and names) are inserted together, in their
+    transaction: whether each is unplanned, by the intents recorded so far and those among ``events``. One query."""
     _take_turns(events)
-    unexplained = _unexplained([e for e in events if is_detected_change(e)])
-    for event in events:
-        event["unplanned"] = event["id"] in unexplained
-    _set(sorted(unexplained), True)
-    intents = [e for e in events if is_intent(e)]
+    changes = [e for e in events if is_detected_change(e)]
+    unexplained = _unexplained(changes, [e for e in events if is_intent(e)])
+    return [any(e is change for change in unexplained) for e in events]
+
+
+def settle_new(events):
+    """After ``events`` (event dicts, just inserted with their flags) are written, in the same transaction: clear
+    the flag of the changes recorded earlier that the new intents explain."""
+    intents = [e for e in events if is_intent(e) and _names(e)]
     if intents:
         _set(sorted(_changes_after(intents, unplanned_only=True)), False)
 
@@ -72,7 +75,7 @@ def settle_edit(before, after):
     _take_turns([before, after])
     if is_intent(before) or is_intent(after):
         _refresh(_changes_after([e for e in (before, after) if is_intent(e)], unplanned_only=False) - {after["id"]})
-    after["unplanned"] = is_detected_change(after) and after["id"] in _unexplained([after])
+    after["unplanned"] = is_detected_change(after) and bool(_unexplained([after]))
     if after["unplanned"] != before["unplanned"]:
         _set([after["id"]], after["unplanned"])
 
@@ -98,22 +101,26 @@ def _refresh(ids):
             for event_id, name in query:
                 rows[event_id].setdefault(key, []).append(name)
     changes = [row for row in rows.values() if is_detected_change(row)]
-    unexplained = _unexplained(changes)
+    unexplained = {change["id"] for change in _unexplained(changes)}
     _set([c["id"] for c in changes if c["id"] in unexplained and not c["unplanned"]], True)
     _set([row["id"] for row in rows.values() if row["id"] not in unexplained and row["unplanned"]], False)
 
 
-def _unexplained(changes):
-    """Ids of ``changes`` (dicts with id, occurred_at and names) with no intent on a shared name within the window
-    before them."""
+def _unexplained(changes, coming=()):
+    """The ``changes`` (dicts with occurred_at and names) with no intent on a shared name within the window before
+    them: no intent in the ledger, nor among the ``coming`` ones about to be recorded with them."""
     if not changes:
-        return set()
+        return []
     span = window()
     times = [_naive(c["occurred_at"]) for c in changes]
     intents = _linked_times(changes, min(times) - span, max(times))
-    return {change["id"] for change, at in zip(changes, times)
+    for intent in coming:
+        for key, _, _, _ in KINDS:
+            for name in intent.get(key, ()):
+                insort(intents.setdefault((key, name), []), _naive(intent["occurred_at"]))
+    return [change for change, at in zip(changes, times)
             if not any(_any_between(intents.get((key, name), ()), at - span, at)
-                       for key, _, _, _ in KINDS for name in change.get(key, ()))}
+                       for key, _, _, _ in KINDS for name in change.get(key, ()))]
 
 
 def _changes_after(intents, unplanned_only):
@@ -127,39 +134,49 @@ def _changes_after(intents, unplanned_only):
 
 
 def _linked_times(events, lo, hi):
-    """{(key, name): sorted occurred_at} of intents in [lo, hi] naming a name of ``events``."""
-    found = {}
+    """{(key, name): sorted occurred_at} of intents in [lo, hi] naming a name of ``events``: one query (a UNION ALL
+    over the agent, tool and toolchain links) for the usual handful of names."""
+    parts = []
     for key, junction, column, catalogue in KINDS:
         names = sorted({name for event in events for name in event.get(key, ())})
         for chunk in chunked(names, 500):
-            query = (junction.select(catalogue.name, junction.occurred_at)
-                     .join(catalogue, on=(catalogue.id == column))
-                     .switch(junction).join(Event, on=(Event.id == junction.event))
-                     .where(catalogue.name.in_(chunk), junction.occurred_at >= lo, junction.occurred_at <= hi,
-                            Event.source.in_(INTENT_SOURCES))
-                     .tuples())
-            for name, at in query:
-                found.setdefault((key, name), []).append(at)
+            parts.append(junction.select(SQL("'%s'" % key), catalogue.name, junction.occurred_at)
+                         .join(catalogue, on=(catalogue.id == column))
+                         .switch(junction).join(Event, on=(Event.id == junction.event))
+                         .where(catalogue.name.in_(chunk), junction.occurred_at >= lo, junction.occurred_at <= hi,
+                                Event.source.in_(INTENT_SOURCES)))
+    found = {}
+    if parts:
+        query = parts[0]
+        for part in parts[1:]:
+            query = query + part  # UNION ALL
+        for key, name, at in query.tuples():
+            found.setdefault((key, name), []).append(_naive(_moment(at)))
     for times in found.values():
         times.sort()
     return found
 
 
 def _linked_changes(events, lo, hi, unplanned_only):
-    """{(key, name): [(event id, occurred_at)]} of detected changes in [lo, hi] naming a name of ``events``."""
-    found = {}
+    """{(key, name): [(event id, occurred_at)]} of detected changes in [lo, hi] naming a name of ``events``: one
+    query, as _linked_times."""
+    parts = []
     for key, junction, column, catalogue in KINDS:
         names = sorted({name for event in events for name in event.get(key, ())})
         for chunk in chunked(names, 500):
-            query = (junction.select(catalogue.name, junction.event, junction.occurred_at)
-                     .join(catalogue, on=(catalogue.id == column))
-                     .switch(junction).join(Event, on=(Event.id == junction.event))
-                     .where(catalogue.name.in_(chunk), junction.occurred_at >= lo, junction.occurred_at <= hi,
-                            Event.source.in_(DETECTED_SOURCES), Event.type.not_in(NOT_CHANGES)))
-            if unplanned_only:
-                query = query.where(Event.unplanned)
-            for name, event_id, at in query.tuples():
-                found.setdefault((key, name), []).append((event_id, at))
+            part = (junction.select(SQL("'%s'" % key), catalogue.name, junction.event, junction.occurred_at)
+                    .join(catalogue, on=(catalogue.id == column))
+                    .switch(junction).join(Event, on=(Event.id == junction.event))
+                    .where(catalogue.name.in_(chunk), junction.occurred_at >= lo, junction.occurred_at <= hi,
+                           Event.source.in_(DETECTED_SOURCES), Event.type.not_in(NOT_CHANGES)))
+            parts.append(part.where(Event.unplanned) if unplanned_only else part)
+    found = {}
+    if parts:
+        query = parts[0]
+        for part in parts[1:]:
+            query = query + part  # UNION ALL
+        for key, name, event_id, at in query.tuples():
+            found.setdefault((key, name), []).append((event_id, _naive(_moment(at))))
     return found
 
 
@@ -186,3 +203,8 @@ def _take_turns(events):
 
 def _naive(value):
     return to_db_time(value) if value.tzinfo else value
+
+
+def _moment(value):
+    """A time from a UNION, which SQLite hands back as text."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

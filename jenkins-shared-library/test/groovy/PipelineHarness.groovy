@@ -253,20 +253,18 @@ class PipelineHarness implements Closeable {
             httpRequests << new LinkedHashMap(args)
             return transport.call(args)
         })
-        binding.setVariable('addBadge', { Map args ->
+        registerBadgeStep('addBadge', badges)
+        registerBadgeStep('addSummary', summaries)
+    }
+
+    /** A step of the Badge plugin, which keeps what it was given in {@code calls}. */
+    private void registerBadgeStep(String name, List<Map> calls) {
+        binding.setVariable(name, { Map args ->
             if (!badgePluginInstalled) {
-                throw new NoSuchMethodError("No such DSL method 'addBadge' found among steps " +
+                throw new NoSuchMethodError("No such DSL method '${name}' found among steps " +
                     '[echo, error, httpRequest, sleep, withCredentials]')
             }
-            badges << new LinkedHashMap(args)
-            return null
-        })
-        binding.setVariable('addSummary', { Map args ->
-            if (!badgePluginInstalled) {
-                throw new NoSuchMethodError("No such DSL method 'addSummary' found among steps " +
-                    '[echo, error, httpRequest, sleep, withCredentials]')
-            }
-            summaries << new LinkedHashMap(args)
+            calls << new LinkedHashMap(args)
             return null
         })
     }
