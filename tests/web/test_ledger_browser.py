@@ -213,7 +213,9 @@ def test_suspects_from_the_jenkins_build_link(page, auth, failure, problems):
     assert "Artifact proxy outage" in page.locator("#most-likely").inner_text()
     second = rows.nth(1).inner_text()
     assert "JDK 17.0.9 on linux-07" in second and "1h before the failure" in second
-    assert "same agent, strong change, 1h before" in second and "same agent linux-07" in second
+    assert "same agent, strong change, 1h before" in second and "same agent linux-07" not in second
+    rows.nth(1).locator("details summary").click()  # each reason with its weight, on demand
+    assert "same agent linux-07" in rows.nth(1).inner_text() and "1h before the failure ×0.99" in rows.nth(1).inner_text()
     assert page.input_value("#f-before") == "2026-11-20T12:00"
     rows.nth(1).locator("a[href^='/events/']").click()
     assert path_of(page) == "/events/%d" % failure["JDK 17.0.9 on linux-07"]

@@ -588,9 +588,11 @@ def test_suspects_by_build_url_finds_the_agent_and_ranks_the_changes(client, aut
         ("same_agent", "JDK 17.0.9 on linux-07"),
         ("same_agent", "Build 42 started"),  # a note: weak evidence, however close
     ]  # JDK 17.0.9 on linux-08 happened on another machine: not a suspect of a build on linux-07
-    assert rows[0][2].startswith("every build, strong change, critical severity, going on at the failure ")
+    assert rows[0][2].startswith("every build, strong change, critical severity, going on at the failure each reason "
+                                 "and its weight ")
     assert "going on at the failure, since 4h before it ×2.0" in rows[0][2]
-    assert rows[1][2].startswith("same agent, strong change, 1h before same agent linux-07 strong change: tool update")
+    assert rows[1][2].startswith("same agent, strong change, 1h before each reason and its weight same agent linux-07 "
+                                 "strong change: tool update")
     assert "recorded by this build" in rows[2][2] and "weak evidence: note ×0.15" in rows[2][2]
     most_likely = text_of(html.split('id="most-likely">', 1)[1].split("</p>", 1)[0])
     assert most_likely == "Most likely: #%d Artifact proxy outage (every build, strong change, critical severity, " \
