@@ -135,10 +135,15 @@ class Event(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     # A change a poller or webhook detected with no intent recorded before it (app.ledger.unplanned).
     unplanned = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # It names no agent: kept by triggers on event_agent (migration 0006), never written by the code.
+    fleet_wide = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
 
 
 # Only the flagged events, newest first: `planned=false` pages and the /metrics count (migration 0006).
 Event.add_index(Event.index(Event.occurred_at, where=SQL("unplanned"), name="event_unplanned_occurred_at"))
+# The events naming no agent, with what ranking them as suspects reads.
+Event.add_index(Event.index(Event.occurred_at, Event.type, Event.severity, Event.ended_at, Event.unplanned,
+                            where=SQL("fleet_wide"), name="event_fleet_wide"))
 # The intervals (events with an end; outages and maintenance with none yet): which were going on at a moment, for
 # the suspects of a failed build. Queries repeat INTERVALS word for word, so SQLite matches the partial index.
 INTERVALS = "ended_at IS NOT NULL OR type IN ('outage', 'maintenance')"

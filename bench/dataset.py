@@ -57,9 +57,9 @@ TABLES = {
     "event_toolchain": ("event_id", "toolchain_id", "occurred_at"),
     "event_tag": ("event_id", "tag_id", "occurred_at"),
 }
-BOOLEAN_COLUMNS = {("agent", "offline"), ("event", "unplanned")}
+BOOLEAN_COLUMNS = {("agent", "offline"), ("event", "unplanned"), ("event", "fleet_wide")}
 # Columns later migrations added and filled (not generated): copied to PostgreSQL from the SQLite ledger too.
-DERIVED_COLUMNS = {"event": ("unplanned",)}
+DERIVED_COLUMNS = {"event": ("unplanned", "fleet_wide")}
 
 # (value, weight): the mix of a fleet's history, skewed to routine machine-observed changes.
 TYPES = (("tool_update", 18), ("package_update", 18), ("plugin_update", 14), ("agent_config", 14),
