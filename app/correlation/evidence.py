@@ -6,7 +6,7 @@ scored on its own evidence, so how many other events there are never moves its s
 suspects, not one strong one. The README ("How suspects are ranked") states these rules in words; change them
 here, in one place.
 """
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.correlation.windows import describe_span
 
@@ -138,6 +138,27 @@ def scorer(before, last_success):
         return round(product, 2)
 
     return score_of
+
+
+def bound(before, boost=None):
+    """A function (type, severity, unplanned), occurred_at → the most a change at one moment (no end) of that kind
+    can score at a failure at ``before``: its score without a rollback or a last success, at the scope its kind has
+    when it names no agent, or at ``boost`` (the closest scope) when it might name a tool in use."""
+    bases = {}
+    floor, fade, half_life = RECENCY_FLOOR, 1 - RECENCY_FLOOR, RECENCY_HALF_LIFE.total_seconds()
+
+    def most(key, occurred_at):
+        base = bases.get(key)
+        if base is None:
+            kind, severity, unplanned = key
+            scope = boost if boost is not None else SCOPE[fleet_relation(kind)[0]]
+            base = bases[key] = (100.0 * scope * KIND.get(kind, MEDIUM) * SEVERITY.get(severity, 1.0)
+                                 * (UNPLANNED if unplanned else 1.0))
+        if isinstance(occurred_at, str):
+            occurred_at = datetime.fromisoformat(occurred_at)
+        return base * round(floor + fade * 0.5 ** (max((before - occurred_at).total_seconds(), 0) / half_life), 3)
+
+    return most
 
 
 def summary(evidence):

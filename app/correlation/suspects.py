@@ -141,9 +141,9 @@ def find_suspects(query, now=None):
                 "Pass agent=<name> (the agent the build ran on)."]})
     lo, hi = to_db_time(since), to_db_time(before)
     last_success = to_db_time(query.get("last_success"))
-    candidates, used = _gather(agents, _unique(query.get("tool") or []), lo, hi)
+    candidates, fleet, used = _gather(agents, _unique(query.get("tool") or []), lo, hi)
     rollbacks = _rollbacks_between(lo, hi)
-    chosen = _best(candidates, used, rollbacks, hi, last_success, query.get("limit", DEFAULT_LIMIT))
+    chosen = _best(candidates, fleet, used, rollbacks, hi, last_success, query.get("limit", DEFAULT_LIMIT))
 
     events = {e["id"]: e for e in with_links(list(Event.select().where(Event.id.in_(chosen))))} if chosen else {}
     named = sorted({e["reverts"] for e in events.values() if e["reverts"] is not None}
@@ -222,17 +222,14 @@ def _gather(agents, asked, lo, hi):
                 entry = candidates.setdefault(row[0], {"row": row, "scope": None, "relations": set()})
                 entry["names_agent"] = bool(row[6])
                 entry["relations"].add(((noun, row[-1]),))
-    for row in _fleet_wide(lo, hi, ongoing):
-        if row[0] not in candidates:
-            # Fleet-wide until _best finds (for the few that could make the list) that it names a tool in use.
-            scope, reason = evidence.fleet_relation(row[2])
-            candidates[row[0]] = {"row": row, "scope": scope, "relations": [reason], "fleet": True}
+    # Fleet-wide until _best finds (for the few that could make the list) that they name a tool in use.
+    fleet = [row for row in _fleet_wide(lo, hi, ongoing) if row[0] not in candidates]
     for entry in candidates.values():
         if entry["scope"] == "same_agent":
             entry["relations"].sort()
         elif entry["scope"] is None:
             _relate(entry, used, agent_ids)
-    return candidates, (used, agent_ids)
+    return candidates, fleet, (used, agent_ids)
 
 
 def _relate(entry, used, agent_ids):
@@ -308,17 +305,19 @@ def _rollbacks_between(lo, hi):
     return rollbacks
 
 
-def _best(candidates, context, rollbacks, hi, last_success, limit):
+def _best(candidates, fleet, context, rollbacks, hi, last_success, limit):
     """The ids of the ``limit`` best-scored candidates, best first; ties go to the closer to the failure, then the
     more severe, then the newer. Sets the chosen ones' times (naive datetimes) and ``seconds_before``.
 
-    Changes naming no agent are scored as fleet-wide first. Only those that could still make the list if they
-    named a tool in use (their score at the closest scope reaches the list's last score) have their tools and
-    toolchains read and are scored again: scopes only grow, so that is exact, and it spares reading the links of
-    the hundreds of routine controller updates of a week.
+    The ``fleet`` rows (changes naming no agent, newest first) are hundreds in a week, mostly routine controller
+    updates, so they are scored lazily: grouped by what their weight depends on besides time (type, severity,
+    unplanned), each group's newest first, the best bound of all groups next, until no bound reaches the list's
+    last score. A bound assumes the closest scope when a tool is in use, since a change naming no agent may name
+    one: the tools of the rows taken are read, and those naming one are scored again. Scores only shrink with age
+    and only grow with scope, so the list is exactly the one that scoring every row gives.
     """
     used, agent_ids = context
-    score_of, ranked = evidence.scorer(hi, last_success), {}
+    score_of, ranked, top = evidence.scorer(hi, last_success), {}, []
 
     def rank(event_id, entry):
         _, occurred_at, kind, severity, ended_at, unplanned = entry["row"][:6]
@@ -327,17 +326,32 @@ def _best(candidates, context, rollbacks, hi, last_success, limit):
                          len(rollbacks[event_id]) if event_id in rollbacks else 0)
         ranked[event_id] = (-score, hi - occurred_at, -_SEVERITY_ORDER.get(severity, 0), -event_id, occurred_at,
                             ended_at)
+        heapq.heappush(top, score)
+        if len(top) > limit:
+            heapq.heappop(top)
 
     for event_id, entry in candidates.items():
         rank(event_id, entry)
-    pending = [event_id for event_id, entry in candidates.items() if entry.get("fleet")]
-    if used and pending:
-        best = heapq.nsmallest(limit, ranked.values())
-        floor = -best[-1][0] if len(best) == limit else 0.0
-        closest = max(evidence.SCOPE.values())
-        pending = [event_id for event_id in pending
-                   if -ranked[event_id][0] / evidence.SCOPE[candidates[event_id]["scope"]] * closest >= floor - 0.01]
-        for event_id, keys in _tools_of(pending).items():
+    taken, groups = [], {}
+    for row in fleet:
+        if row[4] is not None or row[2] in evidence.INTERVAL_KINDS:  # intervals: few, and not monotonic in time
+            taken.append(_fleet_entry(candidates, row))
+            rank(row[0], candidates[row[0]])
+        else:
+            groups.setdefault((row[2], row[3], bool(row[5])), []).append(row)
+    boost = max(evidence.SCOPE.values()) if used else None
+    bound = evidence.bound(hi, boost)
+    heads = [(-bound(key, rows[0][1]), key, 0) for key, rows in groups.items()]
+    heapq.heapify(heads)
+    while heads and -heads[0][0] >= (top[0] if len(top) == limit else 0.0) - 0.01:
+        _, key, index = heapq.heappop(heads)
+        row = groups[key][index]
+        taken.append(_fleet_entry(candidates, row))
+        rank(row[0], candidates[row[0]])
+        if index + 1 < len(groups[key]):
+            heapq.heappush(heads, (-bound(key, groups[key][index + 1][1]), key, index + 1))
+    if used and taken:
+        for event_id, keys in _tools_of(taken).items():
             related = {(key,) for key in keys if key in used}
             if related:
                 entry = candidates[event_id]
@@ -350,6 +364,13 @@ def _best(candidates, context, rollbacks, hi, last_success, limit):
                                         seconds_before=int(age.total_seconds()))
         chosen.append(-negative_id)
     return chosen
+
+
+def _fleet_entry(candidates, row):
+    """Make ``row`` (a change naming no agent) a candidate, fleet-wide for now; its id."""
+    scope, reason = evidence.fleet_relation(row[2])
+    candidates[row[0]] = {"row": row, "scope": scope, "relations": [reason], "fleet": True}
+    return row[0]
 
 
 def _tools_of(event_ids):
@@ -407,12 +428,13 @@ def _linked(junction, column, entity_ids, lo, hi, ongoing, with_agents=False):
 
 def _fleet_wide(lo, hi, ongoing):
     """(id, occurred_at, type, severity, ended_at, unplanned) of events in [lo, hi) that name no agent, newest
-    first, and of such ``ongoing`` intervals."""
-    no_agent = ~fn.EXISTS(EventAgent.select(SQL("1")).where(EventAgent.event == Event.id))
-    rows = database.execute(Event.select(*_ROW).where(Event.occurred_at >= lo, Event.occurred_at < hi, no_agent)
+    first, and of such ``ongoing`` intervals: from the partial index event_fleet_wide alone (migration 0006; the
+    condition is written as the index is, so both databases use it)."""
+    rows = database.execute(Event.select(*_ROW).where(SQL("fleet_wide"), Event.occurred_at >= lo,
+                                                      Event.occurred_at < hi)
                             .order_by(Event.occurred_at.desc()).limit(MAX_CANDIDATES)).fetchall()
     if ongoing:
-        rows += database.execute(Event.select(*_ROW).where(Event.id.in_(ongoing), no_agent)).fetchall()
+        rows += database.execute(Event.select(*_ROW).where(SQL("fleet_wide"), Event.id.in_(ongoing))).fetchall()
     return rows
 
 
