@@ -10,6 +10,7 @@ import click
 from marshmallow import ValidationError
 
 from app.accounts.audit import Actor
+from app.errors import Conflict, NotFound
 
 CLI_ACTOR = Actor("cli")
 
@@ -28,13 +29,16 @@ def _app():
 class AppContext:
     """An app context with an open database connection, closed on exit."""
 
+    def __init__(self, wait=0):
+        self.wait = wait  # seconds to wait for the database server to accept connections
+
     def __enter__(self):
-        from app.db import database
+        from app.db import database, wait_until_open
 
         self.app = _app()
         self.ctx = self.app.app_context()
         self.ctx.push()
-        database.connect(reuse_if_open=True)
+        wait_until_open(database, self.wait)
         return self.app
 
     def __exit__(self, *exc):
@@ -61,8 +65,12 @@ def main():
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve(bind, workers, threads):
+@click.option("--log-format", type=click.Choice(["json", "text"]), envvar="CHANGETRACKER_LOG_FORMAT", default="json",
+              show_default=True, help="Request log lines: JSON objects, or gunicorn's text for development.")
+@click.option("--control-socket", metavar="PATH", help="Open gunicorn's control socket here (default: none).")
+def serve(bind, workers, threads, log_format, control_socket):
     """Serve the web UI and API with gunicorn."""
+    from app.http import serving
     from app.http.metrics import MULTIPROCESS_ENV
 
     app = _app()  # fail here, with a clear message, if the configuration is unusable
@@ -73,9 +81,7 @@ def serve(bind, workers, threads):
         shutil.rmtree(directory, ignore_errors=True)
         os.environ[MULTIPROCESS_ENV] = directory
     os.makedirs(os.environ[MULTIPROCESS_ENV], exist_ok=True)
-    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--access-logfile", "-", "--logger-class", "app.http.access_log.RedactingLogger", "app:create_app()"]
-    os.execv(sys.executable, args)
+    os.execv(sys.executable, serving.gunicorn_command(bind, workers, threads, log_format, control_socket))
 
 
 @main.group()
@@ -85,12 +91,13 @@ def db():
 
 @db.command()
 @click.option("--to", type=int, help="Stop after migration number N.")
-def upgrade(to):
+@click.option("--wait", default=0, metavar="SECONDS", help="Wait this long for the database to accept connections.")
+def upgrade(to, wait):
     """Apply pending migrations."""
     from app import migrations
     from app.db import database
 
-    with AppContext():
+    with AppContext(wait):
         applied = migrations.upgrade(database.obj, to)
     click.echo("applied: %s" % ", ".join(applied) if applied else "database is up to date")
 
@@ -119,6 +126,21 @@ def status():
         click.echo("[%s] %s%s" % ("x" if applied else " ", name, "  " + applied.strftime("%Y-%m-%d %H:%M:%S") if applied else ""))
     if any(applied is None for _, _, applied in rows):
         sys.exit(1)
+
+
+@db.command("copy")
+@click.argument("target_url")
+def copy(target_url):
+    """Copy this database, every row and id, into the empty database TARGET_URL (e.g. postgresql://...)."""
+    from app.ops import transfer
+
+    with AppContext():
+        try:
+            report = transfer.copy_database(target_url)
+        except transfer.TransferError as exc:
+            click.echo("error: %s" % exc, err=True)
+            sys.exit(1)
+    click.echo("copied into %s: %s" % (report.target, ", ".join("%s %d" % i for i in report.copied.items())))
 
 
 @main.command()
@@ -158,6 +180,8 @@ def users_create(name, role, password):
             user = users.create_user({"username": name, "role": role, "password": password}, actor=CLI_ACTOR)
         except ValidationError as exc:
             _fail_validation(exc)
+        except Conflict as exc:
+            _fail_validation(ValidationError(exc.errors or {"username": [exc.message]}))
     click.echo("created %s %s" % (user.role, user.username))
 
 
@@ -173,12 +197,12 @@ def tokens():
 @click.option("--expires", type=int, help="Days until the token expires (default: never).")
 def tokens_create(username, scope, name, expires):
     """Create a token; the secret is printed once, on the last line."""
-    from app.accounts import tokens
-    from app.models import User
+    from app.accounts import tokens, users
 
     with AppContext():
-        user = User.get_or_none(User.username == username)
-        if user is None:
+        try:
+            user = users.get_user(username)
+        except NotFound:
             click.echo("error: no user named %r" % username, err=True)
             sys.exit(2)
         try:
@@ -187,7 +211,7 @@ def tokens_create(username, scope, name, expires):
         except ValidationError as exc:
             _fail_validation(exc)
     click.echo("created token %r (%s) for %s%s; the secret is shown only now:" % (
-        token.name, scope, username, ", expires in %d days" % expires if expires else ""))
+        token.name, scope, user.username, ", expires in %d days" % expires if expires else ""))
     click.echo(secret)
 
 
@@ -265,7 +289,9 @@ def _fail(exc, code=2):
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
               help="Write changetracker-<UTC time>.db (.dump on PostgreSQL) into DIR  "
                    "[default: $CHANGETRACKER_BACKUP_DIR, else instance/backups].")
-def backup(output, directory):
+@click.option("--every", "hours", type=click.FloatRange(min=0.01), metavar="HOURS",
+              help="Back up into --dir now and every HOURS, keeping the newest $CHANGETRACKER_BACKUP_KEEP (a service).")
+def backup(output, directory, hours):
     """Write a consistent copy of the database and print its path.
 
     SQLite: VACUUM INTO, safe while the service and workers run. PostgreSQL: pg_dump --format=custom with the
@@ -278,6 +304,8 @@ def backup(output, directory):
         raise click.UsageError("--output and --dir exclude each other.")
     with AppContext() as app:
         directory = directory or backups.directory(app.config, app.instance_path)
+        if hours:
+            return backups.backup_every(hours, directory, app.config["BACKUP_KEEP"], log=click.echo)
         try:
             path = backups.backup(output=output, directory=directory)
         except backups.BackupError as exc:
@@ -466,9 +494,9 @@ def _refuse_unconfigured(names, settings):
             sys.exit(2)
 
 
-@main.command("init-instance", hidden=True)
+@main.command("init-instance")
 def init_instance():
-    """Write instance/secret_key if missing (used by `make run`)."""
+    """Write a secret key to <instance>/secret_key if missing (CHANGETRACKER_INSTANCE_PATH, default ./instance)."""
     from app import ROOT, config
 
     instance = os.environ.get("CHANGETRACKER_INSTANCE_PATH") or os.path.join(ROOT, "instance")

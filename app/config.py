@@ -26,12 +26,15 @@ DEFAULTS = {
     "DEDUPE_WINDOW_MINUTES": (60, int),
     # A change a poller or webhook detects is unplanned without an intent recorded this long before it.
     "UNPLANNED_WINDOW_MINUTES": (120, int),
-    "TIMELINE_MAX_EVENTS": (2000, int),
+    # The most markers (an event in each of its lanes) the timeline draws one by one; past it, per-lane groups.
+    "TIMELINE_MAX_EVENTS": (1500, int),
     "MAX_BODY_BYTES": (1024 * 1024, int),
     "MAX_IMPORT_BYTES": (50 * 1024 * 1024, int),  # POST /api/v1/events/import only
     "LOGIN_RATE_LIMIT": ("10 per minute", str),
     "RATELIMIT_STORAGE_URI": ("memory://", str),
-    "SQLITE_BUSY_TIMEOUT_MS": (5000, int),
+    # How long a SQLite writer waits for the write lock (e.g. behind a big import) before its request answers
+    # 503 with Retry-After; the pool's wait for a free connection too.
+    "SQLITE_BUSY_TIMEOUT_MS": (30000, int),
     # Connections kept open per process and handed from request to request (app.db); 0: one per request.
     "DATABASE_POOL_SIZE": (20, int),
     "DATABASE_POOL_RECYCLE_SECONDS": (3600, int),  # a pooled connection older than this is replaced
@@ -104,7 +107,9 @@ def load(instance_path, test_config=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
         "SESSION_COOKIE_NAME": "changetracker_session",
+        "REMEMBER_COOKIE_NAME": "remember_token",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),

@@ -11,6 +11,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
+    fn,
 )
 
 from app.db import BaseModel, JSONField, utcnow
@@ -43,6 +44,9 @@ class User(BaseModel):
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    # Part of the id sessions and remember cookies carry: logout, a password or role change and deactivation
+    # add 1 (app.accounts.users.end_sessions), which ends every session issued before.
+    session_version = IntegerField(default=1)
 
     # flask-login protocol
     @property
@@ -58,7 +62,13 @@ class User(BaseModel):
         return False
 
     def get_id(self):
-        return str(self.id)
+        """flask-login's "alternative id": what the session and the remember cookie hold (users.session_user)."""
+        return "%d:%d" % (self.id, self.session_version)
+
+
+# Usernames are unique whatever their case (VIEWER1 is viewer1); they are ASCII, so LOWER() folds them alike on
+# SQLite and PostgreSQL, and lookups by LOWER(username) use this index.
+User.add_index(User.index(fn.LOWER(User.username), unique=True, name="user_username_lower"))
 
 
 class ApiToken(BaseModel):
@@ -153,6 +163,13 @@ Event.add_index(Event.index(Event.occurred_at, Event.reverts, where=SQL("reverts
                             name="event_rollbacks"))
 
 
+# The timeline's intervals (migration 0010): partial indexes, only the events with an end, and the outages and
+# maintenance still going on.
+Event.add_index(Event.index(Event.occurred_at, name="event_interval").where(Event.ended_at.is_null(False)))
+Event.add_index(Event.index(Event.occurred_at, name="event_open_interval").where(
+    Event.ended_at.is_null() & Event.type.in_(["outage", "maintenance"])))
+
+
 # Junctions copy occurred_at so "events on agent X in [from, to)" is one index range scan.
 # Deleting an event removes its links; deleting a referenced agent/tool/toolchain is refused
 # by the database (RESTRICT) so history is only ever unlinked deliberately.
@@ -189,7 +206,7 @@ class TimelineCount(BaseModel):
 class TimelineCountDelta(TimelineCount):
     """TimelineCount's columns, one row per change: PostgreSQL's triggers append here instead of updating
     TimelineCount in place (no hot rows for concurrent writers); readers add these rows,
-    ``timeline.fold_counts`` moves them into TimelineCount."""
+    ``buckets.fold_counts`` moves them into TimelineCount."""
     id = BigAutoField()
 
     class Meta:

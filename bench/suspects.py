@@ -184,7 +184,8 @@ def _iso(moment):
 
 def rows(kind, results, latency):
     """The report's rows: (measurement, db, ours median, ours p95, bare median, bare p95, ours/bare, target, ok)."""
-    from bench.ledger import _ms, _verdict, p95
+    from bench.ledger import _ms, p95
+    from bench.runs import verdict as _verdict
 
     table = []
     if results is not None:

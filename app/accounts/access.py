@@ -20,6 +20,10 @@ RULES = {
     "pages.timeline": READ,
     "pages.event_detail": READ,
     "pages.edit_event": WRITE,
+    "pages.end_event": WRITE,
+    "pages.delete_event": WRITE,
+    "pages.quick_edit": WRITE,
+    "pages.quick_outage": WRITE,
     "ledger.list_events": READ,
     "ledger.save_search": READ,  # like the API: anyone may keep their own searches
     "ledger.delete_search": READ,  # owners (and admins) only, checked by the domain
@@ -27,6 +31,8 @@ RULES = {
     "ledger.record_event": WRITE,
     "csv_exchange.form": WRITE,
     "csv_exchange.upload": WRITE,
+    "csv_exchange.confirm": WRITE,
+    "csv_exchange.template": READ,  # the file format is no secret; importing it needs write
     "suspects.search": READ,
     "account.tokens": READ,
     "account.create_token": READ,
@@ -74,8 +80,13 @@ RULES = {
     "ingest.replay_item": ADMIN,
     "catalogue.agents": READ,
     "catalogue.agent_detail": READ,
+    "catalogue.update_agent": WRITE,
     "catalogue.tools": READ,
+    "catalogue.tool_detail": READ,
+    "catalogue.update_tool": WRITE,
     "catalogue.toolchains": READ,
+    "catalogue.toolchain_detail": READ,
+    "catalogue.update_toolchain": WRITE,
     "fleet.fleet_page": READ,
     "api.snapshots.submit_snapshot": WRITE,
     "api.poll_runs.record_poll_run": WRITE,

@@ -1,59 +1,156 @@
 """Swimlanes for the timeline: one lane per agent plus a "fleet" lane for events that name no agent.
 
-Small ranges ship the events themselves; when a range holds more than ``max_events`` matches,
-``bucket=auto`` ships per-lane, per-severity counts per hour/day/week instead, so a year of history
-never sends 100k markers to a browser. Day and week buckets over whole days read the per-day counts
-the database keeps by triggers (TimelineCount, migration 0005) unless a filter needs the events.
+One builder serves the API (GET /api/v1/timeline) and the page (/). A range that holds few markers (an event drawn
+in each of its lanes is a marker) ships the events themselves; past ``max_events`` markers in the lanes shown,
+``bucket=auto`` ships per-lane, per-severity counts per hour/day/week instead (app.ledger.buckets), so a year of
+history never sends 100k markers to a browser. Lanes can be paged (``Lanes``: offset, limit, order by activity in
+the range or by name, a name filter): the markers that count are those of the lanes shown, so 25 busy agents of a
+90-day range may still come as single events while all 290 would not. Outages and maintenance (events with an
+``ended_at``, or ongoing ones without) are listed apart as ``intervals`` when they overlap the range, also when
+they began before it.
 """
-import gc
-from collections import defaultdict
-from contextlib import contextmanager
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import JOIN, Select, chunked, fn
+from peewee import SQL, chunked, fn
 
 from app import dialect
-from app.db import database, from_db_time, to_db_time
+from app.db import from_db_time, to_db_time
+from app.ledger import buckets
 from app.ledger import filters as event_filters
 from app.ledger.events import with_links
-from app.models import Agent, Event, EventAgent, TimelineCount, TimelineCountDelta
+from app.models import SEVERITIES, Agent, Event, EventAgent, TimelineCount
 
-FLEET_LANE = "fleet"
+FLEET_LANE = buckets.FLEET_LANE
 BUCKETS = ("auto", "none", "hour", "day", "week")
+LANE_ORDERS = ("name", "activity")
+DETAILS = ("full", "summary")
 DEFAULT_SPAN = timedelta(days=30)
 HARD_EVENT_CAP = 5000
+BUCKET_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400}
+# Ended intervals that began this long before the range are still looked for; ongoing ones (no end yet) however
+# long ago they began. A longer lookback reads more of the interval index for every range.
+INTERVAL_LOOKBACK = timedelta(days=30)
+INTERVAL_CAP = 200
+INTERVAL_TYPES = ("outage", "maintenance")
+SUMMARY = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count")
+SUMMARY_COLUMNS = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "count")
 
 
-def build(filters, bucket="auto", max_events=2000, now=None):
-    """The timeline of events matching ``filters`` between ``from`` and ``to`` (default: the last 30 days)."""
+@dataclass(frozen=True)
+class Lanes:
+    """Which lanes to show: ``limit`` None shows every lane (and then ``order`` name puts the fleet lane last, as
+    the API always did); with a limit, the fleet lane comes first and on every page, beside ``limit`` agents."""
+
+    offset: int = 0
+    limit: int | None = None
+    order: str = "name"
+    match: str | None = None
+
+    @property
+    def paged(self):
+        return self.limit is not None or bool(self.match)
+
+
+def build(filters, bucket="auto", max_events=2000, now=None, lanes=Lanes(), detail="full", span=DEFAULT_SPAN):
+    """The timeline of events matching ``filters`` between ``from`` and ``to`` (default: the ``span`` before now).
+
+    ``max_events``: the most markers ``bucket=auto`` draws as single events in the lanes shown. ``detail``
+    ``summary`` ships only what a chart needs of each event (SUMMARY)."""
     if bucket not in BUCKETS:
         raise ValidationError({"bucket": ["Must be one of: %s." % ", ".join(BUCKETS)]})
     now = now or datetime.now(timezone.utc)
     filters = dict(filters)
     filters["to"] = filters.get("to") or now
-    filters["from_"] = filters.get("from_") or filters["to"] - DEFAULT_SPAN
+    filters["from_"] = filters.get("from_") or filters["to"] - span
     total = event_filters.matching(filters).count()
-    size = bucket
-    if bucket == "auto":
-        size = "none" if total <= max_events else _auto_size(filters["to"] - filters["from_"])
-    result = {"from": filters["from_"], "to": filters["to"], "total": total, "bucket": None if size == "none" else size}
-    if size == "none":
-        rows = list(event_filters.matching(filters).order_by(Event.occurred_at.desc(), Event.id.desc())
-                    .limit(min(max_events, HARD_EVENT_CAP) if bucket == "auto" else HARD_EVENT_CAP))
-        events = with_links(rows)
-        result.update(mode="events", truncated=len(events) < total, lanes=_event_lanes(events))
+    result = {"from": filters["from_"], "to": filters["to"], "now": now, "total": total, "bucket": None,
+              "lane_order": lanes.order, "lane_offset": lanes.offset, "lane_limit": lanes.limit}
+    if bucket == "none" or (bucket == "auto" and total <= max_events):
+        events = _newest(event_filters.matching(filters), HARD_EVENT_CAP if bucket == "none" else max_events, detail)
+        by_lane = _event_lanes(events)
+        shown, matched = _shown(Counter({name: len(items) for name, items in by_lane.items()}), lanes)
+        result.update(mode="events", truncated=len(events) < total, lanes_total=matched,
+                      lanes=[{"name": name, "events": _dump(by_lane.get(name, []), detail)} for name in shown])
+        result["markers"] = sum(len(lane["events"]) for lane in result["lanes"])
     else:
-        result.update(mode="buckets", truncated=False, lanes=_bucket_lanes(filters, size))
+        size = bucket if bucket != "auto" else _auto_size(filters["to"] - filters["from_"], lanes.paged)
+        activity, lane_ids = buckets.totals(filters)
+        shown, matched = _shown(Counter(activity), lanes)
+        markers = sum(activity.get(name, 0) for name in shown)
+        result.update(markers=markers, lanes_total=matched)
+        if bucket == "auto" and lanes.paged and markers <= max_events:
+            # Few enough markers in the lanes shown: their events, not counts.
+            query = event_filters.matching(filters).where(_in_lanes(filters, shown))
+            events = _newest(query, max_events, detail)
+            by_lane = _event_lanes(events)
+            result.update(mode="events", truncated=False,
+                          lanes=[{"name": name, "events": _dump(by_lane.get(name, []), detail)} for name in shown])
+        else:
+            if lanes.paged:  # count only the lanes shown
+                ids = [i for name in shown for i in lane_ids.get(name, ()) if i != TimelineCount.FLEET_LANE]
+                wanted = buckets.wanted_lanes(filters, ids, fleet=FLEET_LANE in shown)
+            else:
+                wanted = None
+            counted = {lane["name"]: lane["buckets"] for lane in buckets.lanes(filters, size, wanted)}
+            result.update(mode="buckets", bucket=size, truncated=False,
+                          lanes=[{"name": name, "buckets": _buckets(counted.get(name, []), detail)} for name in shown])
+    if lanes.paged:
+        # In groups, an interval shorter than a group is in its group's count: only longer ones are bars.
+        shortest = BUCKET_SECONDS[result["bucket"]] if result["mode"] == "buckets" else 0
+        found = _intervals(filters, [lane["name"] for lane in result["lanes"]], shortest, detail)
+        result.update(intervals=_dump(found, detail), intervals_cut=len(found) >= INTERVAL_CAP)
     return result
 
 
-def _auto_size(span):
-    if span <= timedelta(days=3):
+def _auto_size(span, few_lanes=False):
+    """Buckets a range's lanes are counted in: finer when only a page of lanes is shown."""
+    if span <= timedelta(days=10 if few_lanes else 3):
         return "hour"
-    if span <= timedelta(days=120):
+    if span <= timedelta(days=180 if few_lanes else 120):
         return "day"
     return "week"
+
+
+def _buckets(counted, detail):
+    """Per-severity buckets as counted (``full``), or one per start (``summary``): its ``count``, its worst
+    ``severity`` and ``counts`` per severity."""
+    if detail == "full":
+        return counted
+    merged = {}
+    for bucket in counted:
+        entry = merged.setdefault(bucket["start"], {"start": bucket["start"], "severity": bucket["severity"],
+                                                    "count": 0, "counts": {}})
+        entry["count"] += bucket["count"]
+        entry["counts"][bucket["severity"]] = entry["counts"].get(bucket["severity"], 0) + bucket["count"]
+        if SEVERITIES.index(bucket["severity"]) > SEVERITIES.index(entry["severity"]):
+            entry["severity"] = bucket["severity"]
+    return list(merged.values())
+
+
+def _newest(query, limit, detail):
+    """The ``limit`` newest events of ``query`` as dicts: whole (``full``), or the SUMMARY fields only."""
+    query = query.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+    return with_links(list(query)) if detail == "full" else _summaries(query)
+
+
+def _summaries(query):
+    """Events as SUMMARY dicts, read as plain rows: a chart needs no description, changes or metadata, and
+    building models with their JSON fields cost more than the query (bench/README.md, "Pages")."""
+    rows = list(query.select(*(getattr(Event, name) for name in SUMMARY_COLUMNS)).dicts())
+    agents = {}
+    ids = [row["id"] for row in rows]
+    for chunk in chunked(ids, 500):
+        for event_id, name in (EventAgent.select(EventAgent.event, Agent.name)
+                               .join(Agent, on=(Agent.id == EventAgent.agent))
+                               .where(EventAgent.event.in_(chunk)).order_by(Agent.name).tuples()):
+            agents.setdefault(event_id, []).append(name)
+    for row in rows:
+        row["occurred_at"], row["ended_at"] = from_db_time(row["occurred_at"]), from_db_time(row["ended_at"])
+        row["agents"] = agents.get(row["id"], [])
+    return rows
 
 
 def _event_lanes(events):
@@ -61,195 +158,69 @@ def _event_lanes(events):
     for event in events:
         for name in event["agents"] or [FLEET_LANE]:
             lanes.setdefault(name, []).append(event)
-    return [{"name": name, "events": lanes[name]} for name in _lane_order(lanes)]
+    return lanes
 
 
-# The per-day counts answer time, agents (lanes) and severity; these other filters need the events themselves.
-UNCOUNTED_FILTERS = ("type", "source", "tool", "toolchain", "tag", "q")
-
-
-def _bucket_lanes(filters, size):
-    # ~10^5 rows in, as many bucket dicts out, none of them cyclic: the collector would only walk them over
-    # and over while they are made (~10% of a 90-day timeline at 1M events, bench/README.md).
-    with _collector_paused():
-        return _bucket_lanes_of(filters, size)
-
-
-@contextmanager
-def _collector_paused():
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _bucket_lanes_of(filters, size):
-    wanted = event_filters.agent_ids_of(filters)  # only the asked-for agents' lanes, not every agent an event names
-    whole_days = _whole_days(filters) if size in ("day", "week") and _counted(filters) else None
-    if whole_days is None:
-        rows = _grouped(filters, size, wanted)
+def _shown(activity, lanes):
+    """(the lane names to show, in order; how many agent lanes match) out of {name: markers in the range}."""
+    names = [name for name in activity if name != FLEET_LANE]
+    if lanes.match:
+        wanted = lanes.match.lower()
+        names = [name for name in names if wanted in name.lower()]
+    if lanes.order == "activity":
+        names.sort(key=lambda name: (-activity[name], name.lower(), name))
     else:
-        first, last = whole_days
-        # The part-days at either end come from the events, the whole days between from the counts.
-        rows = (_grouped(dict(filters, to=first), size, wanted) + _counted_rows(filters, first, last, size, wanted)
-                + _grouped(dict(filters, from_=last), size, wanted))
-    by_agent = defaultdict(list)
-    bucket_start = when = None
-    for start_value, agent, severity, count in rows:
-        if start_value != bucket_start:  # rows come by start: convert each start once, not once per bucket
-            bucket_start, when = start_value, _as_utc(start_value)
-        # The events' missing link (None) and the counts' lane 0 are both the fleet lane.
-        by_agent[agent or TimelineCount.FLEET_LANE].append({"start": when, "severity": severity, "count": count})
-    names = _agent_names(set(by_agent) - {TimelineCount.FLEET_LANE})
-    agent_named_fleet = FLEET_LANE in names.values()
-    names[TimelineCount.FLEET_LANE] = FLEET_LANE
-    lanes = {}
-    for agent, buckets in by_agent.items():
-        lanes.setdefault(names[agent], []).extend(buckets)
-    if whole_days is not None and size == "week":  # a week cut by from/to has counts from both sources
-        lanes = {name: _merged(buckets) for name, buckets in lanes.items()}
-    elif agent_named_fleet and FLEET_LANE in lanes:
-        lanes[FLEET_LANE] = _merged(lanes[FLEET_LANE])  # an agent named "fleet" shares the fleet lane
-    return [{"name": name, "buckets": lanes[name]} for name in _lane_order(lanes)]
+        names.sort(key=lambda name: (name.lower(), name))
+    if not lanes.paged:
+        return names + ([FLEET_LANE] if FLEET_LANE in activity else []), len(names)
+    end = lanes.offset + lanes.limit if lanes.limit is not None else None
+    return [FLEET_LANE] + names[lanes.offset:end], len(names)
 
 
-def _counted(filters):
-    return not any(filters.get(name) for name in UNCOUNTED_FILTERS) and filters.get("planned") is None
+def _in_lanes(filters, shown):
+    """The events drawn in the ``shown`` lanes: linked to one of their agents in the range, or to no agent when
+    the fleet lane is shown."""
+    names = [name for name in shown if name != FLEET_LANE]
+    links = EventAgent.select(EventAgent.event).join(Agent, on=(Agent.id == EventAgent.agent)).where(
+        Agent.name.in_(names), EventAgent.occurred_at >= to_db_time(filters["from_"]),
+        EventAgent.occurred_at < to_db_time(filters["to"]))
+    condition = Event.id.in_(links) if names else SQL("1 = 0")
+    if FLEET_LANE in shown:
+        condition |= ~fn.EXISTS(EventAgent.select(SQL("1")).where(EventAgent.event == Event.id))
+    return condition
 
 
-def _whole_days(filters):
-    """(first midnight at or after ``from``, last midnight at or before ``to``), or None when no whole day lies between."""
-    first = _midnight(filters["from_"])
-    if first < filters["from_"]:
-        first += timedelta(days=1)
-    last = _midnight(filters["to"])
-    return (first, last) if first < last else None
+def _dump(events, detail):
+    if detail == "full":
+        return events
+    return [{key: event.get(key) for key in SUMMARY} for event in events]
 
 
-def _midnight(moment):
-    moment = moment.astimezone(timezone.utc)
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+def _lookback_start(start):
+    """``start`` - INTERVAL_LOOKBACK, held at the earliest moment a datetime holds (a ``from`` in year 1)."""
+    try:
+        return start - INTERVAL_LOOKBACK
+    except OverflowError:
+        return datetime.min.replace(tzinfo=timezone.utc)
 
 
-def _monday(midnight):
-    return (midnight - timedelta(days=midnight.weekday())).date()
-
-
-def _counted_rows(filters, first, last, size, wanted):
-    """(start, lane, severity, count) of the whole days [first, last) from the trigger-kept counts."""
-    counts = _counts_in(TimelineCount, filters, first, last, size, wanted)
-    deltas = _counts_in(TimelineCountDelta, filters, first, last, size, wanted) if fold_needed() else None
-    if deltas is not None and deltas.exists():
-        # Deltas the worker has not folded yet: add them in (one more grouping, on PostgreSQL only).
-        both = (counts + deltas).alias("counts")
-        total = fn.SUM(both.c.n)
-        query = (Select([both], [both.c.start, both.c.lane, both.c.severity, total])
-                 .group_by(both.c.start, both.c.lane, both.c.severity).having(total > 0)
-                 .order_by(both.c.start, both.c.lane, both.c.severity))
-        return database.execute(query).fetchall()
-    if size == "day":  # one row per key already, in the primary key's order
-        query = counts.where(TimelineCount.n > 0).order_by(TimelineCount.day, TimelineCount.lane,
-                                                           TimelineCount.severity)
-    else:  # along the (week, lane, severity) index: grouped without a sort
-        week = TimelineCount.week
-        query = (counts.select(week, TimelineCount.lane, TimelineCount.severity, fn.SUM(TimelineCount.n))
-                 .where(TimelineCount.n > 0)
-                 .group_by(week, TimelineCount.lane, TimelineCount.severity)
-                 .order_by(week, TimelineCount.lane, TimelineCount.severity))
-    return database.execute(query).fetchall()
-
-
-def _counts_in(model, filters, first, last, size, wanted):
-    """(start, lane, severity, n) rows of ``model`` for the whole days [first, last), ungrouped."""
-    start = model.day if size == "day" else model.week
-    query = model.select(start.alias("start"), model.lane, model.severity, model.n).where(
-        model.day >= first.date(), model.day < last.date())
-    if size == "week":  # lets the (week, lane, severity) index narrow the scan
-        query = query.where(model.week >= _monday(first), model.week <= _monday(last - timedelta(days=1)))
-    if filters.get("severity"):
-        query = query.where(model.severity.in_(filters["severity"]))
-    if wanted is not None:
-        query = query.where(model.lane.in_(wanted))
-    return query
-
-
-def fold_needed():
-    """Whether this database's triggers write deltas that ``fold_counts`` must move in (PostgreSQL)."""
-    return dialect.counts_are_deltas()
-
-
-def fold_counts():
-    """PostgreSQL: move the committed count deltas into the counts (the worker does this every minute);
-    returns how many counters changed. SQLite's triggers update the counts in place: nothing to do."""
-    with database.atomic():
-        return dialect.fold_counts()
-
-
-def _grouped(filters, size, wanted):
-    """(start, agent id or None, severity, count) grouped from the matching events themselves."""
-    # A 90-day range of a busy fleet is ~10^5 (event, agent) rows (bench/README.md), so per row as
-    # little as possible: grouped by agent id (NULL: the fleet lane) with names looked up once
-    # afterwards, and the driver's rows read as they are (every value is already int, str or the
-    # bucket start). Grouped and ordered alike, so SQLite needs no second sort; each lane's buckets
-    # come out by start, then severity.
-    if filters["from_"] >= filters["to"]:
-        return []
-    start = _bucket_start(size)
-    linked = EventAgent.event == Event.id
-    if dialect.narrows_links_by_time():
-        # The junction's copy of occurred_at (kept equal to the event's, as filters._linked relies on) narrows
-        # the links to the range first, instead of every link.
-        linked &= ((EventAgent.occurred_at >= to_db_time(filters["from_"]))
-                   & (EventAgent.occurred_at < to_db_time(filters["to"])))
-    query = (event_filters.matching(filters)
-             .select(start.alias("start"), EventAgent.agent, Event.severity, fn.COUNT(Event.id).alias("n"))
-             .join(EventAgent, JOIN.LEFT_OUTER, on=linked)
-             .group_by(start, EventAgent.agent, Event.severity)
-             .order_by(start, EventAgent.agent, Event.severity))
-    if wanted is not None:
-        query = query.where(EventAgent.agent.in_(wanted))
-    return database.execute(query).fetchall()
-
-
-def recount():
-    """Refill the per-day counts from the events, as migration 0005 did (after a bulk load with triggers off)."""
-    with database.atomic():
-        TimelineCountDelta.delete().execute()
-        TimelineCount.delete().execute()
-        dialect.recount()
-
-
-def _merged(buckets):
-    counts = {}
-    for bucket in buckets:
-        key = (bucket["start"], bucket["severity"])
-        counts[key] = counts.get(key, 0) + bucket["count"]
-    return [{"start": start, "severity": severity, "count": count} for (start, severity), count in sorted(counts.items())]
-
-
-def _agent_names(ids):
-    names = {}
-    for chunk in chunked(sorted(ids), 500):
-        names.update(Agent.select(Agent.id, Agent.name).where(Agent.id.in_(chunk)).tuples())
-    return names
-
-
-def _bucket_start(size):
-    return dialect.hour_day_or_week(size, Event.occurred_at)
-
-
-def _as_utc(value):
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    elif not isinstance(value, datetime):  # a DATE column (the counts) on PostgreSQL
-        value = datetime(value.year, value.month, value.day)
-    return from_db_time(value)
-
-
-def _lane_order(lanes):
-    ordered = sorted((n for n in lanes if n != FLEET_LANE), key=str.lower)
-    return ordered + ([FLEET_LANE] if FLEET_LANE in lanes else [])
-
+def _intervals(filters, shown, shortest=0, detail="full"):
+    """Events with an end (or ongoing outages and maintenance, which have none yet) in the ``shown`` lanes that
+    overlap [from, to), oldest first: those that began in the range or up to INTERVAL_LOOKBACK before it and end
+    after it begins, and those still going on however long ago they began."""
+    start, end = to_db_time(filters["from_"]), to_db_time(filters["to"])
+    untimed = dict(filters, from_=None, to=None)  # the range is the conditions below, on the partial indexes
+    earliest = _lookback_start(filters["from_"])
+    lanes = _in_lanes(dict(filters, from_=earliest), shown)
+    # "ended_at IS NOT NULL" as written in the partial index of migration 0010, so both databases can use it.
+    ended = (event_filters.matching(untimed)
+             .where(SQL('"t1"."ended_at" IS NOT NULL'), Event.ended_at > start, Event.occurred_at < end,
+                    Event.occurred_at >= to_db_time(earliest), lanes))
+    if shortest:
+        ended = ended.where(dialect.lasts_at_least(Event.occurred_at, Event.ended_at, shortest))
+    open_ids = dialect.open_interval_ids(end, INTERVAL_TYPES, INTERVAL_CAP * 5)
+    going_on = (event_filters.matching(untimed).where(Event.id.in_(open_ids), lanes)
+                .order_by(Event.occurred_at, Event.id).limit(INTERVAL_CAP))
+    rows = _newest(going_on, INTERVAL_CAP, detail) if open_ids else []
+    rows += _newest(ended, INTERVAL_CAP - len(rows), detail) if len(rows) < INTERVAL_CAP else []
+    return sorted(rows, key=lambda e: (e["occurred_at"], e["id"]))

@@ -19,7 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.db import database, utcnow
 from app.ingest import inbox
-from app.ledger import timeline
+from app.ledger import buckets
 from app.ops import backups, leases, retention
 from app.polling import poll_runs, runner
 from app.polling.collectors import config as poller_config
@@ -94,9 +94,9 @@ class Worker:
         if minutes > 0:
             scheduler.add_job(self.run_duty, "interval", minutes=minutes, id="pollers", args=["pollers", self.poll],
                               next_run_time=_now() + timedelta(seconds=5))
-        if timeline.fold_needed():
+        if buckets.fold_needed():
             scheduler.add_job(self.run_duty, "interval", minutes=1, id="timeline-counts",
-                              args=["timeline counts", timeline.fold_counts])
+                              args=["timeline counts", buckets.fold_counts])
         scheduler.add_job(self.run_duty, "interval", hours=1, id="retention", args=["retention", self.apply_retention],
                           next_run_time=_now() + timedelta(seconds=10))
         hours = self.config["WORKER_BACKUP_HOURS"]

@@ -15,7 +15,7 @@ from app.ledger import catalogue, filters
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 LEDGER_TIMES = ("from", "to")
 # Single-valued /events arguments, in the order a query string lists them.
-LEDGER_SINGLE = ("q", "sort", "limit", "cursor")
+LEDGER_SINGLE = ("q", "sort", "limit", "cursor", "start")
 PAGE_SIZE = 100
 # Left out of links and saved searches: the form always sends them, and they say nothing.
 LEDGER_DEFAULTS = {"sort": "-occurred_at", "limit": str(PAGE_SIZE)}
@@ -70,7 +70,10 @@ def datetime_local(value):
         except ValueError:
             return ""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:  # no such instant in UTC (0001-01-01T00:30+01:00): the parser says so by the field
+            return ""
     return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
 
 
@@ -99,7 +102,8 @@ def query_string(query, without=()):
 
 def ledger_form(query):
     """What the /events filter form shows for ``query`` (see ``ledger_query``)."""
-    form = {name: ", ".join(query.getlist(name)) for name in ("agent", "label", "tool", "toolchain", "tag")}
+    form = {name: ", ".join(query.getlist(name)) for name in ("agent", "label", "tool", "toolchain", "tag", "not_agent",
+                                                               "not_tool", "not_tag")}
     form.update({name: set(query.getlist(name)) for name in ("type", "severity", "source")})
     form.update({name: query.get(name, "") for name in LEDGER_SINGLE})
     form["sort"] = form["sort"] or LEDGER_DEFAULTS["sort"]
@@ -152,3 +156,13 @@ def event_form_errors(messages):
             texts = [prefix + text for text in texts]
         errors.setdefault(name, []).extend(texts)
     return errors
+
+
+def local_path(target):
+    """``target`` if it is a path on this site ("/events?agent=x"), else None: where a form may send the browser
+    back to, never another site (//evil.example, https://...)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 32 for c in target):
+        return None
+    return target

@@ -11,8 +11,9 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden
 from app.http.errors import field_messages
 from app.ledger import events, filters, saved_searches
-from app.models import EVENT_TYPES, SEVERITIES, SOURCES
-from app.web import form_input
+from app.models import EVENT_TYPES, SEVERITIES
+from app.models import Event
+from app.web import form_input, panel
 
 bp = Blueprint("ledger", __name__)
 
@@ -64,33 +65,58 @@ def delete_search(search_id):
 
 def _ledger_page(query, save_form=None, save_errors=None, status=200):
     """The /events page for ``query`` (see form_input.ledger_query); bad filters → 422 with the form and messages."""
-    errors, items, cursor = {}, [], None
+    errors, items, cursor, found, total = {}, [], None, None, None
     try:
         found = filters.parse(query, defaults={"limit": form_input.PAGE_SIZE})
     except ValidationError as exc:
         errors, status = field_messages(exc), 422
     else:
         items, cursor = events.list_events(found)
-    current = form_input.query_string(query, without=("cursor",))
-    page_size = found["limit"] if not errors else form_input.PAGE_SIZE
+        total = filters.matching(found).count()
+    current = form_input.query_string(query, without=("cursor", "start"))
+    page_size = found["limit"] if found else form_input.PAGE_SIZE
+    start = _position(request.args.get("start")) if "cursor" in query else 1
     return render_template(
-        "events.html", items=items, errors=errors, form=form_input.ledger_form(query),
-        labels=FILTER_LABELS, more_open=any(query.get(n) for n in MORE_FILTERS) or bool(set(MORE_FILTERS) & set(errors)),
+        "events.html", items=items, errors=errors, total=total, start=start, labels=FILTER_LABELS,
+        panel=panel.context(query, found, "ledger.list_events", total=total, open_panel=True),
+        sort=query.get("sort") or "-occurred_at", sort_hidden=[(k, v) for k, v in query.items(multi=True)
+                                                                 if k not in ("sort", "cursor", "start")],
         current=current, paged="cursor" in query, page_size=page_size,
-        next_url=_ledger_url(current, cursor=cursor) if cursor else None,
-        first_url=_ledger_url(current),
+        next_url=_ledger_url(current, cursor=cursor, start=start + len(items)) if cursor else None,
+        first_url=_ledger_url(current), back=request.full_path,
+        ledger_empty=not errors and total == 0 and not current and not Event.select().exists(),
         csv_url=_query_url(url_for("api.csv_exchange.export_events"),
-                           form_input.query_string(query, without=("sort", "limit", "cursor"))),
-        saved=saved_searches.list_saved_searches(g.actor), may_delete_any=g.level >= ADMIN,
+                           form_input.query_string(query, without=("sort", "limit", "cursor", "start"))),
+        may_delete_any=g.level >= ADMIN,
         save_form=save_form or {"name": "", "shared": False}, save_errors=save_errors or {},
-        save_labels=SAVE_LABELS, types=EVENT_TYPES, severities=SEVERITIES, sources=SOURCES, sorts=SORTS,
+        save_labels=SAVE_LABELS, sorts=SORTS, only_links=_value_links(query),
         page_sizes=[(size, size) for size in sorted(set(PAGE_SIZES) | {page_size})],
     ), status
 
 
+def _position(text):
+    """The 1-based position of a page's first row, carried in its link for the "51–100 of 8,214" line."""
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 10 and int(text) > 0 else 1
+
+
+def _value_links(query):
+    """For the agent, tool and tag values in the rows: (only this, leave it out) links that keep the other filters."""
+    def links(name, value):
+        only = query.copy()
+        only.setlist(name, [value])
+        only.poplist("cursor")
+        without = query.copy()
+        without.setlist("not_" + name, list(dict.fromkeys(query.getlist("not_" + name) + [value])))
+        without.setlist(name, [v for v in query.getlist(name) if v != value])
+        without.poplist("cursor")
+        return _ledger_url(form_input.query_string(only)), _ledger_url(form_input.query_string(without))
+    return links
+
+
 def _ledger_url(query_string, **extra):
     if extra:
-        query_string = "&".join(part for part in (query_string, form_input.query_string(MultiDict(extra))) if part)
+        query_string = "&".join(part for part in (query_string, form_input.query_string(MultiDict(
+            {k: str(v) for k, v in extra.items()}))) if part)
     return _query_url(url_for("ledger.list_events"), query_string)
 
 

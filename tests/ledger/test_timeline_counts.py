@@ -9,7 +9,7 @@ from peewee import IntegrityError, InternalError, PostgresqlDatabase
 
 from app.accounts.audit import Actor
 from app.db import database
-from app.ledger import catalogue, timeline
+from app.ledger import buckets, catalogue
 from app.ledger.events import delete_event, record_event, record_events, update_event, validate_event
 from app.models import SEVERITIES, Event, EventAgent, TimelineCount, TimelineCountDelta
 from tests.conftest import connected
@@ -20,7 +20,7 @@ AGENTS = ["linux-%02d" % i for i in range(1, 6)]
 
 
 def stored_counts():
-    timeline.fold_counts()  # PostgreSQL's triggers write deltas; fold them in before reading the counts
+    buckets.fold_counts()  # PostgreSQL's triggers write deltas; fold them in before reading the counts
     return {(str(day), lane, severity): n for day, lane, severity, n in
             TimelineCount.select(TimelineCount.day, TimelineCount.lane, TimelineCount.severity, TimelineCount.n)
             .where(TimelineCount.n != 0).tuples()}
@@ -28,7 +28,7 @@ def stored_counts():
 
 def counts_from_events():
     """What the triggers must have kept: recounted from the events, the way migration 0005 fills the table."""
-    timeline.recount()
+    buckets.recount()
     return stored_counts()
 
 
@@ -62,12 +62,12 @@ def test_postgresql_deltas_count_before_they_are_folded(app, ledger):
     """On PostgreSQL the triggers append deltas; buckets read before the worker folds them are already right."""
     with connected(app):
         filters = {"from_": START, "to": START + timedelta(days=20)}
-        before_fold = timeline._bucket_lanes(filters, "day")
+        before_fold = buckets.lanes(filters, "day")
         pending = TimelineCountDelta.select().count()
-        folded = timeline.fold_counts()
+        folded = buckets.fold_counts()
         assert (pending > 0) == (folded > 0) == isinstance(database.obj, PostgresqlDatabase)
         assert TimelineCountDelta.select().count() == 0
-        assert timeline._bucket_lanes(filters, "day") == before_fold
+        assert buckets.lanes(filters, "day") == before_fold
 
 
 def test_counts_follow_every_write(app, ledger):
@@ -103,9 +103,9 @@ def test_buckets_from_counts_equal_buckets_from_events(app, ledger, size, query,
         seen = 0
         for start, end in ranges:
             filters = dict(query, from_=start, to=end)
-            from_counts = timeline._bucket_lanes(filters, size)
-            monkeypatch.setattr(timeline, "_whole_days", lambda _filters: None)  # every bucket from the events
-            from_events = timeline._bucket_lanes(filters, size)
+            from_counts = buckets.lanes(filters, size)
+            monkeypatch.setattr(buckets, "_whole_days", lambda _filters: None)  # every bucket from the events
+            from_events = buckets.lanes(filters, size)
             monkeypatch.undo()
             assert from_counts == from_events, (start, end)
             seen += sum(b["count"] for lane in from_counts for b in lane["buckets"])
@@ -115,7 +115,7 @@ def test_buckets_from_counts_equal_buckets_from_events(app, ledger, size, query,
 def test_other_filters_read_the_events(app, ledger):
     with connected(app):
         TimelineCount.update(n=TimelineCount.n + 100).execute()  # counts that would show if they were read
-        lanes = timeline._bucket_lanes({"from_": START, "to": START + timedelta(days=20), "type": ["note"]}, "day")
+        lanes = buckets.lanes({"from_": START, "to": START + timedelta(days=20), "type": ["note"]}, "day")
         assert all(b["count"] < 100 for lane in lanes for b in lane["buckets"])
 
 
@@ -125,7 +125,7 @@ def test_an_agent_named_fleet_shares_the_fleet_lane(app):
             when = (START + timedelta(days=day, hours=12)).isoformat()
             record_event({"title": "on the agent called fleet", "occurred_at": when, "agents": ["fleet"]}, ME)
             record_event({"title": "fleet-wide", "occurred_at": when}, ME)
-        lanes = timeline._bucket_lanes({"from_": START, "to": START + timedelta(days=5)}, "day")
+        lanes = buckets.lanes({"from_": START, "to": START + timedelta(days=5)}, "day")
         assert [lane["name"] for lane in lanes] == ["fleet"]
         assert [(b["start"].day, b["count"]) for b in lanes[0]["buckets"]] == [(2 + day, 2) for day in range(5)]
 

@@ -9,7 +9,7 @@ from app.models import Event
 from app import create_app
 from tests.conftest import AuthActions, connected
 from tests.http.test_metrics import scrape, value
-from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source
+from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source, tagged_push
 
 CHANGE_AT = "2026-11-20T12:00:00Z"
 DETECTED = {"title": "linux-07: label docker added", "type": "agent_config", "source": "poller",
@@ -131,17 +131,18 @@ def test_the_window_is_configurable(app):
 
 def test_a_registry_push_nobody_announced_is_unplanned_until_the_pipeline_says_so(app, client, auth):
     make_source(app, "hub", "registry")
-    body = fixture_bytes("docker-registry-notification-push-envelope.json")
+    body = tagged_push("1.0")
     assert deliver(client, "registry", "hub", body, content_type=REGISTRY_TYPE).status_code == 202
     with connected(app):
         assert inbox.drain("w1", inbox.Settings())["done"] >= 1
     image = client.get("/api/v1/events?source=webhook", headers=auth.headers()).json["items"]
-    assert [(e["tools"], e["unplanned"]) for e in image] == [(["library/test"], True)]
+    assert [(e["tools"], e["unplanned"]) for e in image] == [(["library/test:1.0"], True)]
 
     # The pipeline that pushed it records what it did, dated when it started (before the registry's timestamp).
     pushed_at = json.loads(body)["events"][0]["timestamp"]
     post(client, auth, {"title": "Build and push library/test", "type": "docker_image", "source": "pipeline",
-                        "occurred_at": pushed_at.replace("15:04:05", "14:50:00"), "tools": ["library/test"]})
+                        "occurred_at": pushed_at.replace("15:04:05", "14:50:00"),
+                        "tools": ["library/test:1.0"]})
     assert get(client, auth, image[0]["id"])["unplanned"] is False
 
 

@@ -5,7 +5,7 @@ import pytest
 from marshmallow import ValidationError
 
 from app.accounts.audit import Actor
-from app.ledger import timeline
+from app.ledger import buckets
 from app.ledger.events import record_event
 from app.models import AuditEntry, Event, TimelineCount
 from app.ops import retention
@@ -44,7 +44,7 @@ def test_bad_cutoffs(before, older_than, field, message):
 
 
 def _timeline_counts():
-    timeline.fold_counts()  # PostgreSQL's triggers write deltas; fold them in before reading the counts
+    buckets.fold_counts()  # PostgreSQL's triggers write deltas; fold them in before reading the counts
     return {(str(day), lane, severity): n for day, lane, severity, n in
             TimelineCount.select(TimelineCount.day, TimelineCount.lane, TimelineCount.severity, TimelineCount.n)
             .where(TimelineCount.n != 0).tuples()}
@@ -69,7 +69,7 @@ def test_purge_runs_in_batches_and_keeps_one_audit_entry_with_the_running_counts
         assert entries[0].after == {"before": "2026-01-01T00:00:00Z", **purged}
         # The per-day counts the database keeps by triggers still equal a recount from the events.
         kept = _timeline_counts()
-        timeline.recount()
+        buckets.recount()
         assert kept == _timeline_counts() and kept
         assert retention.count(cutoff) == dict.fromkeys(retention.COUNTS, 0)
         assert retention.purge(cutoff, actor=ME) == dict.fromkeys(retention.COUNTS, 0)

@@ -57,11 +57,16 @@ def token_row(page, name):
     return page.locator("#token-list tbody tr[data-token-id]").filter(has_text=name)
 
 
-def definitions(cell):
-    """The <dl> of an audit before/after cell as {term: value}."""
-    terms = cell.locator("dt").all_inner_texts()
-    values = cell.locator("dd").all_inner_texts()
-    return dict(zip((t.strip() for t in terms), (v.strip() for v in values)))
+def definitions(row, side):
+    """One side ("before" or "after") of an audit entry's field-by-field diff as {field: value shown}."""
+    found = {}
+    for term in row.locator("dl.diff dt").all():
+        field = term.get_attribute("data-field")
+        value = row.locator('dl.diff dt[data-field="%s"] + dd.%s, dl.diff dt[data-field="%s"] + dd + dd.%s'
+                            % (field, side, field, side))
+        if value.count():
+            found[field] = value.first.inner_text().strip()
+    return found
 
 
 def create_token_in_page(page, name, scope="write", days="30"):
@@ -177,8 +182,8 @@ def test_the_audit_trail_shows_before_and_after_of_an_edited_event(page, auth, a
     update = history.nth(0)  # newest first
     cells = update.locator("td").all_inner_texts()
     assert cells[1:3] == ["editor", "update"]
-    assert definitions(update.locator("td.before")) == {"title": "Docker image jenkins-agent:1.4", "severity": "low"}
-    assert definitions(update.locator("td.after")) == {"title": "Docker image jenkins-agent:1.5", "severity": "high"}
+    assert definitions(update, "before") == {"title": "Docker image jenkins-agent:1.4", "severity": "low"}
+    assert definitions(update, "after") == {"title": "Docker image jenkins-agent:1.5", "severity": "high"}
     assert history.nth(1).locator("td").nth(2).inner_text() == "create"
 
     log_out(page)
@@ -191,8 +196,8 @@ def test_the_audit_trail_shows_before_and_after_of_an_edited_event(page, auth, a
              .filter(has=page.locator("td:nth-child(3)", has_text=re.compile(r"^update$"))))
     assert entry.count() == 1
     assert entry.locator("td").nth(1).inner_text() == "editor"
-    assert definitions(entry.locator("td.before")) == {"title": "Docker image jenkins-agent:1.4", "severity": "low"}
-    assert definitions(entry.locator("td.after")) == {"title": "Docker image jenkins-agent:1.5", "severity": "high"}
+    assert definitions(entry, "before") == {"title": "Docker image jenkins-agent:1.4", "severity": "low"}
+    assert definitions(entry, "after") == {"title": "Docker image jenkins-agent:1.5", "severity": "high"}
 
     # The filter narrows to events, and the entry links back to the event page.
     page.locator("select[name=entity_type]").select_option("event")

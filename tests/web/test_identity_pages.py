@@ -43,23 +43,30 @@ def user_row(page_html, username):
 
 
 def audit_rows(page_html):
-    """Rows of #audit-list as dicts: actor, action, entity, before {k: v}, after {k: v}."""
+    """Rows of #audit-list as dicts: actor, action, entity, before {field: text}, after {field: text}."""
     table = re.search(r'<table[^>]*id="audit-list".*?</table>', page_html, re.S)
     assert table, "no #audit-list on the page"
     rows = []
-    for row in re.findall(r"<tr>(.*?)</tr>", table.group(0), re.S):
+    for row in re.findall(r'<tr class="entry">(.*?)</tr>', table.group(0), re.S):
         tds = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
-        if len(tds) != 6:
-            continue
-        rows.append({
-            "actor": text_of(tds[1]), "action": text_of(tds[2]), "entity": text_of(tds[3]),
-            "before": kv(tds[4]), "after": kv(tds[5]),
-        })
+        rows.append({"actor": text_of(tds[1]), "action": text_of(tds[2]), "entity": text_of(tds[3]),
+                     "before": diff_side(tds[4], "before"), "after": diff_side(tds[4], "after")})
     return rows
 
 
-def kv(fragment):
-    return {text_of(k): text_of(v) for k, v in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", fragment, re.S)}
+def diff_side(fragment, side):
+    """{field: value as shown} of one side of an entry's field-by-field diff."""
+    found = {}
+    for field, values in re.findall(r'<dt data-field="([^"]+)">.*?</dt>(.*?)(?=<dt|</dl>)', fragment, re.S):
+        value = re.search(r'<dd class="%s">(.*?)</dd>' % side, values, re.S)
+        if value:
+            found[field] = text_of(value.group(1))
+    return found
+
+
+def field_error(page_html, field, prefix):
+    match = re.search(r'<p class="field-error" id="%s%s-error">(.*?)</p>' % (prefix, re.escape(field)), page_html, re.S)
+    return text_of(match.group(1)) if match else ""
 
 
 def errors_shown(page_html):
@@ -184,7 +191,7 @@ def test_a_viewer_cannot_tick_write(app, client, auth):
     response = create_token_via_page(client, scopes=["read", "write"])
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert any("scopes" in e and "may not hold the write scope" in e for e in errors_shown(page)), errors_shown(page)
+    assert any(e.startswith("Scopes :") and "may not hold the write scope" in e for e in errors_shown(page)), errors_shown(page)
     assert "new-token-secret" not in page
     assert token_rows(page) == {}
     assert token_count(app) == 0
@@ -208,7 +215,7 @@ def test_bad_expiry_is_422_with_a_message_and_nothing_created(app, client, auth,
     response = create_token_via_page(client, expires_days=days)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert any(e.startswith("expires_days") for e in errors_shown(page)), errors_shown(page)
+    assert any(e.startswith("Expires in (days) :") for e in errors_shown(page)), errors_shown(page)
     assert "new-token-secret" not in page
     assert token_count(app) == 0
 
@@ -299,8 +306,8 @@ def test_admin_adds_a_user_through_the_form(app, client, auth):
     assert user_row(listing, "carol")[:3] == ["carol", "editor", "yes"]
 
     taken = client.post("/admin/users", data={
-        "username": "carol", "role": "viewer", "password": PASSWORD, "csrf_token": csrf_from(page)})
-    assert taken.status_code == 422
+        "username": "CAROL", "role": "viewer", "password": PASSWORD, "csrf_token": csrf_from(page)})
+    assert taken.status_code == 409  # usernames are case-insensitive, and a clash is a 409 as everywhere
     assert any("Already taken." in e for e in errors_shown(taken.get_data(as_text=True)))
 
     # the new user can log in with that password
@@ -390,7 +397,7 @@ def test_deactivated_users_session_goes_back_to_login(app, client, auth):
 
     audit = client.get("/admin/audit", query_string={"entity_type": "user"}).get_data(as_text=True)
     entry = next(r for r in audit_rows(audit) if r["entity"] == "user bob" and r["action"] == "update")
-    assert entry["before"]["active"] == "True" and entry["after"]["active"] == "False"
+    assert entry["before"]["active"] == "yes" and entry["after"]["active"] == "no"  # readable, no Python reprs
 
 
 def test_admin_audit_filters_by_actor(client, auth, app):
@@ -452,8 +459,10 @@ def test_invalid_edit_is_422_with_the_error_and_nothing_changes(app, client, aut
     response = client.post("/events/%d" % event["id"], data={
         "title": "", "severity": "apocalyptic", "type": "tool_update", "csrf_token": csrf_from(page)})
     assert response.status_code == 422
-    shown = errors_shown(response.get_data(as_text=True))
-    assert any(e.startswith("title") for e in shown) and any(e.startswith("severity") for e in shown), shown
+    page = response.get_data(as_text=True)
+    assert "Missing data for required field." in field_error(page, "title", "e-") or \
+        "Length must be between 1 and 200." in field_error(page, "title", "e-")
+    assert "Must be one of" in field_error(page, "severity", "e-")  # each message next to its field
     with connected(app):
         assert get_event(event["id"])["title"] == "JDK 17.0.8 to 17.0.9"
         assert AuditEntry.select().where(AuditEntry.action == "update").count() == 0

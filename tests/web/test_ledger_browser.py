@@ -1,4 +1,5 @@
 """The ledger pages in Debian's chromium: record a change, find it, import a CSV, ask for suspects."""
+import csv
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -6,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.accounts.audit import Actor
-from app.ledger.events import record_event
+from app.ledger.events import get_event, record_event
 from tests.conftest import PASSWORD, connected
 
 pytestmark = pytest.mark.browser
@@ -142,51 +143,15 @@ def test_filter_page_and_download_on_events(page, auth, app, problems):
     assert content.startswith("id,title,")
     assert sorted(re.findall(r"change \d+", content)) == ["change %02d" % i for i in (1, 3, 5, 7, 9, 11)]
 
+    page.click("#save-search-panel summary")  # saving is one click away, folded by default
     page.fill("#s-name", "linux-07 changes")
     with page.expect_navigation():
         page.click("#save-search button[type=submit]")
     assert "Saved the search" in page.locator(".flash").inner_text()
     page.goto("/events")
     with page.expect_navigation():
-        page.click("#saved-searches >> text=linux-07 changes")
+        page.click("#saved-chips >> text=linux-07 changes")  # one click away, on every page with the panel
     assert page.input_value("#f-agent") == "linux-07"
-    assert problems == []
-
-
-def test_import_a_csv_through_the_page(page, auth, tmp_path, problems):
-    good = tmp_path / "changes.csv"
-    good.write_text("title,type,severity,occurred_at,agents\n"
-                    "JDK 17.0.9 on linux-01,tool_update,low,2026-11-20T10:00:00Z,linux-01\n"
-                    "Proxy outage,outage,critical,2026-11-20T11:00:00Z,\n", encoding="utf-8")
-    bad = tmp_path / "broken.csv"
-    bad.write_text("title,severity\nok,info\n,urgent\n", encoding="utf-8")
-    log_in(page, auth)
-    with page.expect_navigation():
-        page.click("nav >> text=Import")
-    assert path_of(page) == "/import"
-
-    page.set_input_files("#f-file", str(bad))
-    with page.expect_navigation() as nav:
-        page.click("#import-form button[type=submit]")
-    assert nav.value.status == 422
-    rows = page.locator("#import-errors tbody tr").all_inner_texts()
-    assert [r.split("\t")[:2] for r in rows] == [["3", "title"], ["3", "severity"]]
-    problems.clear()  # the 422 response
-
-    page.set_input_files("#f-file", str(good))
-    page.check("#f-dry_run")
-    with page.expect_navigation():
-        page.click("#import-form button[type=submit]")
-    assert "changes.csv is valid: 2 events would be imported." in page.locator("#import-valid").inner_text()
-    assert not page.is_checked("#f-dry_run")
-
-    page.set_input_files("#f-file", str(good))
-    with page.expect_navigation():
-        page.click("#import-form button[type=submit]")
-    assert "Imported 2 events from changes.csv." in page.locator(".flash").inner_text()
-    with page.expect_navigation():
-        page.click("text=events from imports")
-    assert titles(page) == ["Proxy outage", "JDK 17.0.9 on linux-01"]
     assert problems == []
 
 
@@ -268,3 +233,43 @@ def test_screenshots_of_events_and_suspects(app, page, auth, problems):
     page.goto("/events")
     page.screenshot(path="/tmp/events-narrow.png", full_page=False)
     assert [p for p in problems if "422" not in p] == []
+
+
+def test_csv_download_holds_exactly_the_rows_of_the_filtered_table(page, auth, app, problems):
+    record_all(app, [{"title": "change %02d" % i, "agents": ["linux-0%d" % (i % 3)], "tags": ["t%d" % (i % 2)],
+                      "severity": ("info", "high")[i % 2], "occurred_at": "2026-11-20T%02d:00:00Z" % i}
+                     for i in range(1, 21)])
+    log_in(page, auth, "viewer", "viewer", next_path="/events?severity=high&not_agent=linux-01&limit=500")
+    shown = titles(page)
+    assert shown and all(int(t.split()[1]) % 2 == 1 and int(t.split()[1]) % 3 != 1 for t in shown)
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    with open(download.value.path(), encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["title"] for row in rows] == shown  # the same events, in the same order
+    assert problems == []
+
+
+def test_an_editor_changes_severity_in_the_table_and_a_viewer_cannot(page, auth, app, problems):
+    ids = record_all(app, [{"title": "JDK 17.0.9", "severity": "info", "agents": ["linux-07"],
+                            "occurred_at": "2026-11-20T10:00:00Z"}])
+    log_in(page, auth, "viewer", "viewer", next_path="/events")
+    assert page.locator("#ledger select[name=severity]").count() == 0
+    assert page.locator("#ledger details.edit-tags").count() == 0
+    page.click("form.whoami button")
+    page.wait_for_load_state()
+
+    log_in(page, auth, "editor", "editor", next_path="/events")
+    with page.expect_navigation():
+        page.select_option("#sev-%d" % ids["JDK 17.0.9"], "critical")  # saved at once, no button to find
+    assert "Saved event #%d." % ids["JDK 17.0.9"] in page.locator(".flash").inner_text()
+    assert page.locator("#sev-%d" % ids["JDK 17.0.9"]).input_value() == "critical"
+    page.click("#event-%d details.edit-tags summary" % ids["JDK 17.0.9"])
+    page.fill("#tags-%d" % ids["JDK 17.0.9"], "jdk, security")
+    with page.expect_navigation():
+        page.click("#event-%d details.edit-tags button[type=submit]" % ids["JDK 17.0.9"])
+    assert page.locator("#event-%d .tags-cell" % ids["JDK 17.0.9"]).inner_text().startswith("jdk")
+    with connected(app):
+        event = get_event(ids["JDK 17.0.9"])
+    assert event["severity"] == "critical" and event["tags"] == ["jdk", "security"]
+    assert problems == []

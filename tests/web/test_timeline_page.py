@@ -19,18 +19,16 @@ def test_bad_filters_keep_the_form_and_say_what_is_wrong(client, auth):
     response = client.get("/?from=yesterday&severity=urgent")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert '<form class="filters"' in html
+    assert '<form class="stacked ledger-filters" method="get" action="/"' in html
     assert "Not a valid ISO 8601 datetime." in html and "Must be one of" in html
     assert "[&#39;" not in html and "['" not in html  # messages, not Python lists
 
 
-def test_the_page_says_when_it_shows_only_the_newest_events(client, auth, app, monkeypatch):
-    from app.web import pages
-
+def test_the_page_says_when_it_groups_events(client, auth, app):
     with connected(app):
         for i in range(3):
             record_event({"title": "event %d" % i}, Actor("t"))
-    monkeypatch.setattr(pages, "PAGE_LIMIT", 2)
+    app.config["TIMELINE_MAX_EVENTS"] = 2
     auth.login("viewer", role="viewer")
     html = client.get("/").get_data(as_text=True)
-    assert "Showing the newest 2 matching events" in html
+    assert "Grouped:" in html and "3 markers in these lanes are drawn as one marker per hour" in html
