@@ -35,8 +35,8 @@ BUCKET_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400}
 INTERVAL_LOOKBACK = timedelta(days=30)
 INTERVAL_CAP = 200
 INTERVAL_TYPES = ("outage", "maintenance")
-SUMMARY = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count")
-SUMMARY_COLUMNS = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "count")
+SUMMARY = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count", "unplanned")
+SUMMARY_COLUMNS = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "count", "unplanned")
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,7 @@ def _summaries(query):
     for row in rows:
         row["occurred_at"], row["ended_at"] = from_db_time(row["occurred_at"]), from_db_time(row["ended_at"])
         row["agents"] = agents.get(row["id"], [])
+        row["unplanned"] = bool(row["unplanned"])  # SQLite's driver gives 0 or 1
     return rows
 
 

@@ -15,7 +15,7 @@ from app.ledger import catalogue, filters
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 LEDGER_TIMES = ("from", "to")
 # Single-valued /events arguments, in the order a query string lists them.
-LEDGER_SINGLE = ("q", "sort", "limit", "cursor", "start")
+LEDGER_SINGLE = ("q", "planned", "sort", "limit", "cursor", "start")
 PAGE_SIZE = 100
 # Left out of links and saved searches: the form always sends them, and they say nothing.
 LEDGER_DEFAULTS = {"sort": "-occurred_at", "limit": str(PAGE_SIZE)}

@@ -132,3 +132,16 @@ def test_a_range_from_year_one_is_answered(client, auth, history):
     and the answer is the range's events, not a 500."""
     body = get(client, auth, "?from=0001-01-02T16:55:51-12:00&to=0001-02-01T00:00:00Z")
     assert body["total"] == 0 and body["lanes"] == []
+
+
+def test_summary_markers_say_which_changes_are_unplanned(client, auth, app):
+    """detail=summary ships the unplanned flag the hover shows, as a boolean on both databases."""
+    with connected(app):
+        for source in ("poller", "manual"):
+            record_event({"title": "by %s" % source, "type": "agent_config", "source": source,
+                          "agents": ["linux-%s" % source], "occurred_at": (START + timedelta(days=1)).isoformat()},
+                         Actor("t"))
+    body = get(client, auth, RANGE + "&lane_limit=5&detail=summary")
+    shown = [(e["title"], e["unplanned"]) for lane in body["lanes"] for e in lane["events"]
+             if lane["name"] in ("linux-poller", "linux-manual")]
+    assert sorted(shown) == [("by manual", False), ("by poller", True)]

@@ -42,7 +42,8 @@ def ledger(app, rng, count=400):
     with connected(app):
         for n in range(count):
             at = end - timedelta(hours=rng.uniform(0, 24 * 8))
-            payload = {"title": "change %d" % n, "type": rng.choice(kinds), "severity": rng.choice(list(evidence.SEVERITY)),
+            payload = {"title": "change %d" % n, "type": rng.choice(kinds),
+                       "severity": rng.choice(list(evidence.SEVERITY)),
                        "source": rng.choice(["poller", "webhook", "pipeline", "manual"]), "occurred_at": at.isoformat(),
                        "agents": rng.sample(["a%d" % i for i in range(6)], rng.choice([0, 0, 0, 1, 2])),
                        "tools": rng.sample(["t%d" % i for i in range(8)], rng.choice([0, 1, 1, 2])),

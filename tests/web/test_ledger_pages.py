@@ -630,3 +630,28 @@ def test_event_page_lists_related_changes_with_reasons(client, auth, app):
     assert "Maven on linux-07" in rows[1] and "2h 30m later" in rows[1] and "same agent linux-07" in rows[1]
     lonely = client.get("/events/%d" % ids["Unrelated"]).get_data(as_text=True)
     assert "No other change on the same agents, tools or toolchains within 24 hours." in lonely
+
+
+def test_an_unplanned_change_is_marked_in_the_table_on_its_page_and_on_its_agents_page(client, auth, app):
+    ids = record_all(app, [
+        {"title": "linux-07 labels edited by hand", "type": "agent_config", "source": "poller",
+         "occurred_at": "2026-11-20T12:00:00Z", "agents": ["linux-07"]},
+        {"title": "linux-07 relabelled by the pipeline", "type": "agent_config", "source": "pipeline",
+         "occurred_at": "2026-11-20T09:00:00Z", "agents": ["linux-07"]},
+    ])
+    auth.login("viewer", role="viewer")
+    table = client.get("/events").get_data(as_text=True).split('id="ledger"', 1)[1].split("</table>", 1)[0]
+    rows = {text_of(title): row for row in table.split("<tr")[1:]
+            for title in re.findall(r'<a href="/events/\d+">(.*?)</a>', row)}
+    assert "unplanned" in text_of(rows["linux-07 labels edited by hand"])
+    assert "unplanned" not in text_of(rows["linux-07 relabelled by the pipeline"])
+    assert 'class="flag flag-unplanned"' in client.get("/events/%d" % ids["linux-07 labels edited by hand"]).get_data(
+        as_text=True)
+    assert "flag-unplanned" not in client.get("/events/%d" % ids["linux-07 relabelled by the pipeline"]).get_data(
+        as_text=True)
+    agent = text_of(client.get("/agents/linux-07").get_data(as_text=True))
+    assert "linux-07 labels edited by hand unplanned" in agent
+
+    filtered = client.get("/events?planned=false").get_data(as_text=True)
+    assert ledger_titles(filtered) == ["linux-07 labels edited by hand"]
+    assert 'option value="false" selected' in filtered and "only unplanned changes" in text_of(filtered)
