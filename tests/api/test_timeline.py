@@ -95,7 +95,8 @@ def test_lanes_are_paged_busiest_first_with_the_fleet_lane_on_every_page(client,
     second = get(client, auth, RANGE + "&lane_limit=1&lane_order=activity&lane_offset=1&detail=summary")
     assert [lane["name"] for lane in second["lanes"]] == ["fleet", "linux-02"]
     event = second["lanes"][1]["events"][0]
-    assert set(event) == {"id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count"}
+    assert set(event) == {"id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count",
+                          "unplanned"}
     matched = get(client, auth, RANGE + "&lane_limit=5&lane=LINUX-0")  # the lane filter ignores case
     assert [lane["name"] for lane in matched["lanes"]] == ["fleet", "linux-01", "linux-02"]
 

@@ -208,3 +208,22 @@ def test_metrics_count_the_unplanned_changes(app, client, auth, mixed):
     with connected(app):
         Event.update(occurred_at=Event.created_at).where(Event.unplanned).execute()
     assert value(scrape(client, auth.headers("viewer", "read")), "changetracker_unplanned_events_last_day") == 1
+
+
+def test_one_group_commit_batch_decides_each_flag_with_the_intents_it_carries(app):
+    """Concurrent record_event calls are written in one transaction (app.ledger.group_commit): a change and the
+    pipeline's intent for it that arrive together are planned, whatever their order; the answers and the stored
+    rows agree."""
+    from app.accounts.audit import Actor
+    from app.ledger import events
+
+    payloads = [DETECTED, dict(DETECTED, title="linux-08: label docker added", agents=["linux-08"]),
+                intent("2026-11-20T11:00:00Z", agents=["linux-07"])]
+    with connected(app):
+        outcomes = events._write_batch([events._Recording(events.validate_event(p), Actor("t"),
+                                                          events.DEFAULT_DEDUPE_WINDOW) for p in payloads])
+        stored = dict(Event.select(Event.title, Event.unplanned).tuples())
+    assert [(event["title"], event["unplanned"]) for event, _ in outcomes] == [
+        ("linux-07: label docker added", False), ("linux-08: label docker added", True),
+        ("Relabel linux-07 for the docker jobs", False)]
+    assert stored == {event["title"]: event["unplanned"] for event, _ in outcomes}
