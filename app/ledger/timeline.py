@@ -64,7 +64,7 @@ def build(filters, bucket="auto", max_events=2000, now=None, lanes=Lanes(), deta
     now = now or datetime.now(timezone.utc)
     filters = dict(filters)
     filters["to"] = filters.get("to") or now
-    filters["from_"] = filters.get("from_") or filters["to"] - span
+    filters["from_"] = filters.get("from_") or _earlier(filters["to"], span)
     total = event_filters.matching(filters).count()
     result = {"from": filters["from_"], "to": filters["to"], "now": now, "total": total, "bucket": None,
               "lane_order": lanes.order, "lane_offset": lanes.offset, "lane_limit": lanes.limit}
@@ -197,10 +197,10 @@ def _dump(events, detail):
     return [{key: event.get(key) for key in SUMMARY} for event in events]
 
 
-def _lookback_start(start):
-    """``start`` - INTERVAL_LOOKBACK, held at the earliest moment a datetime holds (a ``from`` in year 1)."""
+def _earlier(moment, span):
+    """``moment`` - ``span``, held at the earliest moment a datetime holds (a ``from`` or ``to`` in year 1)."""
     try:
-        return start - INTERVAL_LOOKBACK
+        return moment - span
     except OverflowError:
         return datetime.min.replace(tzinfo=timezone.utc)
 
@@ -211,7 +211,7 @@ def _intervals(filters, shown, shortest=0, detail="full"):
     after it begins, and those still going on however long ago they began."""
     start, end = to_db_time(filters["from_"]), to_db_time(filters["to"])
     untimed = dict(filters, from_=None, to=None)  # the range is the conditions below, on the partial indexes
-    earliest = _lookback_start(filters["from_"])
+    earliest = _earlier(filters["from_"], INTERVAL_LOOKBACK)
     lanes = _in_lanes(dict(filters, from_=earliest), shown)
     # "ended_at IS NOT NULL" as written in the partial index of migration 0010, so both databases can use it.
     ended = (event_filters.matching(untimed)

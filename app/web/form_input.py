@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
+from app.fields import MAX_ID
 from app.ledger import catalogue, filters
 
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
@@ -166,3 +167,12 @@ def local_path(target):
     if any(ord(c) < 32 for c in target):
         return None
     return target
+
+
+def row_id(text):
+    """A page's ``before=`` id, for ``request.args.get(name, type=row_id)``: a positive integer a 64-bit column
+    holds, else ValueError (and the argument is ignored): a bigger one made the database driver raise."""
+    value = int(text)
+    if not 0 < value <= MAX_ID:
+        raise ValueError("Not an id: %s" % text)
+    return value

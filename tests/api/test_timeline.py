@@ -146,3 +146,8 @@ def test_summary_markers_say_which_changes_are_unplanned(client, auth, app):
     shown = [(e["title"], e["unplanned"]) for lane in body["lanes"] for e in lane["events"]
              if lane["name"] in ("linux-poller", "linux-manual")]
     assert sorted(shown) == [("by manual", False), ("by poller", True)]
+
+
+def test_a_range_to_year_one_without_from_is_answered(client, auth, history):
+    """Without ``from`` the range is the 30 days before ``to``, which in year 1 do not all exist."""
+    assert get(client, auth, "?to=0001-01-02T03:38:36-01:00")["total"] == 0
