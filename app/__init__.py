@@ -19,6 +19,7 @@ def create_app(test_config=None):
     from app.api import create_blueprint as api_blueprint
     from app.http import access_log, connections, errors, guard, health, metrics, rules
     from app.http.extensions import csrf, limiter, login_manager
+    from app.ledger import unplanned
     from app.web import (
         account,
         admin,
@@ -50,6 +51,7 @@ def create_app(test_config=None):
     metrics.instrument(app)
     access_log.install(app)
     db.bind(app.config)
+    unplanned.configure(config.unplanned_window(app.config))
     connections.connect_per_request(app)
     csrf.init_app(app)
     limiter.init_app(app)

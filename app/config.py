@@ -24,6 +24,8 @@ DEFAULTS = {
     "SECRET_KEY": (None, str),
     "SESSION_COOKIE_SECURE": (True, _as_bool),
     "DEDUPE_WINDOW_MINUTES": (60, int),
+    # A change a poller or webhook detects is unplanned without an intent recorded this long before it.
+    "UNPLANNED_WINDOW_MINUTES": (120, int),
     # The most markers (an event in each of its lanes) the timeline draws one by one; past it, per-lane groups.
     "TIMELINE_MAX_EVENTS": (1500, int),
     "MAX_BODY_BYTES": (1024 * 1024, int),
@@ -79,6 +81,10 @@ def load(instance_path, test_config=None):
         values[name] = convert(raw) if raw not in (None, "") else default
     if test_config:
         values.update(test_config)
+
+    if values["UNPLANNED_WINDOW_MINUTES"] < 1:
+        raise ConfigError("CHANGETRACKER_UNPLANNED_WINDOW_MINUTES must be at least 1 (got %d)."
+                          % values["UNPLANNED_WINDOW_MINUTES"])
 
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "changetracker.db")
@@ -141,3 +147,8 @@ def dedupe_window(config):
     """How long repeats of a ``dedupe_key`` fold into one event: DEDUPE_WINDOW_MINUTES of ``config`` (the app's
     configuration), for every way in that records events one at a time (API, pages, webhook retries)."""
     return timedelta(minutes=config["DEDUPE_WINDOW_MINUTES"])
+
+
+def unplanned_window(config):
+    """How long before a detected change an intent explains it: UNPLANNED_WINDOW_MINUTES of ``config``."""
+    return timedelta(minutes=config["UNPLANNED_WINDOW_MINUTES"])

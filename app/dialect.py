@@ -66,6 +66,14 @@ def serialise(key):
         database.execute_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
 
+def serialise_all(keys):
+    """``serialise`` for several keys in one round trip. The locks are taken in one order (their hashes'), so two
+    transactions that share some keys cannot deadlock over them."""
+    if keys and is_postgresql():
+        database.execute_sql("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
+                             "FROM unnest(%s::text[]) AS k) AS locks ORDER BY h", (list(keys),))
+
+
 # --- statements ------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """The ledger's tables. Timestamps are naive UTC (see app.db.utcnow)."""
 from peewee import (
+    SQL,
     AutoField,
     BigAutoField,
     BooleanField,
@@ -142,6 +143,24 @@ class Event(BaseModel):
     created_by = CharField(max_length=120, null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    # A change a poller or webhook detected with no intent recorded before it (app.ledger.unplanned).
+    unplanned = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # It names no agent: kept by triggers on event_agent (migration 0006), never written by the code.
+    fleet_wide = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
+
+
+# Only the flagged events, newest first: `planned=false` pages and the /metrics count (migration 0006).
+Event.add_index(Event.index(Event.occurred_at, where=SQL("unplanned"), name="event_unplanned_occurred_at"))
+# The events naming no agent, with what ranking them as suspects reads.
+Event.add_index(Event.index(Event.occurred_at, Event.type, Event.severity, Event.ended_at, Event.unplanned,
+                            where=SQL("fleet_wide"), name="event_fleet_wide"))
+# The intervals (events with an end; outages and maintenance with none yet): which were going on at a moment, for
+# the suspects of a failed build. Queries repeat INTERVALS word for word, so SQLite matches the partial index.
+INTERVALS = "ended_at IS NOT NULL OR type IN ('outage', 'maintenance')"
+Event.add_index(Event.index(Event.occurred_at, Event.ended_at, where=SQL(INTERVALS), name="event_intervals"))
+# The rollbacks by time: what was reverted before a failure.
+Event.add_index(Event.index(Event.occurred_at, Event.reverts, where=SQL("reverts_id IS NOT NULL"),
+                            name="event_rollbacks"))
 
 
 # The timeline's intervals (migration 0010): partial indexes, only the events with an end, and the outages and

@@ -121,3 +121,21 @@ def export(conn, dialect, start, end, batch=1000):
         conn.rollback()
         conn.autocommit = True
     return rows, size
+
+
+def suspects(conn, dialect, agent, start, end):
+    """The candidates of a failed build's suspects, read by hand: (id, 1 when it names ``agent``, occurred_at, type,
+    severity, ended_at, unplanned) of the agent's events in [start, end), then of the events in it that name no
+    agent. The service also weighs tools, intervals going on at ``start`` and rollbacks, and scores every row."""
+    m = dialect.mark
+    sql = ("SELECT e.id, 1, e.occurred_at, e.type, e.severity, e.ended_at, e.unplanned FROM event_agent ea "
+           "JOIN event e ON e.id = ea.event_id WHERE ea.agent_id = (SELECT id FROM agent WHERE name = %s) "
+           "AND ea.occurred_at >= %s AND ea.occurred_at < %s "
+           "UNION ALL SELECT e.id, 0, e.occurred_at, e.type, e.severity, e.ended_at, e.unplanned FROM event e "
+           "WHERE e.occurred_at >= %s AND e.occurred_at < %s "
+           "AND NOT EXISTS (SELECT 1 FROM event_agent ea WHERE ea.event_id = e.id)" % (m, m, m, m, m))
+    cur = conn.cursor()
+    cur.execute(sql, (agent, start, end, start, end))
+    rows = cur.fetchall()
+    cur.close()
+    return rows

@@ -1,10 +1,11 @@
 """The benchmark ledger: a realistic, seeded fleet history, bulk-loaded into a migrated database.
 
-SQLite is the source of truth: the file is migrated with ``app.migrations.upgrade``, its secondary
-indexes and FTS5 triggers are set aside, the rows go in with ``executemany`` in one transaction,
+SQLite is the source of truth: the file is migrated with ``app.migrations.upgrade`` up to BASE_SCHEMA, its
+secondary indexes and FTS5 triggers are set aside, the rows go in with ``executemany`` in one transaction,
 then the very same CREATE INDEX / CREATE TRIGGER statements are replayed and the FTS5 index is
-rebuilt, so the result is exactly the schema the migrations make. The file is cached under
-bench/.data/, keyed by the generator's parameters and the migration files, so re-runs skip the build.
+rebuilt, so the result is exactly the schema the migrations make. Later migrations are applied to a copy
+of that base ledger. Both files are cached under bench/.data/, keyed by the generator's parameters and the
+migration files, so re-runs skip the build.
 
 PostgreSQL gets a throw-away database on the given server, migrated the same way and filled by
 COPY from the cached SQLite file (so both hold the same rows); indexes and foreign keys are dropped
@@ -34,6 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.join(HERE, ".data")
 # Bump when the generator changes what it writes, so stale cache files are not reused.
 GENERATOR_VERSION = 2
+# The migration whose schema the generator writes (TABLES); later ones are applied to a copy (sqlite_ledger).
+BASE_SCHEMA = 5
 # The ledger ends here (fixed, so a cached file is the same whatever day it is built).
 END = datetime(2026, 1, 1, tzinfo=timezone.utc)
 CHUNK = 50_000
@@ -54,7 +57,9 @@ TABLES = {
     "event_toolchain": ("event_id", "toolchain_id", "occurred_at"),
     "event_tag": ("event_id", "tag_id", "occurred_at"),
 }
-BOOLEAN_COLUMNS = {("agent", "offline")}
+BOOLEAN_COLUMNS = {("agent", "offline"), ("event", "unplanned"), ("event", "fleet_wide")}
+# Columns later migrations added and filled (not generated): copied to PostgreSQL from the SQLite ledger too.
+DERIVED_COLUMNS = {"event": ("unplanned", "fleet_wide")}
 
 # (value, weight): the mix of a fleet's history, skewed to routine machine-observed changes.
 TYPES = (("tool_update", 18), ("package_update", 18), ("plugin_update", 14), ("agent_config", 14),
@@ -83,13 +88,16 @@ TAGS = ("security", "cve", "hotfix", "nightly", "infra", "network", "proxy", "st
         "weekend", "on-call", "incident", "postmortem", "experiment")
 
 
-def cache_path(events, agents, days, seed):
-    """bench/.data/ledger-<events>-<agents>a-<days>d-s<seed>-<hash>.db: the hash covers the generator
-    version and the migration files, so a new migration (e.g. an index) gives a fresh build."""
-    files = sorted(f for f in os.listdir(migrations.MIGRATIONS_DIR) if f.endswith(".py") and f[:1].isdigit())
+def _migration_files():
+    return sorted(f for f in os.listdir(migrations.MIGRATIONS_DIR) if f.endswith(".py") and f[:1].isdigit())
+
+
+def cache_path(events, agents, days, seed, upto=None):
+    """bench/.data/ledger-<events>-<agents>a-<days>d-s<seed>-<hash>.db: the hash covers the generator version and
+    the migration files (the first ``upto`` of them), so a new migration (e.g. an index) gives another file."""
     digest = hashlib.sha256()
     digest.update(str(GENERATOR_VERSION).encode())
-    for name in files:
+    for name in _migration_files()[:upto]:
         digest.update(name.encode())
         with open(os.path.join(migrations.MIGRATIONS_DIR, name), "rb") as source:
             digest.update(source.read())
@@ -98,33 +106,63 @@ def cache_path(events, agents, days, seed):
 
 
 def sqlite_ledger(events, agents, days, seed, rebuild=False):
-    """The path of a built SQLite ledger for these parameters, building it unless cached."""
+    """The path of a built SQLite ledger for these parameters and the current migrations, made unless cached.
+
+    The generator writes the tables as migration BASE_SCHEMA left them. That base ledger is built once (and
+    cached: the directory is shared by every checkout, so nothing here deletes a cached file); a schema with
+    later migrations is a copy of the base with those migrations applied, as an upgrade in production would
+    apply them (backfills included), cached under its own hash.
+    """
     path = cache_path(events, agents, days, seed)
     if os.path.exists(path) and not rebuild:
         log.info("using cached ledger %s", os.path.relpath(path))
         return path
+    base = cache_path(events, agents, days, seed, upto=BASE_SCHEMA)
+    if not os.path.exists(base) or (rebuild and base == path):
+        _made(base, lambda building: _build_sqlite(building, Fleet(events, agents, days, seed)))
+    if base != path:
+        _made(path, lambda building: _upgraded_copy(base, building))
+    return path
+
+
+def _made(path, make):
+    """Run ``make(temporary path)`` and move its result to ``path``; leftovers go whatever happens."""
     os.makedirs(DATA_DIR, exist_ok=True)
     building = "%s.building-%d" % (path, os.getpid())
     started = time.perf_counter()
     try:
-        _build_sqlite(building, Fleet(events, agents, days, seed))
+        make(building)
         os.replace(building, path)
     finally:
         for leftover in (building, building + "-wal", building + "-shm", building + "-journal"):
             if os.path.exists(leftover):
                 os.remove(leftover)
-    log.info("built %s in %.0f s (%.0f MiB)", os.path.relpath(path), time.perf_counter() - started,
+    log.info("made %s in %.0f s (%.0f MiB)", os.path.relpath(path), time.perf_counter() - started,
              os.path.getsize(path) / 2**20)
-    stem = os.path.basename(path).rsplit("-", 1)[0] + "-"
-    for name in os.listdir(DATA_DIR):  # the same parameters built by an older generator or schema
-        if name.startswith(stem) and not name.startswith(os.path.basename(path)):
-            os.remove(os.path.join(DATA_DIR, name))
-    return path
+
+
+def _upgraded_copy(base, path):
+    """A copy of the ``base`` ledger (read through SQLite's backup API, so a reader elsewhere is no problem) with the
+    migrations it lacks applied."""
+    log.info("copying %s and applying the migrations after %04d", os.path.relpath(base), BASE_SCHEMA)
+    source = sqlite3.connect("file:%s?mode=ro" % base, uri=True)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target, pages=65536)
+    finally:
+        source.close()
+        target.close()
+    db = open_database("sqlite:///%s" % path)
+    try:
+        migrations.upgrade(db)
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
 
 
 def _build_sqlite(path, fleet):
     db = open_database("sqlite:///%s" % path)
-    migrations.upgrade(db)
+    migrations.upgrade(db, to=BASE_SCHEMA)
     db.close()
 
     conn = sqlite3.connect(path, isolation_level=None)
@@ -473,7 +511,7 @@ def _load_postgres(conn, sqlite_path):
             for index, _ in indexes:
                 cur.execute('DROP INDEX "%s"' % index)
             for table, columns in TABLES.items():
-                _copy(cur, source, table, columns)
+                _copy(cur, source, table, columns + DERIVED_COLUMNS.get(table, ()))
             log.info("  rows in; re-creating %d indexes and %d foreign keys", len(indexes), len(foreign_keys))
             cur.execute("SET maintenance_work_mem = '256MB'")
             for _, definition in indexes:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from werkzeug.datastructures import MultiDict
 
-from bench import baselines, dataset, runs
+from bench import baselines, dataset, runs, suspects
 
 log = logging.getLogger("bench.ledger")
 
@@ -261,6 +261,8 @@ def run(target, args):
     results["timeline"] = measure_timeline(target, args.timeline_runs, args.seed + 2)
     log.info("%s: c. CSV export x %d, then memory at 10k/100k rows", target.kind, args.export_runs)
     results["export"] = measure_export(target, args.export_runs, args.seed + 3)
+    log.info("%s: f. GET /api/v1/suspects x %d", target.kind, args.suspects_runs)
+    results["suspects"] = suspects.measure_latency(target, args.suspects_runs, args.seed + 4)
     return results
 
 
@@ -270,8 +272,8 @@ def explain(target, args):
     print(plans.explain(target, _iso))
 
 
-def table(all_results):
-    """The report: one row per measurement and database."""
+def table(all_results, incidents=None):
+    """The report: one row per measurement and database; ``incidents``: the suspects' evaluation (e.)."""
     rows = [("measurement", "db", "ours median", "ours p95|worst", "bare median", "bare p95|worst", "ours/bare",
              "target", "")]
     for kind, r in all_results.items():
@@ -302,6 +304,9 @@ def table(all_results):
                      "%dk: %.1f MiB" % (small_rows // 1000, small / 2**20),
                      "%dk: %.1f MiB" % (large_rows // 1000, large / 2**20), "", "", "%.2fx" % (large / small),
                      "<= %.1fx" % EXPORT_MEMORY_GROWTH, runs.verdict(large / small <= EXPORT_MEMORY_GROWTH)))
+    rows.extend(suspects.rows(None, incidents, None))
+    for kind, r in all_results.items():
+        rows.extend(suspects.rows(kind, None, r["suspects"]))
     if "sqlite" in all_results and "postgresql" in all_results:
         s, p = all_results["sqlite"], all_results["postgresql"]
         pairs = [("d. page p95, postgresql/sqlite", p95(p["page"]["ours"]) / p95(s["page"]["ours"])),
@@ -334,6 +339,7 @@ def parse_args(argv):
     parser.add_argument("--page-runs", type=int, default=200)
     parser.add_argument("--timeline-runs", type=int, default=20)
     parser.add_argument("--export-runs", type=int, default=3)
+    parser.add_argument("--suspects-runs", type=int, default=100)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached SQLite ledger")
     parser.add_argument("--explain", action="store_true",
                         help="print the plans of the statements the service runs for a. b. c. instead of measuring")
@@ -363,12 +369,15 @@ def main(argv=None):
             drop()
     if args.explain:
         return 0
-    report = table(all_results)
+    log.info("e. ranking the suspects of %d labelled incidents", len(suspects.INCIDENTS))
+    incidents = suspects.measure_accuracy()
+    report = table(all_results, incidents)
     # The machine is shared: say how busy it was, next to the figures.
     print("\n%d events, %d agents, %d days; %s; %d CPUs, load average %.1f at start, %.1f at end\n"
           % (args.events, args.agents, args.days, datetime.now().strftime("%Y-%m-%d %H:%M"), os.cpu_count() or 0,
              load_before, os.getloadavg()[0]))
     print(report)
+    print("\n".join(["", "e. incidents whose cause was not first (* marks the cause):"] + suspects.misses(incidents)))
     print("\nwall time %.0f s" % (time.perf_counter() - started))
     if args.json:
         with open(args.json, "w") as out:

@@ -76,6 +76,40 @@ def test_foreign_keys_are_enforced_with_their_cascade_rules(app, client, auth):
         assert AuditEntry.select().where(AuditEntry.actor.startswith("editor")).count() >= 1  # the trail stays
 
 
+def test_upgrading_flags_the_changes_recorded_before_with_no_intent(db):
+    """Migration 0006 flags existing events by the rule of app.ledger.unplanned with the default window (2 h)."""
+    from datetime import datetime
+
+    from peewee import Table
+
+    migrations.downgrade(db, to=5)
+    event = Table("event").bind(db)
+    link = Table("event_agent", ("event_id", "agent_id", "occurred_at")).bind(db)
+    agent = Table("agent", ("id", "name", "labels", "description", "offline", "created_at")).bind(db)
+    now = datetime(2026, 11, 20, 12, 0)
+    for number, name in ((1, "linux-07"), (2, "linux-08")):
+        agent.insert(id=number, name=name, labels="[]", description="", offline=False, created_at=now).execute()
+    rows = [  # (title, source, type, time, agent)
+        ("pipeline relabels linux-07", "pipeline", "agent_config", datetime(2026, 11, 20, 10, 30), 1),
+        ("poller: linux-07 relabelled", "poller", "agent_config", datetime(2026, 11, 20, 12, 0, 0, 250000), 1),
+        ("poller: linux-08 relabelled", "poller", "agent_config", datetime(2026, 11, 20, 12, 0), 2),
+        ("webhook: linux-07 image, 3 h later", "webhook", "docker_image", datetime(2026, 11, 20, 13, 45), 1),
+        ("poller: linux-08 rebooted", "poller", "note", datetime(2026, 11, 20, 12, 5), 2),
+    ]
+    for number, (title, source, kind, at, agent_id) in enumerate(rows, start=1):
+        event.insert(id=number, title=title, description="", type=kind, severity="info", source=source,
+                     occurred_at=at, changes="[]", links="[]", metadata="{}", count=1, first_seen=at, last_seen=at,
+                     created_at=at, updated_at=at).execute()
+        link.insert(event_id=number, agent_id=agent_id, occurred_at=at).execute()
+    try:
+        migrations.upgrade(db)
+        flagged = sorted(title for (title,) in db.execute_sql("SELECT title FROM event WHERE unplanned"))
+        assert flagged == ["poller: linux-08 relabelled", "webhook: linux-07 image, 3 h later"]
+    finally:
+        for table in ("event_agent", "event", "agent", "timeline_count", "timeline_count_delta"):
+            db.execute_sql("DELETE FROM %s" % table)
+
+
 def test_0007_renames_users_whose_names_differ_only_by_case_and_keeps_the_oldest(db):
     """Before 0007, VIEWER1 and viewer1 could both exist; afterwards the first keeps the name, the others are
     renamed <name>-<id> (past a name already taken), with an audit entry, and their sessions end."""

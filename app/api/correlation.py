@@ -23,10 +23,12 @@ def related_events(event_id):
 @bp.get("/suspects")
 @doc("Changes that could explain a failed build", query=suspects.SuspectQuerySchema,
      response=suspects.SuspectsSchema, errors=ERRORS,
-     description="Changes in [since, before) ranked most likely first: same agent, then same tool or toolchain "
-                 "(those the agent's events in the period name, or tool=), then fleet-wide events that name no "
-                 "agent. Within a rank: changes, then notes, then changes a rollback undid before `before`; closer "
-                 "to `before` first, then the more severe. Without agent=, build_url= finds the agents from events "
-                 "that build recorded.")
+     description="Changes in [since, before), and intervals still going on at `since`, scored on their evidence, "
+                 "most likely first: how the change reaches the build (its agent; a tool or toolchain tool= names or "
+                 "the agent's changes name, or a toolchain holding one; the controller; the fleet), its kind, "
+                 "severity, how long before `before` (a decay), whether it was going on at the failure, unplanned, "
+                 "reverted before `before`, or begun before `last_success`. Each reason comes with its weight; the "
+                 "score is 100 x their product (README: How suspects are ranked). Without agent=, build_url= finds "
+                 "the agents from events that build recorded.")
 def list_suspects():
     return suspects_schema.dump(suspects.find_suspects(suspects.parse_suspect_query(request.args)))

@@ -109,6 +109,12 @@ class _VitalsCollector:
         info.add_metric((_version(),), 1)
         yield info
         yield GaugeMetricFamily("changetracker_events", "Events stored in the ledger.", value=figures["events"])
+        yield GaugeMetricFamily("changetracker_unplanned_events",
+                                "Changes a poller or webhook detected with no intent recorded before them.",
+                                value=figures["unplanned_events"])
+        yield GaugeMetricFamily("changetracker_unplanned_events_last_day",
+                                "Unplanned changes that occurred in the last 24 hours (alert when above 0).",
+                                value=figures["unplanned_events_last_day"])
         items = GaugeMetricFamily("changetracker_inbox_items", "Webhook inbox items, by state.", labels=("state",))
         for state, n in figures["inbox"].items():
             items.add_metric((state,), n)

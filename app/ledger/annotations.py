@@ -78,7 +78,7 @@ def parse(args):
     tags = [tag.strip() for value in args.getlist("tags") for tag in value.split(",") if tag.strip()]
     if tags:
         raw["tags"] = tags
-    for name in ("from", "to", "q", "limit"):
+    for name in ("from", "to", "planned", "q", "limit"):
         if args.get(name) not in (None, ""):
             raw[name] = args.get(name)
     return AnnotationQuerySchema().load(raw)

@@ -117,7 +117,8 @@ def _lanes_of(filters, size, wanted):
 
 
 def _counted(filters):
-    return not any(filters.get(name) for name in UNCOUNTED_FILTERS)
+    # planned= needs each event's flag: the per-day counts do not keep it.
+    return not any(filters.get(name) for name in UNCOUNTED_FILTERS) and filters.get("planned") is None
 
 
 def _whole_days(filters):

@@ -14,7 +14,7 @@ from app.accounts import audit
 from app.db import database, from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import NotFound
-from app.ledger import dedupe, filters, inserts
+from app.ledger import dedupe, filters, inserts, unplanned
 from app.ledger.dedupe import DEFAULT_DEDUPE_WINDOW
 from app.ledger.group_commit import GroupCommit
 from app.ledger.inserts import LINK_KEYS, LINKS, unique
@@ -118,16 +118,19 @@ def _write(recordings):
         batch = [recordings[live[i]] for i in new]
         rows = [inserts.event_values(r.data, r.actor, now) for r in batch]
         names = [{key: unique(r.data[key]) for key in LINK_KEYS} for r in batch]
+        rows = inserts.with_unplanned(rows, [r.data for r in batch], names)
         event_ids = inserts.insert_events(rows)
         inserts.insert_links(event_ids, names, [row[inserts.OCCURRED_AT] for row in rows])
-        entries = []
+        entries, events = [], []
         for i, r, event_id, row, item in zip(new, batch, event_ids, rows, names):
             event = new_event_dict(event_id, r.data, row, item)
             ids[i] = event_id
             outcomes[live[i]] = (event, True)
+            events.append(event)
             entries.append(audit.values(r.actor, "create", "event", event_id, now,
                                         after_json=audit.as_json(_audit_view(event))))
         audit.record_values(entries)
+        unplanned.settle_new(events)
 
     def resolve(target):  # dedupe.plan's -(j + 1): the new event j of this batch
         return ids[-target - 1] if target < 0 else target
@@ -187,13 +190,19 @@ def record_events(batch, actor=audit.SYSTEM, action="import"):
         errors = batch_errors(batch)
         if errors:
             raise BatchInvalid(errors)
-        ids = inserts.insert_events(rows)
+        flagged = inserts.with_unplanned(rows, [data for data, _ in batch], names)
+        for index, (row, flag) in enumerate(zip(rows, flagged)):
+            if row is not flag:  # flagged unplanned
+                results[index]["unplanned"] = True
+                tails[index] = _audit_tail(results[index])
+        ids = inserts.insert_events(flagged)
         inserts.insert_links(ids, names, [row[inserts.OCCURRED_AT] for row in rows])
         for index, target in internal.items():
             Event.update(reverts=ids[target]).where(Event.id == ids[index]).execute()
             tails[index] = _audit_tail(dict(results[index], reverts=ids[target]))
         audit.record_values([audit.values(actor, action, "event", event_id, now, after_json='{"id":%d,%s'
                                           % (event_id, tail)) for event_id, tail in zip(ids, tails)])
+        unplanned.settle_new(results)
     for result, event_id in zip(results, ids):
         result["id"] = event_id
     for index, target in internal.items():
@@ -237,7 +246,9 @@ def new_event_dict(event_id, data, row, names):
 
 
 # Fields a PATCH may not touch: identity, provenance and the de-duplication counters.
-READ_ONLY = ("id", "source", "dedupe_key", "count", "first_seen", "last_seen", "created_by", "created_at", "updated_at")
+# unplanned is the ledger's to keep (app.ledger.unplanned): recording an intent clears it.
+READ_ONLY = ("id", "source", "dedupe_key", "count", "first_seen", "last_seen", "created_by", "created_at", "updated_at",
+             "unplanned")
 
 
 def update_event(event_id, patch, actor=audit.SYSTEM):
@@ -271,6 +282,7 @@ def update_event(event_id, patch, actor=audit.SYSTEM):
                 junction.update(occurred_at=occurred_at).where(junction.event == event_id).execute()
         inserts.insert_links([event_id], [{key: unique(data[key]) for key in LINK_KEYS if key in data}], [occurred_at])
         updated = get_event(event_id)
+        unplanned.settle_edit(current, updated)
         before, after = _audit_view(current), _audit_view(updated)
         changed = [k for k in after if k not in ("updated_at",) and before.get(k) != after.get(k)]
         if changed:
@@ -284,6 +296,7 @@ def delete_event(event_id, actor=audit.SYSTEM):
     with write_transaction():
         current = get_event(event_id)
         Event.delete().where(Event.id == event_id).execute()
+        unplanned.settle_delete(current)
         audit.record(actor, "delete", "event", event_id, before=_audit_view(current))
     return current
 
@@ -398,6 +411,7 @@ def event_to_dict(event, links):
         "created_by": event.created_by,
         "created_at": from_db_time(event.created_at),
         "updated_at": from_db_time(event.updated_at),
+        "unplanned": bool(event.unplanned),  # SQLite's driver gives 0 or 1
     }
 
 

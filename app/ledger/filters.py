@@ -21,6 +21,7 @@ from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAge
 SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
 REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag", "not_agent", "not_tool",
               "not_tag")
+SINGLE = ("from", "to", "planned", "q", "sort", "limit", "cursor")
 # not_X: leave out events that name X (the table's "exclude" links).
 EXCLUSIONS = {"not_agent": "agent", "not_tool": "tool", "not_tag": "tag"}
 MAX_LIMIT = 500
@@ -42,6 +43,9 @@ class EventFilterSchema(Schema):
     type = fields.List(Text(validate=one_of(EVENT_TYPES)), load_default=list)
     severity = fields.List(Text(validate=one_of(SEVERITIES)), load_default=list)
     source = fields.List(Text(validate=one_of(SOURCES)), load_default=list)
+    planned = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "false: only unplanned changes (detected by a poller or webhook with no intent recorded "
+                       "before them); true: everything else"})
     not_agent = fields.List(Text(validate=NAME), load_default=list,
                             metadata={"description": "leave out events on this agent (repeatable)"})
     not_tool = fields.List(Text(validate=NAME), load_default=list,
@@ -83,7 +87,7 @@ def parse(args, defaults=None, schema=EventFilterSchema, extra=()):
         values = [v for v in args.getlist(name) if v != ""]
         if values:
             raw[name] = values
-    for name in ("from", "to", "q", "sort", "limit", "cursor") + tuple(extra):
+    for name in SINGLE + tuple(extra):
         if args.get(name) not in (None, ""):
             raw[name] = args.get(name)
     filters = _loader(schema).load(raw)
@@ -121,6 +125,9 @@ def matching(filters):
             ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
             linked = _linked(junction, column, ids, filters)
             query = query.where(_not_in(Event.id, linked) if name in EXCLUSIONS else _in(Event.id, linked))
+    if filters.get("planned") is not None:
+        # A bare column test, as the partial index event_unplanned_occurred_at is defined (migration 0006).
+        query = query.where(~Event.unplanned if filters["planned"] else Event.unplanned)
     if filters.get("q"):
         query = query.where(_text_match(filters["q"]))
     return query

@@ -13,6 +13,7 @@ from peewee import chunked
 
 from app import dialect
 from app.db import to_db_time
+from app.ledger import unplanned
 from app.models import Agent, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
 
 # (junction, catalogue, junction field name, event dict key)
@@ -25,8 +26,9 @@ LINKS = (
 LINK_KEYS = tuple(key for _, _, _, key in LINKS)
 EVENT_COLUMNS = ("title", "description", "type", "severity", "source", "occurred_at", "ended_at", "changes", "links",
                  "build_url", "metadata", "dedupe_key", "count", "first_seen", "last_seen", "reverts_id",
-                 "created_by", "created_at", "updated_at")
+                 "created_by", "created_at", "updated_at", "unplanned")
 OCCURRED_AT = EVENT_COLUMNS.index("occurred_at")
+UNPLANNED = EVENT_COLUMNS.index("unplanned")  # the last column
 # Rows per statement, under SQLite's and PostgreSQL's bound-parameter limits.
 EVENT_CHUNK = 500
 LINK_CHUNK = 1000
@@ -73,11 +75,20 @@ def unique(names):
 
 
 def event_values(data, actor, now):
-    """The database values of a new event's row (EVENT_COLUMNS) from validated ``data``."""
+    """The database values of a new event's row (EVENT_COLUMNS) from validated ``data``; not unplanned until
+    ``with_unplanned`` says so, in the write transaction."""
     return (data["title"], data["description"], data["type"], data["severity"], data["source"],
             to_db_time(data["occurred_at"]) if data["occurred_at"] else now, to_db_time(data["ended_at"]),
             _to_json(data["changes"]), _to_json(data["links"]), data["build_url"], _to_json(data["metadata"]),
-            data["dedupe_key"], 1, now, now, data["reverts"], actor.name, now, now)
+            data["dedupe_key"], 1, now, now, data["reverts"], actor.name, now, now, False)
+
+
+def with_unplanned(rows, datas, names):
+    """``rows`` (``event_values``) with their unplanned flag decided (app.ledger.unplanned.flags), in the write
+    transaction that inserts them, before the INSERT: by the intents recorded so far and those among them."""
+    flags = unplanned.flags([dict(item, source=data["source"], type=data["type"], occurred_at=row[OCCURRED_AT])
+                             for row, data, item in zip(rows, datas, names)])
+    return [row[:UNPLANNED] + (True,) if flag else row for row, flag in zip(rows, flags)]
 
 
 def insert_events(rows):

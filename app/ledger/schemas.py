@@ -92,6 +92,9 @@ class EventSchema(Schema):
     created_by = Text(allow_none=True, dump_only=True)
     created_at = fields.DateTime(format="iso", dump_only=True)
     updated_at = fields.DateTime(format="iso", dump_only=True)
+    unplanned = fields.Boolean(dump_only=True, metadata={
+        "description": "a change a poller or webhook detected with no intent (a pipeline, manual or imported event "
+                       "on one of its agents, tools or toolchains) recorded in the window before it"})
 
 
 class AuditEntrySchema(Schema):

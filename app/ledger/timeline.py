@@ -35,8 +35,8 @@ BUCKET_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400}
 INTERVAL_LOOKBACK = timedelta(days=30)
 INTERVAL_CAP = 200
 INTERVAL_TYPES = ("outage", "maintenance")
-SUMMARY = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count")
-SUMMARY_COLUMNS = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "count")
+SUMMARY = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count", "unplanned")
+SUMMARY_COLUMNS = ("id", "title", "type", "severity", "source", "occurred_at", "ended_at", "count", "unplanned")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def build(filters, bucket="auto", max_events=2000, now=None, lanes=Lanes(), deta
     now = now or datetime.now(timezone.utc)
     filters = dict(filters)
     filters["to"] = filters.get("to") or now
-    filters["from_"] = filters.get("from_") or filters["to"] - span
+    filters["from_"] = filters.get("from_") or _earlier(filters["to"], span)
     total = event_filters.matching(filters).count()
     result = {"from": filters["from_"], "to": filters["to"], "now": now, "total": total, "bucket": None,
               "lane_order": lanes.order, "lane_offset": lanes.offset, "lane_limit": lanes.limit}
@@ -150,6 +150,7 @@ def _summaries(query):
     for row in rows:
         row["occurred_at"], row["ended_at"] = from_db_time(row["occurred_at"]), from_db_time(row["ended_at"])
         row["agents"] = agents.get(row["id"], [])
+        row["unplanned"] = bool(row["unplanned"])  # SQLite's driver gives 0 or 1
     return rows
 
 
@@ -196,17 +197,26 @@ def _dump(events, detail):
     return [{key: event.get(key) for key in SUMMARY} for event in events]
 
 
+def _earlier(moment, span):
+    """``moment`` - ``span``, held at the earliest moment a datetime holds (a ``from`` or ``to`` in year 1)."""
+    try:
+        return moment - span
+    except OverflowError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+
+
 def _intervals(filters, shown, shortest=0, detail="full"):
     """Events with an end (or ongoing outages and maintenance, which have none yet) in the ``shown`` lanes that
     overlap [from, to), oldest first: those that began in the range or up to INTERVAL_LOOKBACK before it and end
     after it begins, and those still going on however long ago they began."""
     start, end = to_db_time(filters["from_"]), to_db_time(filters["to"])
     untimed = dict(filters, from_=None, to=None)  # the range is the conditions below, on the partial indexes
-    lanes = _in_lanes(dict(filters, from_=filters["from_"] - INTERVAL_LOOKBACK), shown)
+    earliest = _earlier(filters["from_"], INTERVAL_LOOKBACK)
+    lanes = _in_lanes(dict(filters, from_=earliest), shown)
     # "ended_at IS NOT NULL" as written in the partial index of migration 0010, so both databases can use it.
     ended = (event_filters.matching(untimed)
              .where(SQL('"t1"."ended_at" IS NOT NULL'), Event.ended_at > start, Event.occurred_at < end,
-                    Event.occurred_at >= to_db_time(filters["from_"] - INTERVAL_LOOKBACK), lanes))
+                    Event.occurred_at >= to_db_time(earliest), lanes))
     if shortest:
         ended = ended.where(dialect.lasts_at_least(Event.occurred_at, Event.ended_at, shortest))
     open_ids = dialect.open_interval_ids(end, INTERVAL_TYPES, INTERVAL_CAP * 5)

@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
+from app.fields import MAX_ID
 from app.ledger import catalogue, filters
 
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 LEDGER_TIMES = ("from", "to")
 # Single-valued /events arguments, in the order a query string lists them.
-LEDGER_SINGLE = ("q", "sort", "limit", "cursor", "start")
+LEDGER_SINGLE = ("q", "planned", "sort", "limit", "cursor", "start")
 PAGE_SIZE = 100
 # Left out of links and saved searches: the form always sends them, and they say nothing.
 LEDGER_DEFAULTS = {"sort": "-occurred_at", "limit": str(PAGE_SIZE)}
@@ -166,3 +167,12 @@ def local_path(target):
     if any(ord(c) < 32 for c in target):
         return None
     return target
+
+
+def row_id(text):
+    """A page's ``before=`` id, for ``request.args.get(name, type=row_id)``: a positive integer a 64-bit column
+    holds, else ValueError (and the argument is ignored): a bigger one made the database driver raise."""
+    value = int(text)
+    if not 0 < value <= MAX_ID:
+        raise ValueError("Not an id: %s" % text)
+    return value

@@ -11,7 +11,7 @@ from app.ingest import inbox, sources
 from app.models import INBOX_STATES
 from app.ops import leases
 from app.polling import poll_runs
-from app.web.paging import id_arg
+from app.web import form_input
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
 INBOX_PAGE = 50
@@ -122,7 +122,7 @@ def inbox_page():
     if state not in INBOX_STATES:
         state = "dead"
     source = request.args.get("source") or None
-    before = id_arg("before")
+    before = request.args.get("before", type=form_input.row_id)
     by_state = inbox.counts()
     items = inbox.list_items(state=state, limit=INBOX_PAGE + 1, before_id=before, source=source)
     older = items[INBOX_PAGE - 1].id if len(items) > INBOX_PAGE else None

@@ -13,7 +13,9 @@ from app.web import form_input
 LABELS = {"q": "Search", "from": "From (UTC)", "to": "To (UTC)", "range": "Range", "agent": "Agent",
           "label": "Agent label", "tool": "Tool", "toolchain": "Toolchain", "tag": "Tag", "type": "Type",
           "severity": "Severity", "source": "Source", "not_agent": "Not agent", "not_tool": "Not tool",
-          "not_tag": "Not tag", "sort": "Sort", "limit": "Per page"}
+          "not_tag": "Not tag", "planned": "Planned", "sort": "Sort", "limit": "Per page"}
+# planned=false|true: the panel's words for it, as the select offers it and its chip shows it.
+PLANNED = (("", "planned or not"), ("false", "only unplanned changes"), ("true", "only planned"))
 # Relative ranges: "the last 24 hours" stays the last 24 hours when the link is opened tomorrow.
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
           "90d": timedelta(days=90)}
@@ -41,6 +43,7 @@ def chips(query, endpoint, keep=(), range_name=None):
         if range_name:
             rest.add("range", range_name)
         shown = form_input.datetime_local(value).replace("T", " ") + " UTC" if name in ("from", "to") else value
+        shown = dict(PLANNED).get(value, value) if name == "planned" else shown
         made.append((LABELS[name], shown.replace("_", " ") if name in ("type", "source") else shown,
                      _url(endpoint, rest)))
     if range_name:
@@ -77,7 +80,7 @@ def context(query, found, endpoint, total=None, keep=(), range_name=None, chosen
         "saved": saved_searches.list_saved_searches(g.actor),
         "current": current,
         "labels": LABELS,
-        "types": EVENT_TYPES, "severities": SEVERITIES, "sources": SOURCES,
+        "types": EVENT_TYPES, "severities": SEVERITIES, "sources": SOURCES, "planned": PLANNED,
         "keep": list(keep), "range_name": range_name,
         "open": open_panel,
     }

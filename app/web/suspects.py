@@ -12,8 +12,9 @@ from app.web import form_input
 
 bp = Blueprint("suspects", __name__)
 LABELS = {"build_url": "Build URL", "agent": "Agents", "before": "Failed at (UTC)", "since": "Changes since (UTC)",
-          "tool": "Tools or toolchains", "limit": "Limit"}
-RANK_NAMES = {"same_agent": "same agent", "same_tool": "same tool", "fleet_wide": "fleet-wide"}
+          "last_success": "Job's last success (UTC)", "tool": "Tools or toolchains", "limit": "Limit"}
+TIMES = ("before", "since", "last_success")
+RANK_NAMES = {"same_agent": "same agent", "same_tool": "a tool it uses", "fleet_wide": "fleet-wide"}
 
 
 @bp.get("/suspects")
@@ -39,7 +40,7 @@ def _query(args):
     query = MultiDict()
     query.setlist("agent", form_input.split_agent_names(args.getlist("agent")))
     query.setlist("tool", form_input.split_names(args.getlist("tool")))
-    for name in ("before", "since"):
+    for name in TIMES:
         query[name] = form_input.utc_time(args.get(name, ""))
     for name in ("build_url", "limit"):
         query[name] = args.get(name, "").strip()
@@ -51,7 +52,7 @@ def _form(args):
             "tool": ", ".join(form_input.split_names(args.getlist("tool")))}
     form["build_url"] = args.get("build_url", "").strip()
     form["limit"] = args.get("limit", "").strip()
-    for name in ("before", "since"):
+    for name in TIMES:
         form[name + "_raw"] = args.get(name, "").strip()
         form[name] = form_input.datetime_local(form_input.utc_time(form[name + "_raw"]))
     return form
@@ -63,6 +64,8 @@ def _page(form, result=None, errors=None, agent_unknown=False):
     if result:
         result = dict(result, since=result["since"].astimezone(timezone.utc),
                       before=result["before"].astimezone(timezone.utc))
+        if result["last_success"]:
+            result["last_success"] = result["last_success"].astimezone(timezone.utc)
         events_url = url_for("ledger.list_events", agent=result["agents"],
                              **{"from": utc_iso(result["since"]), "to": utc_iso(result["before"])})
     return render_template(
@@ -77,5 +80,5 @@ def _permalink(form, result):
     """These results as a link that gives the same answer later: 'before' pinned to the time used."""
     args = {"agent": form["agent"] or None, "tool": form["tool"] or None, "build_url": form["build_url"] or None,
             "since": form["since"] and utc_iso(result["since"]), "before": utc_iso(result["before"]),
-            "limit": form["limit"] or None}
+            "last_success": result["last_success"] and utc_iso(result["last_success"]), "limit": form["limit"] or None}
     return form_input.query_string(MultiDict([(k, v) for k, v in args.items() if v]))

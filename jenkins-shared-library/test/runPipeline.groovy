@@ -72,6 +72,7 @@ Map summary = [
         value instanceof Map ? value : String.valueOf(value),
     error       : failure?.message,
     badges      : harness.badges,
+    summaries   : harness.summaries,
     httpRequests: harness.httpRequests.size(),  // never their arguments: they carry the token
     shellCalls  : harness.shellCalls.size(),
     sleeps      : harness.sleeps,

@@ -10,8 +10,9 @@ import io.changetracker.SuspectReport
  *   post { failure { suspectChanges() } }
  *   post { failure { suspectChanges(tools: ['jdk17', 'maven-3.9']) } }
  *
- * Returns the suspects, best first, as maps (id, title, rank, reasons, url, ...). It never fails the build: any
- * problem, a bad parameter included, is a warning and an empty list.
+ * Returns the suspects, best first, as maps (id, title, rank, score, summary, reasons, evidence, url, ...). With the
+ * Badge plugin it also badges the build and names the most likely suspect in the build's summary. It never fails the
+ * build: any problem, a bad parameter included, is a warning and an empty list.
  */
 def call(Map config = [:]) {
     Map defaultConfig = [
@@ -65,6 +66,7 @@ List findSuspects(Map config) {
     }
     echo(report.render(query))
     addSuspectsBadge(report, query)
+    addSuspectsSummary(report)
     return report.suspects
 }
 
@@ -91,6 +93,23 @@ Map lastSuccessfulBuild(boolean needed) {
             '); looking back the tracker\'s default 7 days')
     }
     return lastSuccess
+}
+
+/**
+ * With the Badge plugin (2.x), a line in the failed build's summary naming the most likely suspect and why, linking
+ * to its page in the tracker; without it, the console and the badge say the same.
+ */
+def addSuspectsSummary(SuspectReport report) {
+    if (report.suspects.isEmpty()) {
+        return
+    }
+    try {
+        addSummary(icon: 'warning.gif', text: report.summaryText(), link: report.suspects[0].url)
+    } catch (NoSuchMethodError ignored) {
+        // Jenkins without the Badge plugin 2.x: "No such DSL method 'addSummary'".
+    } catch (MissingMethodException ignored) {
+        // The same outside Jenkins.
+    }
 }
 
 /** With the Badge plugin, a badge on the build linking to its suspects; without it, the echoed links do. */

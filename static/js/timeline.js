@@ -72,7 +72,8 @@
       (e.count > 1 ? " · ×" + e.count : "") + "<br>" + esc(shown(e.occurred_at)) +
       (e.ended_at ? " → " + esc(shown(e.ended_at)) : "") + "<br>" +
       (e.agents && e.agents.length ? "agents: " + esc(e.agents.join(", ")) : "fleet-wide") +
-      (!e.ended_at && (e.type === "outage" || e.type === "maintenance") ? "<br><b>still going on</b>" : "");
+      (!e.ended_at && (e.type === "outage" || e.type === "maintenance") ? "<br><b>still going on</b>" : "") +
+      (e.unplanned ? "<br><b>⚠ unplanned</b>: no intent recorded before it" : "");
   }
   function eventTraces(result, index) {
     return SEVERITIES.map(function (severity) {

@@ -95,7 +95,8 @@ def test_lanes_are_paged_busiest_first_with_the_fleet_lane_on_every_page(client,
     second = get(client, auth, RANGE + "&lane_limit=1&lane_order=activity&lane_offset=1&detail=summary")
     assert [lane["name"] for lane in second["lanes"]] == ["fleet", "linux-02"]
     event = second["lanes"][1]["events"][0]
-    assert set(event) == {"id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count"}
+    assert set(event) == {"id", "title", "type", "severity", "source", "occurred_at", "ended_at", "agents", "count",
+                          "unplanned"}
     matched = get(client, auth, RANGE + "&lane_limit=5&lane=LINUX-0")  # the lane filter ignores case
     assert [lane["name"] for lane in matched["lanes"]] == ["fleet", "linux-01", "linux-02"]
 
@@ -125,3 +126,28 @@ def test_intervals_overlapping_the_range_come_apart(client, auth, app, history):
     body = get(client, auth, RANGE + "&lane_limit=5&detail=summary")
     assert [e["title"] for e in body["intervals"]] == ["outage still going on", "long maintenance"]
     assert body["intervals"][0]["ended_at"] is None and body["intervals_cut"] is False
+
+
+def test_a_range_from_year_one_is_answered(client, auth, history):
+    """Intervals are looked for a while before ``from``: from the first days of year 1 that moment does not exist,
+    and the answer is the range's events, not a 500."""
+    body = get(client, auth, "?from=0001-01-02T16:55:51-12:00&to=0001-02-01T00:00:00Z")
+    assert body["total"] == 0 and body["lanes"] == []
+
+
+def test_summary_markers_say_which_changes_are_unplanned(client, auth, app):
+    """detail=summary ships the unplanned flag the hover shows, as a boolean on both databases."""
+    with connected(app):
+        for source in ("poller", "manual"):
+            record_event({"title": "by %s" % source, "type": "agent_config", "source": source,
+                          "agents": ["linux-%s" % source], "occurred_at": (START + timedelta(days=1)).isoformat()},
+                         Actor("t"))
+    body = get(client, auth, RANGE + "&lane_limit=5&detail=summary")
+    shown = [(e["title"], e["unplanned"]) for lane in body["lanes"] for e in lane["events"]
+             if lane["name"] in ("linux-poller", "linux-manual")]
+    assert sorted(shown) == [("by manual", False), ("by poller", True)]
+
+
+def test_a_range_to_year_one_without_from_is_answered(client, auth, history):
+    """Without ``from`` the range is the 30 days before ``to``, which in year 1 do not all exist."""
+    assert get(client, auth, "?to=0001-01-02T03:38:36-01:00")["total"] == 0

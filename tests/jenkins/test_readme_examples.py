@@ -101,8 +101,16 @@ def test_the_readme_example_records_the_change_then_explains_the_next_failure(ru
                                "the start of the last successful build #3, ") for line in log), output(proc)
     assert any(line.startswith("  1. [same agent] #%d Upgrade Docker to 27.3 (tool_update, info, " % event["id"])
                for line in log), output(proc)
-    assert "       why: same agent linux-agent-07" in log
-    assert "       %s/events/%d" % (live_server.url, event["id"]) in log
+    # Why, in plain words: on this agent, a strong change (a tool update), recorded as info, moments before.
+    assert any(line.startswith("       why: same agent, strong change, info severity, ") for line in log), output(proc)
+    event_url = "%s/events/%d" % (live_server.url, event["id"])
+    assert "       " + event_url in log
+    # The failed build's summary names it, with a link to it (the Badge plugin's addSummary).
+    [summary] = result["summaries"]
+    assert summary["link"] == event_url
+    assert summary["text"].startswith("Change Tracker: most likely #%d Upgrade Docker to 27.3 (same agent, strong "
+                                      "change, info severity, " % event["id"]) and summary["text"].endswith(
+        "; the only suspect)")
     assert len(client.get("/api/v1/events", headers=viewer).get_json()["items"]) == 1, "the failed build recorded nothing"
 
     # Its badge opens the tracker's suspects page with the same answer.

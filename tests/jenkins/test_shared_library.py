@@ -208,42 +208,53 @@ def test_suspect_changes_lists_what_record_change_recorded_ranked(run_pipeline, 
             error('3 tests failed')
         } catch (err) {
             // what post { failure { ... } } runs
-            return suspectChanges(tools: ['maven-3.9'])
+            return suspectChanges(tools: ['maven-3.9', 'jdk17'])
         }
     """, credentials={"change-tracker-token": reader}, env=FAILED_BUILD_ENV,
         previousSuccessfulBuild={"number": 41, "startTimeInMillis": int(last_success.timestamp() * 1000)})
 
     assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
     suspects = result["value"]
-    assert [s["id"] for s in suspects] == [on_agent, sibling, outage], "ranked, without %d and %d" % (old, unrelated)
-    assert [s["rank"] for s in suspects] == ["same_agent", "same_tool", "fleet_wide"]
-    assert suspects[0]["reasons"] == ["same agent linux-agent-07"]
-    assert suspects[1]["reasons"] == ["same tool jdk17 as recent changes on linux-agent-07"]
-    assert suspects[2]["reasons"] == ["fleet-wide: names no agent"]
+    # The outage was recorded with no end: still going on, it comes first.
+    assert [s["id"] for s in suspects] == [outage, on_agent, sibling], "ranked, without %d and %d" % (old, unrelated)
+    assert [s["rank"] for s in suspects] == ["fleet_wide", "same_agent", "same_tool"]
+    assert suspects[0]["summary"] == "every build, strong change, high severity, going on at the failure"
+    assert suspects[1]["reasons"][0] == "same agent linux-agent-07"
+    assert suspects[1]["summary"].startswith("same agent, strong change, ")
+    assert suspects[2]["reasons"][:2] == ["names other agents only, not linux-agent-07", "tool jdk17 named in the query"]
+    assert suspects[2]["evidence"][0] == {"rule": "scope", "reason": "names other agents only, not linux-agent-07",
+                                          "weight": 0.35}
     assert suspects[0]["score"] > suspects[1]["score"] > suspects[2]["score"]
-    assert [s["url"] for s in suspects] == ["%s/events/%d" % (live_server.url, i) for i in (on_agent, sibling, outage)]
-    assert suspects[0]["title"] == "Temurin 17.0.12 on linux-agent-07"
-    assert (suspects[0]["type"], suspects[0]["severity"]) == ("tool_update", "medium")
-    assert suspects[0]["agents"] == ["linux-agent-07"] and suspects[0]["tools"] == ["jdk17"]
-    assert 0 <= suspects[0]["secondsBefore"] < 600
+    assert [s["url"] for s in suspects] == ["%s/events/%d" % (live_server.url, i) for i in (outage, on_agent, sibling)]
+    assert suspects[1]["title"] == "Temurin 17.0.12 on linux-agent-07"
+    assert (suspects[1]["type"], suspects[1]["severity"]) == ("tool_update", "medium")
+    assert suspects[1]["agents"] == ["linux-agent-07"] and suspects[1]["tools"] == ["jdk17"]
+    assert 0 <= suspects[1]["secondsBefore"] < 600
+    [summary] = result["summaries"]
+    assert summary == {"icon": "warning.gif", "link": "%s/events/%d" % (live_server.url, outage),
+                       "text": "Change Tracker: most likely #%d Artifact proxy down (every build, strong change, high "
+                               "severity, going on at the failure; score %d; 1 of 3 suspects)"
+                               % (outage, round(suspects[0]["score"]))}
 
     [badge] = result["badges"]
     suspects_page = badge["link"]
     page = urlsplit(suspects_page)
     assert "%s://%s%s" % (page.scheme, page.netloc, page.path) == live_server.url + "/suspects"
     asked = parse_qs(page.query)
-    assert (asked["agent"], asked["tool"], asked["build_url"]) == (["linux-agent-07"], ["maven-3.9"],
+    assert (asked["agent"], asked["tool"], asked["build_url"]) == (["linux-agent-07"], ["maven-3.9", "jdk17"],
                                                                    [FAILED_BUILD_ENV["BUILD_URL"]])
-    assert asked["since"] == [last_success.isoformat(timespec="milliseconds").replace("+00:00", "Z")]
+    started = last_success.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert asked["since"] == asked["last_success"] == [started]
     assert result["badges"] == [{"icon": "warning.gif", "link": suspects_page,
-                                 "text": "Change Tracker: 3 suspect changes; most likely #%d Temurin 17.0.12 on "
-                                         "linux-agent-07" % on_agent}]
+                                 "text": "Change Tracker: 3 suspect changes; most likely #%d Artifact proxy down"
+                                         % outage}]
     echoed = _echoed(proc)
     header = next(line for line in echoed if line.startswith("suspectChanges: "))
-    assert header == ("suspectChanges: 3 changes could explain this failure (agent linux-agent-07, tool maven-3.9; "
+    assert header == ("suspectChanges: 3 changes could explain this failure (agent linux-agent-07, tools maven-3.9, "
+                      "jdk17; "
                       "since the start of the last successful build #41, %s), most likely first:"
                       % last_success.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
-    first = "  1. [same agent] #%d Temurin 17.0.12 on linux-agent-07 (tool_update, medium, " % on_agent
+    first = "  2. [same agent] #%d Temurin 17.0.12 on linux-agent-07 (tool_update, medium, " % on_agent
     assert any(line.startswith(first) for line in echoed), echoed
     assert "       %s/events/%d" % (live_server.url, on_agent) in echoed
     assert "  This build's suspects in Change Tracker: " + suspects_page in echoed

@@ -173,13 +173,16 @@ def test_suspects_from_the_jenkins_build_link(page, auth, failure, problems):
     log_in(page, auth, "viewer", "viewer")
     page.goto("/suspects?build_url=%s&before=2026-11-20T12:00:00Z" % BUILD)
     rows = page.locator("#suspects tbody tr")
-    assert rows.count() == 4
-    assert [rows.nth(i).get_attribute("data-rank") for i in range(4)] == [
-        "same_agent", "same_agent", "same_tool", "fleet_wide"]
-    first = rows.nth(0).inner_text()
-    assert "JDK 17.0.9 on linux-07" in first and "1h before the failure" in first and "same agent linux-07" in first
+    assert rows.count() == 3
+    assert [rows.nth(i).get_attribute("data-rank") for i in range(3)] == ["fleet_wide", "same_agent", "same_agent"]
+    assert "Artifact proxy outage" in page.locator("#most-likely").inner_text()
+    second = rows.nth(1).inner_text()
+    assert "JDK 17.0.9 on linux-07" in second and "1h before the failure" in second
+    assert "same agent, strong change, 1h before" in second and "same agent linux-07" not in second
+    rows.nth(1).locator("details summary").click()  # each reason with its weight, on demand
+    assert "same agent linux-07" in rows.nth(1).inner_text() and "1h before the failure ×0.99" in rows.nth(1).inner_text()
     assert page.input_value("#f-before") == "2026-11-20T12:00"
-    rows.nth(0).locator("a[href^='/events/']").click()
+    rows.nth(1).locator("a[href^='/events/']").click()
     assert path_of(page) == "/events/%d" % failure["JDK 17.0.9 on linux-07"]
     related = page.locator("#related-list").inner_text()
     assert "Build 42 started" in related and "JDK 17.0.9 on linux-08" in related
@@ -196,7 +199,7 @@ def test_suspects_for_an_unknown_build_ask_for_the_agent(page, auth, failure, pr
     page.keyboard.type("linux-07")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.locator("#suspects tbody tr").count() == 4
+    assert page.locator("#suspects tbody tr").count() == 3
     assert problems == []
 
 

@@ -448,11 +448,11 @@ def failure(app):
 
 
 def suspect_rows(page_html):
-    """(rank, title, reasons text) of each row of #suspects, best first."""
+    """(rank, title, why: the plain words and the reasons with their weights) of each row of #suspects, best first."""
     table = page_html.split('id="suspects"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r'<tr data-event-id="\d+" data-rank="(\w+)"[^>]*>(.*?)</tr>', table, re.S)
     return [(rank, text_of(re.search(r'<a href="/events/\d+">(.*?)</a>', row, re.S).group(1)),
-             text_of(row.split('<ul class="reasons">', 1)[1])) for rank, row in rows]
+             text_of(row.split('<p class="why">', 1)[1])) for rank, row in rows]
 
 
 def test_suspects_page_without_a_query_shows_only_the_form(client, auth):
@@ -471,13 +471,19 @@ def test_suspects_by_build_url_finds_the_agent_and_ranks_the_changes(client, aut
     html = response.get_data(as_text=True)
     rows = suspect_rows(html)
     assert [(rank, title) for rank, title, _ in rows] == [
+        ("fleet_wide", "Artifact proxy outage"),  # nobody closed it: still going on at the failure
         ("same_agent", "JDK 17.0.9 on linux-07"),
-        ("same_agent", "Build 42 started"),  # a note: after the changes of its rank
-        ("same_tool", "JDK 17.0.9 on linux-08"),
-        ("fleet_wide", "Artifact proxy outage"),
-    ]
-    assert "same agent linux-07" in rows[0][2] and "recorded by this build" in rows[1][2]
-    assert "same tool jdk-17 as recent changes on linux-07" in rows[2][2]
+        ("same_agent", "Build 42 started"),  # a note: weak evidence, however close
+    ]  # JDK 17.0.9 on linux-08 happened on another machine: not a suspect of a build on linux-07
+    assert rows[0][2].startswith("every build, strong change, critical severity, going on at the failure each reason "
+                                 "and its weight ")
+    assert "going on at the failure, since 4h before it ×2.0" in rows[0][2]
+    assert rows[1][2].startswith("same agent, strong change, 1h before each reason and its weight same agent linux-07 "
+                                 "strong change: tool update")
+    assert "recorded by this build" in rows[2][2] and "weak evidence: note ×0.15" in rows[2][2]
+    most_likely = text_of(html.split('id="most-likely">', 1)[1].split("</p>", 1)[0])
+    assert most_likely == "Most likely: #%d Artifact proxy outage (every build, strong change, critical severity, " \
+        "going on at the failure)." % failure["Artifact proxy outage"]
     assert "1h before the failure" in html and "4h before the failure" in html
     scope = text_of(html.split('id="suspects-scope">', 1)[1].split("</p>", 1)[0])
     assert "on linux-07 (the build's agent)" in scope and "from 2026-11-13 12:00 to 2026-11-20 12:00 UTC" in scope
@@ -491,10 +497,25 @@ def test_suspects_by_build_url_finds_the_agent_and_ranks_the_changes(client, aut
 def test_suspects_deep_link_by_agent_and_before(client, auth, failure):
     auth.login("viewer", role="viewer")
     html = client.get("/suspects?agent=linux-09&before=2026-11-20T11:56:00Z&since=2026-11-20T11:00").get_data(as_text=True)
-    assert [(r, t) for r, t, _ in suspect_rows(html)] == [("same_agent", "Python on linux-09")]
+    # The proxy outage began before since and nobody closed it: going on at the failure, it comes first.
+    assert [(r, t) for r, t, _ in suspect_rows(html)] == [("fleet_wide", "Artifact proxy outage"),
+                                                          ("same_agent", "Python on linux-09")]
     assert input_value(html, "since") == "2026-11-20T11:00" and input_value(html, "agent") == "linux-09"
     permalink = query_of(htmllib.unescape(link(html, "permalink")))
     assert permalink == {"agent": ["linux-09"], "since": ["2026-11-20T11:00:00Z"], "before": ["2026-11-20T11:56:00Z"]}
+
+
+def test_suspects_with_the_jobs_last_success_as_suspectchanges_links_them(client, auth, failure):
+    """suspectChanges' badge sends last_success: what began before it weighs less, and the page says so."""
+    auth.login("viewer", role="viewer")
+    html = client.get("/suspects?agent=linux-07&before=2026-11-20T12:00:00Z&since=2026-11-20T06:00:00Z"
+                      "&last_success=2026-11-20T09:00:00Z").get_data(as_text=True)
+    rows = suspect_rows(html)
+    assert [title for _, title, _ in rows] == ["JDK 17.0.9 on linux-07", "Artifact proxy outage", "Build 42 started"]
+    assert "the job built successfully after it began (2026-11-20T09:00:00+00:00) ×0.2" in rows[1][2]
+    assert input_value(html, "last_success") == "2026-11-20T09:00"
+    assert "the job's last success at 2026-11-20 09:00" in text_of(html.split('id="suspects-scope">', 1)[1])
+    assert query_of(htmllib.unescape(link(html, "permalink")))["last_success"] == ["2026-11-20T09:00:00Z"]
 
 
 def test_suspects_without_before_mean_now_and_the_permalink_pins_it(client, auth, app):
@@ -609,3 +630,28 @@ def test_event_page_lists_related_changes_with_reasons(client, auth, app):
     assert "Maven on linux-07" in rows[1] and "2h 30m later" in rows[1] and "same agent linux-07" in rows[1]
     lonely = client.get("/events/%d" % ids["Unrelated"]).get_data(as_text=True)
     assert "No other change on the same agents, tools or toolchains within 24 hours." in lonely
+
+
+def test_an_unplanned_change_is_marked_in_the_table_on_its_page_and_on_its_agents_page(client, auth, app):
+    ids = record_all(app, [
+        {"title": "linux-07 labels edited by hand", "type": "agent_config", "source": "poller",
+         "occurred_at": "2026-11-20T12:00:00Z", "agents": ["linux-07"]},
+        {"title": "linux-07 relabelled by the pipeline", "type": "agent_config", "source": "pipeline",
+         "occurred_at": "2026-11-20T09:00:00Z", "agents": ["linux-07"]},
+    ])
+    auth.login("viewer", role="viewer")
+    table = client.get("/events").get_data(as_text=True).split('id="ledger"', 1)[1].split("</table>", 1)[0]
+    rows = {text_of(title): row for row in table.split("<tr")[1:]
+            for title in re.findall(r'<a href="/events/\d+">(.*?)</a>', row)}
+    assert "unplanned" in text_of(rows["linux-07 labels edited by hand"])
+    assert "unplanned" not in text_of(rows["linux-07 relabelled by the pipeline"])
+    assert 'class="flag flag-unplanned"' in client.get("/events/%d" % ids["linux-07 labels edited by hand"]).get_data(
+        as_text=True)
+    assert "flag-unplanned" not in client.get("/events/%d" % ids["linux-07 relabelled by the pipeline"]).get_data(
+        as_text=True)
+    agent = text_of(client.get("/agents/linux-07").get_data(as_text=True))
+    assert "linux-07 labels edited by hand unplanned" in agent
+
+    filtered = client.get("/events?planned=false").get_data(as_text=True)
+    assert ledger_titles(filtered) == ["linux-07 labels edited by hand"]
+    assert 'option value="false" selected' in filtered and "only unplanned changes" in text_of(filtered)

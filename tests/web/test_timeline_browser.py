@@ -449,3 +449,31 @@ def test_screenshot_with_demo_data(app, page, auth, problems, width):
     # Nothing sticks out sideways on a phone: the page scrolls down, not across.
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert problems == []
+
+
+def test_an_unplanned_change_says_so_in_its_hover_and_the_panel_filters_it(page, auth, app, problems):
+    """A poller's change with no intent before it is marked "⚠ unplanned" where the user hovers it; the one a
+    pipeline announced is not; "only unplanned changes" in the filter panel leaves the first alone."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with connected(app):
+        record_event({"title": "linux-07: labels changed by hand", "type": "agent_config", "source": "poller",
+                      "agents": ["linux-07"], "occurred_at": (now - timedelta(hours=2)).isoformat()})
+        record_event({"title": "Relabel <b>linux-08</b>", "type": "agent_config", "source": "pipeline",
+                      "agents": ["linux-08"], "occurred_at": (now - timedelta(hours=3)).isoformat()})
+        record_event({"title": "linux-08: labels changed", "type": "agent_config", "source": "poller",
+                      "agents": ["linux-08"], "occurred_at": (now - timedelta(hours=1)).isoformat()})
+    log_in(page, auth)
+    points = markers(page)
+    labels = [hover_label(page, points.nth(i)) for i in range(points.count())]
+    unplanned = [label for label in labels if "⚠ unplanned" in label]
+    assert len(labels) == 3 and len(unplanned) == 1 and "linux-07: labels changed by hand" in unplanned[0]
+    assert any("Relabel <b>linux-08</b>" in label for label in labels)  # still text, not markup
+
+    page.locator("#filter-panel > summary").click()
+    page.select_option("#f-planned", "false")
+    page.click("#ledger-filters button[type=submit]")
+    page.wait_for_selector("#timeline[data-ready]")
+    assert "planned=false" in page.url
+    assert [r[0] for r in event_rows(page)] == ["linux-07: labels changed by hand"]
+    assert "only unplanned changes" in page.locator("#active-filters").inner_text()
+    assert problems == []

@@ -5,7 +5,7 @@ import org.codehaus.groovy.runtime.InvokerHelper
 /**
  * A pipeline context without Jenkins, the way JenkinsPipelineUnit builds one: the library's vars/ scripts are
  * compiled with GroovyShell against src/ and share one Binding whose closures stand in for the steps (echo,
- * error, sleep, withCredentials, string, httpRequest, addBadge, node, sh, isUnix, pwd, writeFile, readFile,
+ * error, sleep, withCredentials, string, httpRequest, addBadge, addSummary, node, sh, isUnix, pwd, writeFile, readFile,
  * withEnv, script) and whose variables are env and currentBuild; pipeline { } runs through DeclarativeStandIn.
  * A vars script calling echo(...) finds no such method on itself, so Groovy's Script falls back to the binding.
  *
@@ -30,6 +30,8 @@ class PipelineHarness implements Closeable {
     final List<Map> httpRequests = []
     final List<Map> sleeps = []
     final List<Map> badges = []
+    /** The arguments of every addSummary call (the Badge plugin's build summary lines), in order. */
+    final List<Map> summaries = []
     /** The arguments of every sh call, in order. */
     final List<Map> shellCalls = []
     final RunStandIn currentBuild = new RunStandIn()
@@ -251,12 +253,18 @@ class PipelineHarness implements Closeable {
             httpRequests << new LinkedHashMap(args)
             return transport.call(args)
         })
-        binding.setVariable('addBadge', { Map args ->
+        registerBadgeStep('addBadge', badges)
+        registerBadgeStep('addSummary', summaries)
+    }
+
+    /** A step of the Badge plugin, which keeps what it was given in {@code calls}. */
+    private void registerBadgeStep(String name, List<Map> calls) {
+        binding.setVariable(name, { Map args ->
             if (!badgePluginInstalled) {
-                throw new NoSuchMethodError("No such DSL method 'addBadge' found among steps " +
+                throw new NoSuchMethodError("No such DSL method '${name}' found among steps " +
                     '[echo, error, httpRequest, sleep, withCredentials]')
             }
-            badges << new LinkedHashMap(args)
+            calls << new LinkedHashMap(args)
             return null
         })
     }

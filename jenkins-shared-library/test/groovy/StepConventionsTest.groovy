@@ -106,8 +106,8 @@ class StepConventionsTest extends GroovyTestCase {
 
     /** Jenkins' steps the library uses, and its own: a @NonCPS method runs outside CPS, where no step may be called. */
     public static final Set<String> PIPELINE_STEPS = ['echo', 'error', 'sh', 'bat', 'sleep', 'withCredentials',
-        'withEnv', 'httpRequest', 'addBadge', 'writeFile', 'readFile', 'pwd', 'isUnix', 'node', 'timeout', 'retry',
-        'callChangeTracker', 'recordChange', 'suspectChanges'] as Set
+        'withEnv', 'httpRequest', 'addBadge', 'addSummary', 'writeFile', 'readFile', 'pwd', 'isUnix', 'node',
+        'timeout', 'retry', 'callChangeTracker', 'recordChange', 'suspectChanges'] as Set
 
     void testNonCpsMethodsCallNoSteps() {
         assert PIPELINE_STEPS.containsAll(steps()*.name*.minus('.groovy'))

@@ -52,30 +52,53 @@ class SuspectChangesTest extends BasePipelineTest {
         assert request.quiet == true
         assert request.customHeaders == [[name: 'Authorization', value: 'Bearer ' + TOKEN, maskValue: true]]
         Map<String, List<String>> query = queryOf()
-        assert query.keySet() == ['agent', 'build_url', 'before', 'since', 'limit'] as Set
+        assert query.keySet() == ['agent', 'build_url', 'before', 'since', 'last_success', 'limit'] as Set
         assert query.agent == ['linux-07']
         assert query.build_url == [BUILD_ENV.BUILD_URL]
         assert query.since == [lastSuccessStart.toString()]
+        assert query.last_success == [lastSuccessStart.toString()]
         assert query.limit == ['10']
         Instant before = Instant.parse(query.before[0])
         assert Duration.between(asked, before).abs() < Duration.ofSeconds(5)
 
-        assert suspects*.id == [12, 15, 9]
-        assert suspects*.rank == ['same_agent', 'same_tool', 'fleet_wide']
+        assert suspects*.id == [12, 9, 15]
+        assert suspects*.rank == ['same_agent', 'fleet_wide', 'same_tool']
         assert suspects[0] == [id           : 12, title: 'Temurin 17.0.12 on linux-07', type: 'tool_update',
                                severity     : 'medium', occurredAt: '2026-11-20T10:00:00+00:00', endedAt: null,
-                               agents       : ['linux-07'], tools: ['jdk17'], toolchains: [], rank: 'same_agent',
-                               score        : 310.5, reasons: ['same agent linux-07'], secondsBefore: 8100L,
-                               revertedBy   : [], url: TRACKER + '/events/12']
-        assert suspects[1].reasons == ['same tool jdk17 as recent changes on linux-07']
-        assert suspects*.url == [TRACKER + '/events/12', TRACKER + '/events/15', TRACKER + '/events/9']
+                               agents       : ['linux-07'], tools: ['jdk17'], toolchains: [], unplanned: true,
+                               rank         : 'same_agent', score: 147.15,
+                               summary      : 'same agent, strong change, 2h 15m before, unplanned',
+                               reasons      : ['same agent linux-07', 'strong change: tool update', 'severity medium',
+                                               '2h 15m before the failure',
+                                               'unplanned: detected, with no intent recorded before it'],
+                               evidence     : [[rule: 'scope', reason: 'same agent linux-07', weight: 1.0],
+                                               [rule: 'kind', reason: 'strong change: tool update', weight: 1.0],
+                                               [rule: 'kind', reason: 'severity medium', weight: 1.0],
+                                               [rule: 'kind', reason: '2h 15m before the failure', weight: 0.981],
+                                               [rule  : 'kind',
+                                                reason: 'unplanned: detected, with no intent recorded before it',
+                                                weight: 1.5]],
+                               secondsBefore: 8100L, revertedBy: [], url: TRACKER + '/events/12']
+        assert suspects[2].reasons == ['names other agents only, not linux-07', 'tool jdk17 named in the query']
+        assert suspects*.url == [TRACKER + '/events/12', TRACKER + '/events/9', TRACKER + '/events/15']
         assert harness.badges == [[icon: 'warning.gif', link: suspectsPage(),
                                    text: 'Change Tracker: 3 suspect changes; most likely #12 Temurin 17.0.12 on ' +
                                        'linux-07']]
         assertNoSecretEchoed()
     }
 
-    void testPrintsTheSuspectsRankedWithReasonsAndLinks() {
+    void testTheFailedBuildsSummaryNamesTheMostLikelySuspectWithItsLink() {
+        answerThreeSuspects()
+
+        suspectChanges()
+
+        assert harness.summaries == [[icon: 'warning.gif', link: TRACKER + '/events/12',
+                                      text: 'Change Tracker: most likely #12 Temurin 17.0.12 on linux-07 (same ' +
+                                          'agent, strong change, 2h 15m before, unplanned; score 147; 1 of 3 ' +
+                                          'suspects)']]
+    }
+
+    void testPrintsTheSuspectsRankedWithTheirEvidenceInPlainWordsAndLinks() {
         answerThreeSuspects()
 
         suspectChanges()
@@ -85,15 +108,26 @@ class SuspectChangesTest extends BasePipelineTest {
             "of the last successful build #127, ${lastSuccessStart}), most likely first:"
         assert lines[1..3] == [
             '  1. [same agent] #12 Temurin 17.0.12 on linux-07 (tool_update, medium, 2h 15m before the failure)',
-            '       why: same agent linux-07',
+            '       why: same agent, strong change, 2h 15m before, unplanned; score 147',
             '       https://changes.example.test/events/12',
         ]
-        assert lines[4] ==
-            '  2. [same tool] #15 Temurin 17.0.12 on linux-08 (tool_update, medium, 1d 3h before the failure)'
-        assert lines[7] == '  3. [fleet-wide] #9 Artifact proxy down (outage, high, 40s before the failure)'
-        assert lines[8] == '       why: fleet-wide: names no agent'
+        assert lines[4] == '  2. [fleet-wide] #9 Artifact proxy down (outage, high, 40s before the failure)'
+        assert lines[5] == '       why: every build, strong change, high severity, ended 40s before; score 104'
+        assert lines[7] ==
+            '  3. [same tool] #15 Temurin 17.0.12 on linux-08 (tool_update, medium, 1d 3h before the failure)'
         assert lines[-2] == "  This build's suspects in Change Tracker: ${suspectsPage()}".toString()
         assert lines[-1] == '  Changes on linux-07: https://changes.example.test/agents/linux-07'
+    }
+
+    void testAnOlderTrackerWithoutSummariesStillGivesItsReasons() {
+        answer(200, [agents: ['linux-07'], items: [[event: event(3, 'Relabelled'), rank: 'same_agent', score: 310.5,
+                                                    reasons: ['same agent linux-07'], seconds_before: 60,
+                                                    reverted_by: []]]])
+
+        List suspects = suspectChanges()
+
+        assert suspects[0].summary == '' && suspects[0].evidence == []
+        assertLogContains('       why: same agent linux-07; score 311')
     }
 
     void testToolsAndToolchainsAreAskedAsTools() {
@@ -164,7 +198,7 @@ class SuspectChangesTest extends BasePipelineTest {
         })
         answerThreeSuspects()
 
-        assert suspectChanges()*.id == [12, 15, 9]
+        assert suspectChanges()*.id == [12, 9, 15]
 
         assert !queryOf().containsKey('since')
         assertLogContains("suspectChanges: cannot read the last successful build (SecurityException); looking back " +
@@ -189,14 +223,15 @@ class SuspectChangesTest extends BasePipelineTest {
         harness.badgePluginInstalled = false
         answerThreeSuspects()
 
-        assert suspectChanges()*.id == [12, 15, 9]
-        assert harness.badges.isEmpty()
+        assert suspectChanges()*.id == [12, 9, 15]
+        assert harness.badges.isEmpty() && harness.summaries.isEmpty()
         assertLogContains("This build's suspects in Change Tracker: ${suspectsPage()}")
 
         setUp()
         harness.binding.variables.remove('addBadge')
+        harness.binding.variables.remove('addSummary')
         answerThreeSuspects()
-        assert suspectChanges()*.id == [12, 15, 9]
+        assert suspectChanges()*.id == [12, 9, 15]
     }
 
     void testTitlesArePrintedOnOneLine() {

@@ -141,6 +141,15 @@ class SuspectQuery implements Serializable {
         return (start.isBefore(earliest) ? earliest : start).toString()
     }
 
+    /**
+     * When the job's last successful build started, if known: the tracker weighs what began before it (and so was
+     * built successfully) less.
+     */
+    @NonCPS
+    String getLastSuccessAt() {
+        return lastSuccessStart()?.toString()
+    }
+
     /** The path and query of GET /api/v1/suspects with this query's parameters. */
     @NonCPS
     String getRequestPath() {
@@ -167,6 +176,9 @@ class SuspectQuery implements Serializable {
         parameters << 'before=' + TrackerLinks.queryValue(before)
         if (since) {
             parameters << 'since=' + TrackerLinks.queryValue(since)
+        }
+        if (lastSuccessAt) {
+            parameters << 'last_success=' + TrackerLinks.queryValue(lastSuccessAt)
         }
         parameters << 'limit=' + limit
         return parameters.join('&')

@@ -18,8 +18,8 @@ class SuspectReport implements Serializable {
     /** The HTTP status, or 0 when no answer came. */
     final int status
     /**
-     * Best first; each [id, title, type, severity, occurredAt, endedAt, agents, tools, toolchains, rank, score,
-     * reasons, secondsBefore, revertedBy, url].
+     * Best first; each [id, title, type, severity, occurredAt, endedAt, agents, tools, toolchains, unplanned, rank,
+     * score, summary, reasons, evidence, secondsBefore, revertedBy, url].
      */
     final List<Map> suspects
     /** The agents the tracker searched (from agents:, or found through the build's URL). */
@@ -89,7 +89,7 @@ class SuspectReport implements Serializable {
                 lines << ("  ${index + 1}. [${RANK_LABELS[suspect.rank] ?: suspect.rank}] #${suspect.id} " +
                     "${oneLine(suspect.title)} (${suspect.type}, ${suspect.severity}, " +
                     "${describeSpan(suspect.secondsBefore as long)} before the failure)").toString()
-                lines << "       why: ${(suspect.reasons as List).join('; ')}".toString()
+                lines << "       why: ${why(suspect)}".toString()
                 lines << "       ${suspect.url}".toString()
             }
             if (suspects.size() >= query.limit) {
@@ -112,6 +112,32 @@ class SuspectReport implements Serializable {
         Map top = suspects[0]
         String count = suspects.size() == 1 ? '1 suspect change' : "${suspects.size()} suspect changes"
         return "Change Tracker: ${count}; most likely #${top.id} ${oneLine(top.title)}".toString()
+    }
+
+    /**
+     * The failed build's summary line: the most likely suspect and why, in plain words; its link is the suspect's
+     * page. Null when there is no suspect.
+     */
+    @NonCPS
+    String summaryText() {
+        if (suspects.isEmpty()) {
+            return null
+        }
+        Map top = suspects[0]
+        String others = suspects.size() == 1 ? 'the only suspect' : "1 of ${suspects.size()} suspects"
+        return "Change Tracker: most likely #${top.id} ${oneLine(top.title)} (${why(top)}; ${others})".toString()
+    }
+
+    /** A suspect's evidence in plain words ("same agent, strong change, 3h before, unplanned") and its score. */
+    @NonCPS
+    static String why(Map suspect) {
+        String words = suspect.summary ?: (suspect.reasons as List).join('; ')
+        return suspect.score instanceof Number ? "${words}; score ${formatScore(suspect.score as BigDecimal)}" : words
+    }
+
+    @NonCPS
+    private static String formatScore(BigDecimal score) {
+        return score.setScale(0, BigDecimal.ROUND_HALF_UP).toPlainString()
     }
 
     /** ``8100`` is "2h 15m": the two largest units, as people say it (as the tracker's describe_span). */
@@ -150,9 +176,14 @@ class SuspectReport implements Serializable {
             agents       : StepParameters.names(event.agents),
             tools        : StepParameters.names(event.tools),
             toolchains   : StepParameters.names(event.toolchains),
+            unplanned    : event.unplanned == true,
             rank         : item.rank,
             score        : item.score,
+            summary      : item.summary instanceof CharSequence ? item.summary.toString() : '',
             reasons      : item.reasons instanceof List ? ((List) item.reasons).collect { it.toString() } : [],
+            evidence     : item.evidence instanceof List ? ((List) item.evidence).findAll { it instanceof Map }
+                .collect { Map piece -> [rule  : String.valueOf(piece.rule), reason: String.valueOf(piece.reason),
+                                         weight: piece.weight] } : [],
             secondsBefore: item.seconds_before instanceof Number ? item.seconds_before as long : 0L,
             revertedBy   : item.reverted_by instanceof List ? item.reverted_by : [],
             url          : links.event(event.id),
