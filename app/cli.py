@@ -10,6 +10,7 @@ import click
 from marshmallow import ValidationError
 
 from app.accounts.audit import Actor
+from app.models import SCOPES
 
 CLI_ACTOR = Actor("cli")
 
@@ -168,7 +169,8 @@ def tokens():
 
 @tokens.command("create")
 @click.option("--user", "username", required=True)
-@click.option("--scope", type=click.Choice(["read", "write", "admin"]), required=True)
+@click.option("--scope", type=click.Choice(SCOPES), required=True,
+              help="read; record (pipelines and pollers: append-only); write (edits); admin.")
 @click.option("--name", default="cli", show_default=True)
 @click.option("--expires", type=int, help="Days until the token expires (default: never).")
 def tokens_create(username, scope, name, expires):
@@ -407,7 +409,7 @@ def worker(once, no_schedule):
 @click.argument("pollers", nargs=-1, required=True, type=click.Choice(["jenkins", "registry", "packages", "all"]))
 @click.option("--push", "push_url", metavar="URL", help="Send the snapshots to the tracker at URL instead of the "
               "local database (what the nightly Jenkins job does).")
-@click.option("--token", envvar="CHANGETRACKER_TOKEN", help="API token with the write scope for --push "
+@click.option("--token", envvar="CHANGETRACKER_TOKEN", help="API token with the record scope for --push "
               "[default: $CHANGETRACKER_TOKEN].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the JSON summary to FILE instead of stdout.")
@@ -423,7 +425,7 @@ def poll(pollers, push_url, token, output):
     from app.polling.collectors import config as poller_config
 
     if push_url and not token:
-        click.echo("error: --push needs a token with the write scope: --token or CHANGETRACKER_TOKEN", err=True)
+        click.echo("error: --push needs a token with the record scope: --token or CHANGETRACKER_TOKEN", err=True)
         sys.exit(2)
     try:
         if push_url:  # runs where there is no local database (a Jenkins agent): no app, no PollRun rows

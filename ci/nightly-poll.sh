@@ -4,7 +4,7 @@
 # (which records what changed) and write a JSON summary of what each poller saw and changed.
 #
 #   CHANGE_TRACKER_URL           the tracker to push to (required)
-#   CHANGETRACKER_TOKEN          its API token, write scope; read by the changetracker command from the environment,
+#   CHANGETRACKER_TOKEN          its API token, record scope; read by the changetracker command from the environment,
 #                                never passed on the command line (CHANGE_TRACKER_TOKEN is accepted too)
 #   CHANGETRACKER_JENKINS_URL    the Jenkins to poll (default: JENKINS_URL, the controller running this job)
 #   CHANGETRACKER_JENKINS_USER   its API user and token

@@ -11,7 +11,7 @@ from app.db import database, from_db_time, utcnow
 from app.errors import NotFound
 from app.models import User
 
-ROLE_LEVEL = {"viewer": 1, "editor": 2, "admin": 3}
+ROLE_LEVEL = {"viewer": 1, "editor": 3, "admin": 4}  # the levels of app.accounts.access
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()

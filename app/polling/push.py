@@ -24,7 +24,7 @@ class Pusher:
 
     def __init__(self, url, token, concurrency=4):
         if not token:
-            raise ValueError("pushing needs a token with the write scope (--token or CHANGETRACKER_TOKEN)")
+            raise ValueError("pushing needs a token with the record scope (--token or CHANGETRACKER_TOKEN)")
         self.endpoint = url.rstrip("/") + "/api/v1/snapshots"
         self.runs_endpoint = url.rstrip("/") + "/api/v1/poll-runs"
         self.concurrency = max(1, concurrency)

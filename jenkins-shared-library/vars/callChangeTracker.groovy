@@ -22,7 +22,7 @@ def call(Map config = [:]) {
         path         : null,
         // The request's JSON: text, or a map or list to send as JSON. None by default.
         body         : null,
-        // A "Secret text" credential holding a Change Tracker API token (read scope to read, write to record).
+        // A "Secret text" credential holding a Change Tracker API token (read scope to read, record to record).
         credentialsId: 'change-tracker-token',
         // The tracker's base URL, e.g. https://changes.example.com.
         url          : env.CHANGE_TRACKER_URL,

@@ -144,7 +144,7 @@ def test_the_deep_links_jenkins_shows_open_tracker_pages_that_answer(run_pipelin
         TrackerLinks links = new TrackerLinks(env.CHANGE_TRACKER_URL)
         return [event: links.event(id), agent: links.agent(agent), eventsOnAgent: links.eventsOnAgent(agent),
                 buildSuspects: links.suspectsOfBuild(env.BUILD_URL)]
-    """ % json.dumps(agent), {"change-tracker-token": auth.token(role="editor", scope="write")},
+    """ % json.dumps(agent), {"change-tracker-token": auth.token(role="editor", scope="record")},
         env={"BUILD_URL": build_url})
     assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
     links = result["value"]

@@ -135,7 +135,7 @@ def night(jenkinsfile, workspace, live_server, auth):
     """Runs the Jenkinsfile's sh command as one build: (process, summary or None)."""
     [command] = _calls(jenkinsfile, "sh")[0]["args"]
     [binding] = _calls(jenkinsfile, "withCredentials")
-    tracker_token = auth.token(role="editor", scope="write", username="nightly")
+    tracker_token = auth.token(role="editor", scope="record", username="nightly")
     secrets = {"change-tracker-token": tracker_token,
                "change-tracker-jenkins-api": (JENKINS_USER, JENKINS_TOKEN)}
 

@@ -4,7 +4,7 @@ Issue 5 is done when "a pipeline author can copy the README's three-line example
 So each example is taken from README.md (section "Jenkins") and jenkins-shared-library/README.md as it is printed
 there, and the harness runs it as one build: on an agent labelled linux, its sh steps for real in a workspace that
 holds the scripts they call, its steps talking to the live tracker with a token of the one credential the README
-asks for (change-tracker-token, write scope).
+asks for (change-tracker-token, record scope).
 """
 import re
 import stat
@@ -64,7 +64,7 @@ def test_the_readme_example_has_the_three_lines_it_promises():
 def test_the_readme_example_records_the_change_then_explains_the_next_failure(run_pipeline, live_server, auth,
                                                                             client):
     example = _readme_example()
-    credentials = {"change-tracker-token": auth.token(role="editor", scope="write", username="ci-bot")}
+    credentials = {"change-tracker-token": auth.token(role="editor", scope="record", username="ci-bot")}
     job_url = "https://jenkins.example.test/job/platform/job/docker-upgrade/"
     _executable(run_pipeline.workspace, "upgrade-docker.sh", 'echo "upgrading Docker to $1"')
     started = datetime.now(timezone.utc).replace(microsecond=0)
@@ -119,7 +119,7 @@ def test_the_readme_example_works_without_the_http_request_plugin(run_pipeline, 
     """The documented fallback: curl on the agent, against the live tracker."""
     _executable(run_pipeline.workspace, "upgrade-docker.sh", "true")
 
-    proc, result = run_pipeline(_readme_example(), {"change-tracker-token": auth.token(role="editor", scope="write")},
+    proc, result = run_pipeline(_readme_example(), {"change-tracker-token": auth.token(role="editor", scope="record")},
                                 agent=AGENT, httpRequestPlugin=False, env=NO_AGENT_YET)
 
     assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
@@ -131,7 +131,7 @@ def test_the_readme_example_works_without_the_http_request_plugin(run_pipeline, 
 def test_the_library_readme_examples_work(run_pipeline, live_server, auth, client):
     """jenkins-shared-library/README.md, "Using it": the scripted recordChange, then the Declarative suspectChanges."""
     recording, explaining = _groovy_blocks(_section(LIBRARY / "README.md", "## Using it"))
-    credentials = {"change-tracker-token": auth.token(role="editor", scope="write", username="ci-bot")}
+    credentials = {"change-tracker-token": auth.token(role="editor", scope="record", username="ci-bot")}
     before = datetime.now(timezone.utc) - timedelta(minutes=5)
 
     proc, result = run_pipeline(recording, credentials, agent=AGENT, env=NO_AGENT_YET)

@@ -216,7 +216,7 @@ class RecordChangeTest extends BasePipelineTest {
         answer(403, [code: 403, message: 'Forbidden.', errors: [:]])
 
         assert recordChange(title: 'Agent relabelled') == null
-        assertLogContains('it needs the write scope')
+        assertLogContains('it needs the record scope')
     }
 
     void testMissingCredentialWarnsOrFails() {
