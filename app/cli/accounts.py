@@ -1,11 +1,12 @@
 """Users and their API tokens."""
 import secrets
 import sys
+from datetime import datetime, timezone
 
 import click
 from marshmallow import ValidationError
 
-from app.cli.context import CLI_ACTOR, AppContext, fail_validation
+from app.cli.context import CLI_ACTOR, AppContext, fail, fail_validation
 from app.models import SCOPES
 
 
@@ -74,6 +75,60 @@ def tokens_create(username, scope, name, expires):
                                                   actor=CLI_ACTOR)
         except ValidationError as exc:
             fail_validation(exc)
-    click.echo("created token %r (%s) for %s%s; the secret is shown only now:" % (
-        token.name, scope, username, ", expires in %d days" % expires if expires else ""))
+    click.echo("created token %d %r (%s) for %s, expires %s; the secret is shown only now:" % (
+        token.id, token.name, scope, username, _expiry(tokens.token_view(token)["expires_at"], datetime.now(timezone.utc))))
     click.echo(secret)
+
+
+@tokens.command("list")
+@click.option("--user", "username", help="Only this user's tokens (default: everyone's).")
+def tokens_list(username):
+    """List tokens, newest first: who holds them, scopes, expiry, last use and state (never a secret)."""
+    from app.accounts import tokens, users
+    from app.errors import NotFound
+
+    with AppContext():
+        try:
+            owner = users.get_user(username) if username else None
+        except NotFound as exc:
+            fail(exc)
+        views = [tokens.token_view(token) for token in tokens.list_tokens(owner)]
+    if not views:
+        click.echo("no tokens%s" % (" of %s" % username if username else ""))
+        return
+    now = datetime.now(timezone.utc)
+    rows = [("ID", "USER", "NAME", "SCOPES", "CREATED", "EXPIRES", "LAST USED", "STATE")]
+    rows += [(str(view["id"]), view["user"], view["name"], ",".join(view["scopes"]), _minute(view["created_at"]),
+              _expiry(view["expires_at"], now), _minute(view["last_used_at"]) or "never", view["state"])
+             for view in views]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=click.IntRange(min=1), metavar="ID")
+def tokens_revoke(token_id):
+    """Revoke the token ID (from `tokens list`) at once: its next request is refused. Already revoked: no change."""
+    from app.accounts import tokens
+    from app.errors import NotFound
+
+    with AppContext():
+        try:
+            view = tokens.token_view(tokens.revoke_token(token_id, actor=CLI_ACTOR, may_revoke_others=True))
+        except NotFound as exc:
+            fail(exc)
+    click.echo("token %d (%r of %s) is revoked since %s UTC" % (
+        view["id"], view["name"], view["user"], _minute(view["revoked_at"])))
+
+
+def _minute(moment):
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _expiry(moment, now):
+    if moment is None:
+        return "never"
+    days = (moment - now).total_seconds() / 86400
+    when = "in %d days" % round(days) if days >= 1 else "today" if days > 0 else "expired"
+    return "%s (%s)" % (moment.strftime("%Y-%m-%d"), when)
