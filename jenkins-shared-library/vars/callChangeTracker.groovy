@@ -1,5 +1,6 @@
 import io.changetracker.ApiRequest
 import io.changetracker.CurlCommand
+import io.changetracker.LibraryVersion
 import io.changetracker.StepParameters
 import io.changetracker.TrackerLinks
 
@@ -54,7 +55,8 @@ Map send(ApiRequest request) {
             acceptType: 'APPLICATION_JSON', requestBody: request.body ?: '',
             // Built by a @NonCPS method, never interpolated: the secret stays out of GStrings, locals and the console.
             customHeaders: [[name: 'Authorization', value: TrackerLinks.authorization(env.CHANGE_TRACKER_TOKEN),
-                             maskValue: true]],
+                             maskValue: true],
+                            [name: 'User-Agent', value: LibraryVersion.USER_AGENT, maskValue: true]],
             validResponseCodes: '100:599', timeout: request.timeout, quiet: true)
         return ApiRequest.answered(response.status as int, response.content as String, 'httpRequest')
     } catch (InterruptedException e) {

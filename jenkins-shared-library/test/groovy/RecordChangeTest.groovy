@@ -38,7 +38,7 @@ class RecordChangeTest extends BasePipelineTest {
         assert request.validResponseCodes == '100:599'
         assert request.timeout == 30
         assert request.quiet == true
-        assert request.customHeaders == [[name: 'Authorization', value: 'Bearer ' + TOKEN, maskValue: true]]
+        assert request.customHeaders == headers()
         assertLogContains('recordChange: recorded event https://tracker.example.test/events/42')
         assert harness.badges == [[icon: 'info.gif', text: 'Change Tracker: JDK 17.0.12 on linux agents',
                                    link: 'https://tracker.example.test/events/42']]
@@ -206,8 +206,7 @@ class RecordChangeTest extends BasePipelineTest {
         3.times { answers << new IllegalArgumentException(quoting) }
 
         assert recordChange(title: 'Agent relabelled') == null
-        assert harness.httpRequests*.customHeaders.unique() == [[[name: 'Authorization', value: 'Bearer ' + TOKEN,
-                                                                  maskValue: true]]]
+        assert harness.httpRequests*.customHeaders.unique() == [headers()]
         assertLogContains('(IllegalArgumentException: Illegal character(s) in message header value: Bearer ****)')
         assertNoSecretEchoed()
     }
