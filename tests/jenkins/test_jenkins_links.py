@@ -69,7 +69,7 @@ def test_readme_links_into_the_tracker_pages_that_jenkins_users_need():
     for page in ("`/agents/<name>`", "`/events?agent=<name>`", "`/suspects?build_url=<BUILD_URL>`", "`/events/<id>`"):
         assert page in section
     for credential in ("`change-tracker-token`", "`change-tracker-jenkins-api`", "`CHANGETRACKER_TOKEN`",
-                       "`CHANGETRACKER_JENKINS_USER`", "`CHANGETRACKER_JENKINS_TOKEN`", "`CHANGE_TRACKER_URL`"):
+                       "`CHANGETRACKER_JENKINS_USER`", "`CHANGETRACKER_JENKINS_TOKEN`", "`CHANGETRACKER_URL`"):
         assert credential in section, "the nightly job's credentials are documented"
 
 
@@ -141,7 +141,7 @@ def test_the_deep_links_jenkins_shows_open_tracker_pages_that_answer(run_pipelin
         def agent = %s
         def id = recordChange(title: 'Xcode 16.1 on ' + agent, type: 'tool_update', agents: [agent], tools: ['xcode'])
         suspectChanges(agents: [agent])
-        TrackerLinks links = new TrackerLinks(env.CHANGE_TRACKER_URL)
+        TrackerLinks links = new TrackerLinks(env.CHANGETRACKER_URL)
         return [event: links.event(id), agent: links.agent(agent), eventsOnAgent: links.eventsOnAgent(agent),
                 buildSuspects: links.suspectsOfBuild(env.BUILD_URL)]
     """ % json.dumps(agent), {"change-tracker-token": auth.token(role="editor", scope="record")},

@@ -16,7 +16,7 @@ abstract class BasePipelineTest extends GroovyTestCase {
         BUILD_URL         : 'https://jenkins.example.test/job/platform/job/agent-images/job/main/128/',
         NODE_NAME         : 'linux-07',
         NODE_LABELS       : 'linux docker jdk17 linux-07',
-        CHANGE_TRACKER_URL: TRACKER,
+        CHANGETRACKER_URL: TRACKER,
     ].asImmutable()
 
     PipelineHarness harness

@@ -183,7 +183,7 @@ class CallChangeTrackerTest extends BasePipelineTest {
         harness.httpRequestPluginInstalled = false
         Map seen = [:]
         harness.shell = { Map args ->
-            seen.putAll(harness.env.findAll { it.key.startsWith('CT_') || it.key == 'CHANGE_TRACKER_TOKEN' })
+            seen.putAll(harness.env.findAll { it.key.startsWith('CT_') || it.key == 'CHANGETRACKER_TOKEN' })
             seen.body = new File(harness.env.CT_BODY_FILE).getText('UTF-8')
             seen.args = args
             return '{"id": 3}\n201\n0\n'
@@ -197,7 +197,7 @@ class CallChangeTrackerTest extends BasePipelineTest {
         assert seen.CT_USER_AGENT == 'changetracker-jenkins-library/' + LibraryVersion.VERSION
         assert seen.CT_BODY_FILE.startsWith(harness.workspaceDir().path + '@tmp/change-tracker-')
         assert seen.body == '{"title": "x"}'
-        assert seen.CHANGE_TRACKER_TOKEN == TOKEN: 'bound by withCredentials, for the script to read'
+        assert seen.CHANGETRACKER_TOKEN == TOKEN: 'bound by withCredentials, for the script to read'
         assert !CurlCommand.SCRIPT.contains(TOKEN)
         assert !harness.env.keySet().any { it.startsWith('CT_') }: 'withEnv put env back'
     }

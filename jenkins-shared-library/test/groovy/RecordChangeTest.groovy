@@ -101,7 +101,7 @@ class RecordChangeTest extends BasePipelineTest {
             ['title must be at most 200 characters', { recordChange(title: 'x' * 201) }],
             ["type 'upgrade' is not one of: agent_config", { recordChange(title: 't', type: 'upgrade') }],
             ["severity 'urgent' is not one of: info", { recordChange(title: 't', severity: 'urgent') }],
-            ['url is required', { harness.env.remove('CHANGE_TRACKER_URL'); recordChange(title: 't') }],
+            ['url is required', { harness.env.remove('CHANGETRACKER_URL'); recordChange(title: 't') }],
             ['url must start with http:// or https://', { recordChange(title: 't', url: 'changes.example.test') }],
             ["unknown parameter 'serverity'", { recordChange(title: 't', serverity: 'high') }],
             ['timeout must be a whole number of seconds', { recordChange(title: 't', timeout: -1) }],
@@ -239,7 +239,7 @@ class RecordChangeTest extends BasePipelineTest {
             assert !(request.requestBody as String).contains(TOKEN)
             assert request.customHeaders.every { it.maskValue == true }
         }
-        assert !harness.env.containsKey('CHANGE_TRACKER_TOKEN'): 'withCredentials must not leak the variable'
+        assert !harness.env.containsKey('CHANGETRACKER_TOKEN'): 'withCredentials must not leak the variable'
         assertNoSecretEchoed()
     }
 

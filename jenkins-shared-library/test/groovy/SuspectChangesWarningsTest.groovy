@@ -80,7 +80,7 @@ class SuspectChangesWarningsTest extends BasePipelineTest {
 
         assertWarnedAndGaveNothing(suspects, "Change Tracker refused the token in credentials 'change-tracker-token' " +
             '(HTTP 401: Invalid or expired token.)')
-        assert !harness.env.containsKey('CHANGE_TRACKER_TOKEN'): 'withCredentials must not leak the variable'
+        assert !harness.env.containsKey('CHANGETRACKER_TOKEN'): 'withCredentials must not leak the variable'
         assert !(harness.httpRequests[0].url as String).contains(TOKEN)
     }
 
@@ -128,8 +128,8 @@ class SuspectChangesWarningsTest extends BasePipelineTest {
             assertWarnedAndGaveNothing(suspects, expected)
         }
         setUp()
-        harness.env.remove('CHANGE_TRACKER_URL')
-        assertWarnedAndGaveNothing(suspectChanges(), 'url is required: pass url: or set the CHANGE_TRACKER_URL')
+        harness.env.remove('CHANGETRACKER_URL')
+        assertWarnedAndGaveNothing(suspectChanges(), 'url is required: pass url: or set the CHANGETRACKER_URL')
     }
 
     void testWithoutTheHttpRequestPluginOnWindowsIsAWarning() {

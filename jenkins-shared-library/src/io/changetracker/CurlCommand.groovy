@@ -22,7 +22,7 @@ if [ -n "$CT_BODY_FILE" ]; then
     set -- "$@" --header 'Content-Type: application/json; charset=UTF-8' --data-binary "@$CT_BODY_FILE"
 fi
 ct_status=0
-ct_answer=$(printf '%s' "$CHANGE_TRACKER_TOKEN" | tr -d ' \\t\\r\\n' |
+ct_answer=$(printf '%s' "$CHANGETRACKER_TOKEN" | tr -d ' \\t\\r\\n' |
     sed 's/[\\\\"]/\\\\&/g; s/^/header = "Authorization: Bearer /; s/$/"/' | curl "$@" "$CT_URL") || ct_status=$?
 if [ -n "$CT_BODY_FILE" ]; then
     rm -f "$CT_BODY_FILE"
