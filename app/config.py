@@ -7,6 +7,8 @@ from datetime import timedelta
 log = logging.getLogger(__name__)
 
 PREFIX = "CHANGETRACKER_"
+# .env.example's stand-in for the secret key (change-me-to-64-random-hex-characters): refused, never used as a key.
+PLACEHOLDER_SECRET_KEY = "change-me"
 
 
 class ConfigError(RuntimeError):
@@ -79,8 +81,14 @@ def load(instance_path, test_config=None):
         values.update(test_config)
 
     if not values["DATABASE_URL"]:
+        os.makedirs(instance_path, exist_ok=True)  # SQLite creates the file, not its folder
         values["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "changetracker.db")
 
+    if values["SECRET_KEY"] and values["SECRET_KEY"].strip().lower().startswith(PLACEHOLDER_SECRET_KEY):
+        raise ConfigError(
+            "CHANGETRACKER_SECRET_KEY is still the placeholder of .env.example: set a random one (e.g. `python -c "
+            "'import secrets; print(secrets.token_hex(32))'`), or leave it unset to use %s"
+            % os.path.join(instance_path, "secret_key"))
     if not values["SECRET_KEY"]:
         values["SECRET_KEY"] = _secret_key_from_instance(instance_path)
     if not values["SECRET_KEY"]:
