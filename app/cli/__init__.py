@@ -1,5 +1,6 @@
-"""The ``changetracker`` command line: serve, migrate, seed, manage users and tokens (create, list, revoke), import and export CSV, back up,
-restore and purge, poll. One module per area; each command is added to ``main`` here."""
+"""The ``changetracker`` command line: serve, migrate, seed, manage users and tokens (create, list, revoke), import
+and export CSV, back up, restore and purge, poll, demo. One module per area; each command is added to ``main``
+here."""
 import logging
 import os
 

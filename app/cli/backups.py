@@ -72,8 +72,9 @@ def restore(file, yes):
             applied = migrations.upgrade(database.obj)
         except Exception as exc:  # the restore stands; the migration that failed says why
             fail("the backup is restored but a migration failed: %s; fix that, then run `changetracker db upgrade`"
-                  % exc, 1)
+                 % exc, 1)
     click.echo("applied: %s" % ", ".join(applied) if applied else "database is up to date")
+
 
 def _describe(state):
     schema_at = "schema at %s" % (state.migration or "no migration")

@@ -29,6 +29,7 @@ def serve(bind, workers, threads):
             "--access-logfile", "-", "--logger-class", "app.http.access_log.RedactingLogger", "app:create_app()"]
     os.execv(sys.executable, args)
 
+
 @click.command()
 @click.option("--once", is_flag=True, help="Drain what is due now, then exit (no schedule).")
 @click.option("--no-schedule", is_flag=True, help="Only drain the inbox: never run pollers, retention or backups.")
@@ -41,6 +42,7 @@ def worker(once, no_schedule):
     if not once:
         process.install_signal_handlers()
     process.run(once=once)
+
 
 @click.command("init-instance", hidden=True)
 def init_instance():

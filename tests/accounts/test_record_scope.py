@@ -90,7 +90,8 @@ def test_a_record_token_ends_the_events_it_recorded_and_no_others(client, auth, 
 
     other_token = bearer(auth.token(role="editor", scope="record", username="ci-bot", name="nightly"))  # same user
     theirs = client.post("/api/v1/events", headers=other_token, json={"title": "Plugin git 5.2.2"}).json
-    refused = client.patch("/api/v1/events/%d" % theirs["id"], headers=record, json={"ended_at": "2030-01-01T00:00:00Z"})
+    refused = client.patch("/api/v1/events/%d" % theirs["id"], headers=record,
+                           json={"ended_at": "2030-01-01T00:00:00Z"})
     assert refused.status_code == 403
     assert refused.json["message"] == ("A record token may change only the events it recorded itself; this needs "
                                        "write access.")

@@ -138,7 +138,8 @@ def test_nightly_script_is_executable_and_refuses_to_run_without_the_tracker(tmp
     assert "Set PYTHON in the job's environment, e.g. PYTHON=python3.12" in proc.stderr
 
     proc = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=60, env=dict(
-        env, CHANGETRACKER_URL="http://127.0.0.1:9", CHANGETRACKER_TOKEN="ct_x", CHANGETRACKER_POLLERS_FILE="nope.toml"))
+        env, CHANGETRACKER_URL="http://127.0.0.1:9", CHANGETRACKER_TOKEN="ct_x",
+        CHANGETRACKER_POLLERS_FILE="nope.toml"))
     assert proc.returncode == 2
     assert "nightly-poll: pollers file nope.toml does not exist (CHANGETRACKER_POLLERS_FILE)" in proc.stderr
 
@@ -288,7 +289,7 @@ def test_nightly_job_takes_its_pollers_file_and_secrets_from_jenkins(night, jenk
     ("CHANGETRACKER_URL=https://elsewhere.example.com\n", "sets CHANGETRACKER_URL, which the job sets itself"),
 ])
 def test_a_bad_poller_secrets_file_stops_the_job_before_anything_runs(night, jenkinsfile_with_files, fake_jenkins,
-                                                                       secrets, message):
+                                                                      secrets, message):
     with fake_jenkins.from_fixtures(user=JENKINS_USER, token=JENKINS_TOKEN) as jenkins:
         proc, summary = night(jenkins, described=jenkinsfile_with_files, files={
             "change-tracker-pollers": "", "change-tracker-poller-secrets": secrets})
