@@ -26,5 +26,5 @@ def main(ctx):
 
 for command in (service.serve, database.db, accounts.seed, accounts.users, accounts.tokens, ledger.import_events,
                 ledger.export_events, backups.backup, backups.restore, backups.purge, service.worker, polling.poll,
-                service.init_instance):
+                polling.demo, service.init_instance):
     main.add_command(command)

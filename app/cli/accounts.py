@@ -23,8 +23,9 @@ def seed(count):
             password = secrets.token_urlsafe(12)
             users.create_user({"username": "admin", "role": "admin", "password": password}, actor=CLI_ACTOR)
             click.echo("created admin user 'admin' with password: %s  (shown once; change it after logging in)" % password)
-        made = demo.seed_events(count)
+        made = demo.seed(count)
         click.echo("seeded %d demo events" % made if made else "ledger already has events; no demo data added")
+
 
 @click.group()
 def users():
@@ -72,11 +73,12 @@ def tokens_create(username, scope, name, expires):
             sys.exit(2)
         try:
             token, secret = tokens.create_token(user, {"name": name, "scopes": [scope], "expires_days": expires},
-                                                  actor=CLI_ACTOR)
+                                                actor=CLI_ACTOR)
         except ValidationError as exc:
             fail_validation(exc)
+    expires_at = tokens.token_view(token)["expires_at"]
     click.echo("created token %d %r (%s) for %s, expires %s; the secret is shown only now:" % (
-        token.id, token.name, scope, username, _expiry(tokens.token_view(token)["expires_at"], datetime.now(timezone.utc))))
+        token.id, token.name, scope, username, _expiry(expires_at, datetime.now(timezone.utc))))
     click.echo(secret)
 
 

@@ -1,4 +1,6 @@
-"""Running the pollers once: observe Jenkins, registries and package indexes, here or pushed to a tracker."""
+"""Running the pollers once: observe Jenkins, registries and package indexes, here or pushed to a tracker; or
+observe a demo controller."""
+import os
 import sys
 
 import click
@@ -68,3 +70,34 @@ def _refuse_unconfigured(names, settings):
             click.echo("error: nothing configured for the %s poller: add %s (README, \"Pollers\")%s" % (
                 name, WHERE[name], "; pollers file: %s" % settings.source if settings.source else ""), err=True)
             sys.exit(2)
+
+
+@click.command()
+@click.option("--url", envvar="CHANGETRACKER_URL", default="http://127.0.0.1:8000", show_default=True,
+              help="The tracker's address, for the links it prints [default: $CHANGETRACKER_URL, else this].")
+def demo(url):
+    """Try the pollers without a Jenkins: poll a small fake controller on loopback (the demo fleet as the ledger
+    last saw it), change one agent the way a JDK roll-out would, poll again; the change shows on /fleet."""
+    from app.ops import demo as demos
+
+    os.environ["no_proxy"] = ",".join(filter(None, (os.environ.get("no_proxy"), "127.0.0.1")))  # a loopback poll
+    with AppContext():
+        result = demos.run_demo()
+    url = url.rstrip("/")
+    click.echo("demo controller %s (%s, %d agents)" % (result["controller"], demos.CONTROLLER,
+                                                         result["first"]["seen"].get("agents", 0)))
+    click.echo("first poll: %s" % _outcome(result["first"]))
+    click.echo("the demo changes %s" % result["change"])
+    click.echo("second poll: %s" % _outcome(result["second"]))
+    for event in result["events"]:
+        click.echo("  #%d %s  %s/events/%d" % (event["id"], event["title"], url, event["id"]))
+    click.echo("see it on %s/fleet" % url)
+    if "failed" in (result["first"]["status"], result["second"]["status"]):
+        sys.exit(1)
+
+
+def _outcome(report):
+    problems = "; ".join("%s: %s" % (e["target"], e["message"]) for e in report["errors"])
+    return "%s, %d observed, %d changed, %d event%s%s" % (
+        report["status"], report["observed"], report["changed"], report["events"], "" if report["events"] == 1 else "s",
+        "; " + problems if problems else "")
