@@ -109,17 +109,48 @@ def _apply(value, spec):
     return value
 
 
-class DemoJenkins:
+class LoopbackServer:
+    """An HTTP server on a free loopback port, serving in a thread of its own: ``start()``/``stop()`` or ``with``.
+    Subclasses say how to answer with ``handler()``, a BaseHTTPRequestHandler class."""
+
+    def __init__(self):
+        self._server = None
+        self.url = None
+
+    def handler(self):  # pragma: no cover - subclasses answer
+        raise NotImplementedError
+
+    def start(self):
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self.url = "http://127.0.0.1:%d/" % self._server.server_port
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class DemoJenkins(LoopbackServer):
     """A controller on a free loopback port answering for ``agents`` ({name: {"labels", "executors", "tools", "env",
     "os"}}, changed in place between polls) and ``plugins`` ({short name: version}). Anonymous read, as a Jenkins
     that grants it."""
 
     def __init__(self, agents, plugins, version=CORE_VERSION):
+        super().__init__()
         self.agents, self.plugins, self.version = agents, plugins, version
-        self._server = None
-        self.url = None
 
-    def start(self):
+    def handler(self):
         demo = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -139,23 +170,7 @@ class DemoJenkins:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d/" % self._server.server_port
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return Handler
 
     def answer(self, path, query):
         """(status, body, content type) for a GET of ``path``."""

@@ -10,7 +10,8 @@ import pytest
 from app.ingest import inbox
 from app.models import Event, WebhookSource
 from app.web.ingest import MAPPING_EXAMPLES
-from tests.conftest import PASSWORD, connected
+from tests.conftest import connected
+from tests.web.test_identity_browser import log_in
 from tests.webhook_support import deliver
 
 SECRET = "a-secret-the-admin-keeps-0123456789"
@@ -72,11 +73,7 @@ def test_the_generic_example_turns_the_pages_signed_example_into_an_event(app, c
 
 @pytest.mark.browser
 def test_picking_generic_in_the_browser_gives_a_source_that_saves(page, auth):
-    auth.user("boss", "admin")
-    page.goto("/login")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
+    log_in(page, auth, "boss", "admin")
     page.goto("/admin/sources")
     page.fill("#name", "deployer")
     page.select_option("#kind", "generic")
