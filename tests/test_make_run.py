@@ -14,10 +14,24 @@ from tests.test_env_file import _changetracker
 VENV = sys.prefix  # the virtualenv running the tests: `make run` uses it as it is (-o: not reinstalled)
 
 
-def _make(*args, env=None, **kwargs):
+def _make(*args, env=None, log=None):
+    """`make ARGS` in its own process group (as a terminal runs it), its output in the file ``log``."""
     return subprocess.Popen(["make", "--no-print-directory", "-o", os.path.join(VENV, ".installed"), *args,
-                             "VENV=" + VENV], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True, **kwargs)
+                             "VENV=" + VENV], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(proc, log):
+    """Ctrl-C: the terminal signals the whole foreground group; what it printed."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    log.close()
+    with open(log.name, encoding="utf-8") as text:
+        return text.read()
 
 
 def _get(url, headers=None):
@@ -31,7 +45,7 @@ def _wait_for(url, proc, timeout=90):
         try:
             return _get(url)
         except OSError:
-            assert proc.poll() is None, proc.stdout.read()
+            assert proc.poll() is None, "make run stopped"
             time.sleep(0.3)
     raise AssertionError("%s never answered" % url)
 
@@ -48,7 +62,8 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_both(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHANGETRACKER_")}
     env["CHANGETRACKER_INSTANCE_PATH"] = str(tmp_path / "instance")
-    proc = _make("run", "BIND=127.0.0.1:%d" % port, env=env)
+    log = open(tmp_path / "make-run.log", "w", encoding="utf-8")
+    proc = _make("run", "BIND=127.0.0.1:%d" % port, env=env, log=log)
     try:
         health = _wait_for("http://127.0.0.1:%d/healthz" % port, proc)
         assert '"status":"ok"' in health.replace(" ", "")
@@ -61,12 +76,7 @@ def test_make_run_serves_with_a_worker_and_ctrl_c_stops_both(tmp_path):
             assert time.monotonic() < deadline, "no worker took the schedule"
             time.sleep(0.5)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
-        try:
-            output, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
+        output = _stop(proc, log)
     deadline = time.monotonic() + 30
     while _alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
