@@ -8,7 +8,7 @@ BIND ?= 127.0.0.1:8000
 # Plain http on loopback: the browser would drop a Secure cookie. Behind HTTPS leave it true.
 RUN_ENV := CHANGETRACKER_SESSION_COOKIE_SECURE=false
 
-.PHONY: run demo test test-sqlite test-postgres install bench bench-postgres bench-poll bench-ingest bench-bypasses screenshots lint groovy-lint clean
+.PHONY: run demo test test-sqlite test-postgres install bench bench-postgres bench-record bench-poll bench-ingest bench-bypasses screenshots lint groovy-lint clean
 
 # The service alone for `make run`; the test extras (pytest, playwright, ...) only for the targets that need them.
 $(STAMP): setup.cfg pyproject.toml
@@ -43,7 +43,7 @@ run: $(STAMP)
 	$(BIN)/changetracker seed
 	@echo "Change Tracker on http://$(BIND) with a worker; Ctrl-C stops both. The CLI: $(BIN)/changetracker"
 	$(BIN)/changetracker worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-		$(RUN_ENV) $(BIN)/changetracker serve --bind $(BIND)
+		$(RUN_ENV) $(BIN)/changetracker serve --bind $(BIND) --log-format text
 
 # A poll without a Jenkins: a small fake controller on loopback, polled twice around a change (changetracker demo).
 demo: $(STAMP)
@@ -61,19 +61,29 @@ test-postgres: $(TEST_STAMP) $(GROOVY_LINT)
 		$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Performance harness (bench/README.md): 1M events on SQLite, cached under bench/.data/; the ledger's reads
-# (bench.ledger), then the pages people wait for (bench.pages); a quick run: make bench BENCH_ARGS="--events 100000". bench-postgres measures SQLite and PostgreSQL in one run
-# (a throw-away database on CHANGETRACKER_BENCH_DATABASE_URL's server, dropped afterwards).
+# (bench.ledger), then the pages people wait for (bench.pages); a quick run: make bench BENCH_ARGS="--events 100000".
+# bench-postgres measures SQLite and PostgreSQL in one run (a throw-away database on CHANGETRACKER_BENCH_DATABASE_URL's server, dropped afterwards).
+# Then the recording rows (bench/record.py, make bench-record) on SQLite and PostgreSQL; every table prints, and
+# the status is 1 when any misses a target.
+BENCH_DATABASE_URL = $${CHANGETRACKER_BENCH_DATABASE_URL:-postgresql:///postgres}
 bench: $(TEST_STAMP)
-	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
-	$(BIN)/python -m bench.pages $(BENCH_ARGS)
+	$(BIN)/python -m bench.ledger $(BENCH_ARGS); ledger=$$?; \
+	$(BIN)/python -m bench.pages $(BENCH_ARGS); pages=$$?; \
+	$(BIN)/python -m bench.record --database sqlite --database $(BENCH_DATABASE_URL) $(RECORD_ARGS); \
+	record=$$?; exit $$(( ledger || pages || record ))
 
 # The main pages on the 1M-event ledger, as PNGs in test-results/screenshots/1m/ (CI keeps them as artifacts).
 screenshots: $(TEST_STAMP)
 	$(BIN)/python -m bench.screenshots $(BENCH_ARGS)
 
 bench-postgres: $(TEST_STAMP)
-	$(BIN)/python -m bench.ledger --database sqlite \
-		--database $${CHANGETRACKER_BENCH_DATABASE_URL:-postgresql:///postgres} $(BENCH_ARGS)
+	$(BIN)/python -m bench.ledger --database sqlite --database $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+
+# Recording (issue 16): POST /api/v1/events against a trivial Flask endpoint at 8 and 32 clients, record_event
+# in-process and a 100,000-row CSV import, on SQLite and PostgreSQL; e.g. make bench-record
+# RECORD_ARGS="--requests 500 --rounds 3 --import-rows 20000" for a quick run.
+bench-record: $(TEST_STAMP)
+	$(BIN)/python -m bench.record --database sqlite --database $(BENCH_DATABASE_URL) $(RECORD_ARGS)
 
 # Poller benchmark (issue 6): 1,000 agents on a fake Jenkins adding 20 ms per request, SQLite; e.g.
 # make bench-poll BENCH_ARGS="--database sqlite --database postgresql:///postgres" for both databases.
@@ -84,6 +94,12 @@ bench-poll: $(TEST_STAMP)
 # settings, and the inbox drain on SQLite; e.g. make bench-ingest BENCH_ARGS="--requests 1000 --rounds 3".
 bench-ingest: $(TEST_STAMP)
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
+
+# The catalogue and fleet pages' server part (issue 12) against bare SQL: the cached 1M ledger (make bench builds it)
+# read-only, and a throw-away fleet of 500 agents × 200 tools; e.g. make bench-catalogue BENCH_ARGS="--runs 10".
+.PHONY: bench-catalogue
+bench-catalogue: $(TEST_STAMP)
+	$(BIN)/python -m bench.catalogue_fleet $(BENCH_ARGS)
 
 # Each library bypass (README: "Where we bypass a library") against the library's own path, in-process.
 bench-bypasses: $(TEST_STAMP)

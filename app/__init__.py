@@ -18,11 +18,10 @@ def create_app(test_config=None):
     from flask import Flask
 
     from app import config, db, hooks, web
-    from app.accounts import access
+    from app.accounts import access, users
     from app.api import create_blueprint as api_blueprint
-    from app.http import connections, errors, guard, health, metrics, rules
+    from app.http import access_log, connections, errors, guard, health, metrics, rules
     from app.http.extensions import csrf, limiter, login_manager
-    from app.models import User
     from app.web import (
         account,
         admin,
@@ -52,6 +51,7 @@ def create_app(test_config=None):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     metrics.instrument(app)
+    access_log.install(app)
     db.bind(app.config)
     connections.connect_per_request(app)
     csrf.init_app(app)
@@ -60,13 +60,14 @@ def create_app(test_config=None):
     login_manager.session_protection = "basic"
     login_manager.login_view = "auth.login"
 
-    @login_manager.user_loader
-    def _load_user(user_id):
-        return User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
+    # The session and the remember cookie hold "<id>:<session version>" (User.get_id): an ended session no longer
+    # loads its user.
+    login_manager.user_loader(users.session_user)
 
     app.before_request(rules.reject_nul_characters)
     app.before_request(guard.enforce)
     app.after_request(rules.security_headers)
+    app.after_request(rules.no_store_when_authenticated)
     errors.register(app)
     web.register(app)
 

@@ -32,7 +32,9 @@ DEFAULTS = {
     "MAX_IMPORT_BYTES": (50 * 1024 * 1024, int),  # POST /api/v1/events/import only
     "LOGIN_RATE_LIMIT": ("10 per minute", str),
     "RATELIMIT_STORAGE_URI": ("memory://", str),
-    "SQLITE_BUSY_TIMEOUT_MS": (5000, int),
+    # How long a SQLite writer waits for the write lock (e.g. behind a big import) before its request answers
+    # 503 with Retry-After; the pool's wait for a free connection too.
+    "SQLITE_BUSY_TIMEOUT_MS": (30000, int),
     # Connections kept open per process and handed from request to request (app.db); 0: one per request.
     "DATABASE_POOL_SIZE": (20, int),
     "DATABASE_POOL_RECYCLE_SECONDS": (3600, int),  # a pooled connection older than this is replaced
@@ -107,7 +109,9 @@ def load(instance_path, test_config=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
         "SESSION_COOKIE_NAME": "changetracker_session",
+        "REMEMBER_COOKIE_NAME": "remember_token",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),

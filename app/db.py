@@ -1,9 +1,10 @@
 """The database has one owner: this proxy, bound from CHANGETRACKER_DATABASE_URL by ``bind``, with the base model,
 the JSON column and the naive-UTC time conventions every table follows."""
 import json
+import time
 from datetime import datetime, timezone
 
-from peewee import DatabaseProxy, Model, TextField
+from peewee import DatabaseProxy, Model, OperationalError, TextField
 from playhouse.db_url import connect
 from playhouse.pool import PooledDatabase
 
@@ -46,7 +47,7 @@ def from_db_time(value):
     return value.replace(tzinfo=timezone.utc)
 
 
-def open_database(url, busy_timeout_ms=5000, pool_size=0, pool_recycle_seconds=None):
+def open_database(url, busy_timeout_ms=30000, pool_size=0, pool_recycle_seconds=None):
     """A peewee Database for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL.
 
     With ``pool_size`` > 0, a pooled one (playhouse.pool): ``close()`` hands the connection back for the next
@@ -84,3 +85,17 @@ def bind(config):
                                       config.get("DATABASE_POOL_SIZE", 0), config.get("DATABASE_POOL_RECYCLE_SECONDS")))
     if isinstance(replaced, PooledDatabase):  # another app in this process (tests): its idle connections go now
         replaced.close_idle()
+
+
+def wait_until_open(db, seconds):
+    """Connect, retrying for up to ``seconds`` while the server is not up yet (a database container starting
+    beside the service); the last error when it never answers."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            db.connect(reuse_if_open=True)
+            return
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1)

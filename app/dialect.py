@@ -4,7 +4,8 @@ fold and recount); migrations keep frozen copies of what they need and are never
 """
 import functools
 
-from peewee import SQL, Expression, PostgresqlDatabase, SqliteDatabase, fn
+from peewee import SQL, Expression, OperationalError, PostgresqlDatabase, Select, SqliteDatabase, fn
+from playhouse.pool import MaxConnectionsExceeded
 
 from app.db import database
 
@@ -29,6 +30,26 @@ def write_transaction():
     return database.atomic()
 
 
+# PostgreSQL's codes for a database too busy to answer now: lock_not_available, deadlock_detected,
+# serialization_failure, too_many_connections, cannot_connect_now.
+_BUSY_CODES = ("55P03", "40P01", "40001", "53300", "57P03")
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_busy(exc):
+    """Whether ``exc`` says the database is too busy right now (another writer held the lock past the wait, a
+    deadlock was broken, no connection was free), so the same request may well succeed a little later."""
+    if isinstance(exc, MaxConnectionsExceeded):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    code = getattr(original, "pgcode", None)
+    if code is not None:
+        return code in _BUSY_CODES
+    return str(original).startswith(_SQLITE_BUSY)
+
+
 def locked(query, skip_locked=False):
     """``query`` with its rows locked until the transaction ends (PostgreSQL ``FOR UPDATE``, and ``SKIP LOCKED``
     to pass over rows another transaction holds). SQLite's write transaction already keeps every other writer
@@ -43,6 +64,22 @@ def serialise(key):
     (PostgreSQL: an advisory lock released at commit; SQLite holds the only write lock already)."""
     if is_postgresql():
         database.execute_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
+
+# --- statements ------------------------------------------------------------------------------------
+
+
+def statement(build, *shape):
+    """The SQL text of the peewee query ``build(*shape)``, rendered once per database kind and ``shape`` (e.g. how
+    many ids an IN list holds), for hot statements whose parameters change but whose text does not; run it with
+    ``database.execute_sql(text, parameters)``, the parameters in the order the query binds them. Rendering a
+    query through peewee's builder cost more than running it (bench/README.md, "Recording")."""
+    return _rendered(build, engine(), shape)
+
+
+@functools.lru_cache(maxsize=512)
+def _rendered(build, engine, shape):
+    return build(*shape).sql()[0]
 
 
 # --- writes ----------------------------------------------------------------------------------------
@@ -60,19 +97,92 @@ def insert_rows(model, rows, returning_id=False):
     if not rows:
         return []
     fields = [model._meta.fields[name] for name in rows[0]]
-    param = database.obj.param
-    sql = 'INSERT INTO "%s" (%s) VALUES %s' % (
-        model._meta.table_name, ", ".join('"%s"' % f.column_name for f in fields),
-        ", ".join(["(%s)" % ", ".join([param] * len(fields))] * len(rows)))
     converters = [f.db_value for f in fields]
-    params = [convert(value) for row in rows for convert, value in zip(converters, row.values())]
+    return insert_values(model._meta.table_name, [f.column_name for f in fields],
+                         [[convert(value) for convert, value in zip(converters, row.values())] for row in rows],
+                         returning_id)
+
+
+def insert_values(table, columns, rows, returning_id=False):
+    """INSERT ``rows`` (sequences of database values in ``columns`` order) into ``table`` in one statement; their
+    new ids, in row order, when ``returning_id``. The statement's text depends only on the table, the columns
+    and the number of rows, so each connection prepares it once (sqlite3's statement cache)."""
+    if not rows:
+        return []
+    sql = _values_sql(database.obj.param, table, tuple(columns), len(rows), returning_id)
+    cursor = database.execute_sql(sql, [value for row in rows for value in row])
     if not returning_id:
-        database.execute_sql(sql, params)
         return []
     # One INSERT numbers its rows in order on both databases (SQLite holds the write lock, a PostgreSQL
     # sequence only grows), so the sorted ids line up with the rows.
-    return sorted(i for (i,) in database.execute_sql(sql + ' RETURNING "%s"' % model._meta.primary_key.column_name,
-                                                     params).fetchall())
+    return sorted(i for (i,) in cursor.fetchall())
+
+
+@functools.lru_cache(maxsize=256)
+def _values_sql(param, table, columns, count, returning_id):
+    row = "(%s)" % ", ".join([param] * len(columns))
+    return 'INSERT INTO "%s" (%s) VALUES %s%s' % (table, ", ".join('"%s"' % c for c in columns),
+                                                  ", ".join([row] * count), ' RETURNING "id"' if returning_id else "")
+
+
+def insert_missing(table, columns, rows):
+    """INSERT those of ``rows`` whose first column (a unique key, e.g. a catalogue name) ``table`` does not hold
+    yet, in key order; a concurrent writer adding the same key first is no error.
+
+    Rows that exist are left out before the INSERT, not by ON CONFLICT alone: PostgreSQL would take a sequence
+    number for each of them, and recording names an agent on every event. Key order makes two transactions
+    that add the same new names wait for each other instead of deadlocking.
+    """
+    if not rows:
+        return
+    sql = _missing_sql(database.obj.param, table, tuple(columns), len(rows))
+    database.execute_sql(sql, [value for row in sorted(rows) for value in row])
+
+
+@functools.lru_cache(maxsize=256)
+def _missing_sql(param, table, columns, count):
+    row = "(%s)" % ", ".join([param] * len(columns))
+    return ('INSERT INTO "%s" (%s) SELECT * FROM (VALUES %s) AS v WHERE NOT EXISTS (SELECT 1 FROM "%s" c WHERE '
+            'c."%s" = v.column1) ORDER BY 1 ON CONFLICT DO NOTHING'
+            % (table, ", ".join('"%s"' % c for c in columns), ", ".join([row] * count), table, columns[0]))
+
+
+def link_by_name(junction, columns, catalogue, links, only_missing=False):
+    """INSERT a ``junction`` row for each ``(owner id, name, extra)`` of ``links``, the name looked up in
+    ``catalogue`` in the same statement; ``columns`` name the junction's owner, catalogue id and extra
+    columns. Returns how many rows went in: fewer than ``links`` when a name is not (or no longer) in the
+    catalogue. ``only_missing`` skips links that exist already (to complete an earlier, short INSERT)."""
+    if not links:
+        return 0
+    sql = _link_sql(database.obj.param, junction, tuple(columns), catalogue, len(links), only_missing)
+    return database.execute_sql(sql, [value for link in links for value in link]).rowcount
+
+
+@functools.lru_cache(maxsize=256)
+def _link_sql(param, junction, columns, catalogue, count, only_missing):
+    owner, entity, extra = columns
+    sql = ('INSERT INTO "%s" ("%s", "%s", "%s") SELECT v.column1, c."id", v.column3 FROM (VALUES %s) AS v '
+           'JOIN "%s" c ON c."name" = v.column2' % (junction, owner, entity, extra,
+                                                   ", ".join(["(%s, %s, %s)" % (param, param, param)] * count),
+                                                   catalogue))
+    if only_missing:
+        sql += ' WHERE NOT EXISTS (SELECT 1 FROM "%s" x WHERE x."%s" = v.column1 AND x."%s" = c."id")' % (
+            junction, owner, entity)
+    return sql
+
+
+def restart_ids(db, models):
+    """After rows were inserted with their ids (``changetracker db copy``), make ``db`` number new rows after them:
+    PostgreSQL's sequences do not move by themselves; SQLite takes the next id after the largest."""
+    if not isinstance(db, PostgresqlDatabase):
+        return
+    for model in models:
+        key = model._meta.primary_key
+        if getattr(key, "field_type", None) != "AUTO":
+            continue
+        table, column = model._meta.table_name, key.column_name
+        db.execute_sql('SELECT setval(pg_get_serial_sequence(%%s, %%s), COALESCE(MAX("%s"), 1), MAX("%s") IS NOT NULL) '
+                       'FROM "%s"' % (column, column, table), ('"%s"' % table, column))
 
 
 def insert_row(table, columns, values):
@@ -109,6 +219,22 @@ def text_match(title, description, metadata, rowid, words):
         return Expression(document, "@@", fn.to_tsquery(SQL("'simple'"), tsquery))
     match = " ".join('"%s"' % w for w in words[:-1]) + ' "%s"*' % words[-1]
     return Expression(rowid, "IN", SQL("(SELECT rowid FROM event_fts WHERE event_fts MATCH ?)", [match.strip()]))
+
+
+def sorted_names(lists):
+    """One JSON object holding, per key of ``lists`` ({key: (links, name)}: a SELECT of catalogue rows correlated
+    with the outer query, and their name column; keys are identifiers, written into the SQL), the names sorted
+    as ORDER BY sorts them: one column, decoded once, instead of a query per kind of link."""
+    if is_postgresql():
+        arrays = [fn.coalesce(links.select(fn.json_agg(name).order_by(name)), SQL("'[]'::json"))
+                  for links, name in lists.values()]
+        return fn.json_build_object(*[item for key, array in zip(lists, arrays) for item in (SQL("'%s'" % key), array)])
+    # SQLite keeps a subquery's order for an aggregate over it (it never flattens such a subquery).
+    arrays = []
+    for links, name in lists.values():
+        ordered = links.select(name).order_by(name).alias("n")
+        arrays.append(fn.json(Select((ordered,), (fn.json_group_array(ordered.c.name),))))
+    return fn.json_object(*[item for key, array in zip(lists, arrays) for item in (SQL("'%s'" % key), array)])
 
 
 def contains(text, part):

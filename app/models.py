@@ -10,6 +10,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
+    fn,
 )
 
 from app.db import BaseModel, JSONField, utcnow
@@ -42,6 +43,9 @@ class User(BaseModel):
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    # Part of the id sessions and remember cookies carry: logout, a password or role change and deactivation
+    # add 1 (app.accounts.users.end_sessions), which ends every session issued before.
+    session_version = IntegerField(default=1)
 
     # flask-login protocol
     @property
@@ -57,7 +61,13 @@ class User(BaseModel):
         return False
 
     def get_id(self):
-        return str(self.id)
+        """flask-login's "alternative id": what the session and the remember cookie hold (users.session_user)."""
+        return "%d:%d" % (self.id, self.session_version)
+
+
+# Usernames are unique whatever their case (VIEWER1 is viewer1); they are ASCII, so LOWER() folds them alike on
+# SQLite and PostgreSQL, and lookups by LOWER(username) use this index.
+User.add_index(User.index(fn.LOWER(User.username), unique=True, name="user_username_lower"))
 
 
 class ApiToken(BaseModel):

@@ -9,7 +9,13 @@ means the bypass pays). The receivers' own app is measured over HTTP by ``make b
 bypasses measured here were dropped for lack of a figure (bench/README.md, "Bypasses").
 
 a. bulk INSERT: 2,000 audit rows in chunks of 500 through ``dialect.insert_rows`` and ``Model.insert_many``;
-b. one INSERT: an inbox row through ``dialect.insert_row`` (the receivers' hot path) and ``Model.insert``.
+b. one INSERT: an inbox row through ``dialect.insert_row`` (the receivers' hot path) and ``Model.insert``;
+c. a statement rendered once: the bearer token lookup of every API request (``tokens._by_prefix``, its text from
+   ``dialect.statement``) and the same query built and run through peewee's ``select().join().first()``;
+d. IN (subquery): rendering a page's query (7 days, 5 agents, 2 severities) with ``filters._in`` and with
+   peewee's ``in_``, which renders each subquery once more per level of nesting to check it is not empty;
+e. a page's columns as text: rendering that query's SELECT of the event's columns and its link names through
+   peewee and taking them over as the text rendered once (``events.list_events``).
 """
 import argparse
 import os
@@ -100,6 +106,39 @@ def insert_pairs(app):
         AuditEntry, chunk))), (one_library, one_bypass), context)
 
 
+def statement_pairs(app):
+    """c., d. and e.: (library, bypass) callables, run in the app context ``insert_pairs`` pushed."""
+    from peewee import SQL
+    from werkzeug.datastructures import MultiDict
+
+    from app import dialect
+    from app.accounts import tokens, users
+    from app.ledger import events, filters
+    from app.models import ApiToken, Event, User
+
+    user = users.create_user({"username": "bench", "role": "editor", "password": "correct horse battery"})
+    _, secret = tokens.create_token(user, {"name": "bench", "scopes": ["write"]})
+    prefix = tokens._prefix_of(secret)
+    lookup = ((lambda: ApiToken.select(ApiToken, User).join(User).where(ApiToken.prefix == prefix).first()),
+              (lambda: tokens._by_prefix(prefix)))
+    query = filters.parse(MultiDict([("from", "2025-07-28T14:02:03Z"), ("to", "2025-08-04T14:02:03Z"),
+                                     ("limit", "50"), ("severity", "info"), ("severity", "high")]
+                                    + [("agent", "linux-%03d" % n) for n in range(5)]))
+    ours_in = filters._in
+
+    def peewee_in():
+        filters._in = lambda column, values: column.in_(values)
+        try:
+            return filters.ordered(query).limit(51).select(Event.id).sql()
+        finally:
+            filters._in = ours_in
+
+    columns = dialect.statement(events._events_by_id, None)[len(events._COLUMNS_BEFORE):-len(events._COLUMNS_AFTER)]
+    rendered = (lambda: filters.ordered(query).limit(51).select(*events._READ_FIELDS, events._names()).sql(),
+                lambda: filters.ordered(query).limit(51).select(SQL(columns)).sql())
+    return lookup, (peewee_in, lambda: filters.ordered(query).limit(51).select(Event.id).sql()), rendered
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.bypasses", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="counted rounds per contender, after one warm-up")
@@ -108,9 +147,13 @@ def main(argv=None):
     try:
         app = build(directory)
         bulk, one, context = insert_pairs(app)
+        lookup, in_subquery, columns = statement_pairs(app)
         pairs = [
             ("a. bulk INSERT, 2,000 audit rows", *bulk, 3),
             ("b. one INSERT, an inbox row (autocommit)", *one, 400),
+            ("c. the token lookup of an API request", *lookup, 400),
+            ("d. rendering a page's query: IN (subquery)", *in_subquery, 200),
+            ("e. rendering a page's query: its columns and names", *columns, 200),
         ]
         samples = alternate(pairs, args.rounds)
         context.pop()

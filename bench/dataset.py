@@ -391,30 +391,55 @@ def postgres_ledger(server_url, sqlite_path):
     """
     import psycopg2
     from playhouse.db_url import parse
+
+    url, drop = throwaway_postgres(server_url)
+    try:
+        started = time.perf_counter()
+        _load_postgres(psycopg2.connect(**parse(url)), sqlite_path)
+        _recount(url)
+        log.info("built PostgreSQL database %s in %.0f s", url.rsplit("/", 1)[-1], time.perf_counter() - started)
+    except BaseException:
+        drop()
+        raise
+    return url, drop
+
+
+def throwaway_postgres(server_url):
+    """A new, migrated, empty database on ``server_url``'s server (the role needs CREATEDB).
+
+    Returns (url, drop): ``drop()`` removes the database again, connections and all.
+    """
+    import psycopg2
+    import psycopg2.errors
+    from playhouse.db_url import parse
     from psycopg2 import sql
 
-    params = parse(server_url)
-    admin = psycopg2.connect(**params)
+    admin = psycopg2.connect(**parse(server_url))
     admin.autocommit = True
     name = "changetracker_bench_%s" % uuid.uuid4().hex[:8]
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     def drop():
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        # FORCE ends our own connections, but not an autovacuum worker's (the server's superuser owns it): then
+        # wait for it to finish and try again.
+        for attempt in range(60):
+            try:
+                with admin.cursor() as cur:
+                    cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                break
+            except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):
+                if attempt == 59:
+                    raise
+                time.sleep(1)
         admin.close()
         log.info("dropped PostgreSQL database %s", name)
 
     url = _with_database(server_url, name)
     try:
-        started = time.perf_counter()
         db = open_database(url)
         migrations.upgrade(db)
         db.close()
-        _load_postgres(psycopg2.connect(**dict(params, database=name)), sqlite_path)
-        _recount(url)
-        log.info("built PostgreSQL database %s in %.0f s", name, time.perf_counter() - started)
     except BaseException:
         drop()
         raise

@@ -16,45 +16,25 @@ target is missed.
 import argparse
 import hashlib
 import hmac
-import http.client
 import json
 import logging
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 
+from bench import runs
+from bench.http_load import ROOT, Server, load
+
 log = logging.getLogger("bench.ingest")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET_KEY = "bench-secret-key-not-for-production"
 HOOK_SECRET = "bench-webhook-secret-0123456789"
 ACCEPT_SHARE = 0.50
 DRAIN_RATE = 2000.0
-
-
-def trivial_app():
-    """The yardstick: Flask with one endpoint that reads the body and answers 202, nothing else."""
-    from flask import Flask, request
-
-    app = Flask("trivial")
-
-    @app.post("/hooks/jenkins/bench")
-    def accept():
-        request.get_data()
-        return {"id": 1}, 202
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
-
-    return app
 
 
 def notification(number):
@@ -67,77 +47,6 @@ def notification(number):
 
 def signed(body):
     return "sha256=" + hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn serving ``target`` on a free loopback port, with the settings every contender shares."""
-
-    def __init__(self, target, args, env):
-        self.port = free_port()
-        self.args = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:%d" % self.port,
-                     "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
-                     target]
-        self.env = env
-
-    def __enter__(self):
-        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError("gunicorn did not come up: %s" % " ".join(self.args))
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def load(port, bodies, clients):
-    """POST every body once over ``clients`` keep-alive connections; returns (requests/s, status counts)."""
-    chunks = [bodies[i::clients] for i in range(clients)]
-    statuses, lock = {}, threading.Lock()
-    start = threading.Barrier(clients + 1)
-
-    def client(chunk):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        seen = {}
-        start.wait()
-        for body, signature in chunk:
-            conn.request("POST", "/hooks/jenkins/bench", body=body, headers={
-                "Content-Type": "application/json;charset=UTF-8", "X-Hub-Signature-256": signature})
-            response = conn.getresponse()
-            response.read()
-            seen[response.status] = seen.get(response.status, 0) + 1
-        conn.close()
-        with lock:
-            for status, n in seen.items():
-                statuses[status] = statuses.get(status, 0) + n
-
-    threads = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return len(bodies) / (time.perf_counter() - began), statuses
 
 
 def prepare(url):
@@ -160,21 +69,23 @@ def prepare(url):
 def measure_acceptance(args, env):
     trivial, hooks = [], []
     number = 0
-    with Server("bench.ingest:trivial_app()", args, env) as yardstick, Server("app:create_app()", args, env) as service:
+    with Server('bench.http_load:trivial_app("/hooks/jenkins/bench", 202)', args.workers, args.threads, env) as yardstick, \
+            Server("app:create_app()", args.workers, args.threads, env) as service:
         # Round 0 warms both up (imports on first use, connection pools, SQLite's page cache) and is not counted.
         for round_no in range(args.rounds + 1):
             for name, server, rates in (("trivial", yardstick, trivial), ("webhook", service, hooks)):
-                bodies = []
+                requests = []
                 for _ in range(args.requests if round_no else max(1, args.requests // 4)):
                     number += 1
                     body = notification(number)
-                    bodies.append((body, signed(body)))
-                rate, statuses = load(server.port, bodies, args.clients)
-                if set(statuses) != {202}:
-                    raise RuntimeError("%s answered %s" % (name, statuses))
+                    requests.append((body, {"X-Hub-Signature-256": signed(body)}))
+                result = load(server.port, "/hooks/jenkins/bench", requests, args.clients,
+                              headers={"Content-Type": "application/json;charset=UTF-8"})
+                if set(result.statuses) != {202}:
+                    raise RuntimeError("%s answered %s" % (name, result.statuses))
                 if round_no:
-                    rates.append(rate)
-                log.info("round %d %-8s %7.0f req/s%s", round_no, name, rate, "" if round_no else " (warm-up)")
+                    rates.append(result.rate)
+                log.info("round %d %-8s %7.0f req/s%s", round_no, name, result.rate, "" if round_no else " (warm-up)")
     return trivial, hooks
 
 
@@ -210,7 +121,7 @@ def table(trivial, hooks, drain_rates, items, args):
     ratio = med_h / med_t
     paired = [h / t for t, h in zip(trivial, hooks)]  # each round's pair ran back to back: drift cancels out
     med_d = statistics.median(drain_rates)
-    verdict = lambda ok: "ok" if ok else "MISSED"  # noqa: E731
+    verdict = runs.verdict
     rows = [
         ("measure", "median", "min", "max", "samples", "ratio", "target", "verdict"),
         ("a. trivial Flask endpoint, req/s", "%.0f" % med_t, "%.0f" % min(trivial), "%.0f" % max(trivial),
@@ -222,14 +133,12 @@ def table(trivial, hooks, drain_rates, items, args):
         ("b. inbox drain on SQLite, items/s", "%.0f" % med_d, "%.0f" % min(drain_rates), "%.0f" % max(drain_rates),
          str(len(drain_rates)), "", ">= %.0f" % DRAIN_RATE, verdict(med_d >= DRAIN_RATE)),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    table = runs.text_table(rows)
     head = ("gunicorn --workers %d --threads %d; %d clients x %d requests x %d rounds; drain: %d items in batches "
             "of %d, %d batches a sample; %s; %d CPUs" % (
                 args.workers, args.threads, args.clients, args.requests, args.rounds, items, args.batch_size,
                 args.slice_batches, datetime.now().strftime("%Y-%m-%d %H:%M"), os.cpu_count() or 0))
-    return head + "\n\n" + "\n".join(lines)
+    return head + "\n\n" + table
 
 
 def parse_args(argv):
@@ -246,8 +155,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("peewee.migrations").setLevel(logging.WARNING)
+    runs.log_progress()
     workdir = tempfile.mkdtemp(prefix="changetracker-bench-ingest-")
     try:
         url = "sqlite:///%s" % os.path.join(workdir, "changetracker.db")

@@ -31,7 +31,7 @@ import time
 from datetime import timedelta
 
 from bench import baselines, dataset
-from bench.ledger import SEVERITIES, Target, _iso, _ms, _timed
+from bench.ledger import SEVERITIES, Target, _iso, _ms, _timed, ledger_arguments
 
 log = logging.getLogger("bench.pages")
 
@@ -255,10 +255,7 @@ def table(r):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--agents", type=int, default=500)
-    parser.add_argument("--days", type=int, default=730)
-    parser.add_argument("--seed", type=int, default=4)
+    ledger_arguments(parser)
     parser.add_argument("--runs", type=int, default=15, help="samples per row (the browser row: a third of it)")
     parser.add_argument("--no-browser", action="store_true", help="skip row g (headless Chromium)")
     args = parser.parse_args(argv)

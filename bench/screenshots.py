@@ -14,7 +14,7 @@ import sys
 from datetime import timedelta
 
 from bench import dataset
-from bench.ledger import Target, _iso
+from bench.ledger import Target, _iso, ledger_arguments
 from bench.pages import PASSWORD, app_for
 
 log = logging.getLogger("bench.screenshots")
@@ -42,10 +42,7 @@ def pages(target):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.screenshots", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--agents", type=int, default=500)
-    parser.add_argument("--days", type=int, default=730)
-    parser.add_argument("--seed", type=int, default=4)
+    ledger_arguments(parser)
     parser.add_argument("--out", default=os.path.join(ROOT, "test-results", "screenshots", "1m"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

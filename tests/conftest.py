@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import namedtuple
 from contextlib import contextmanager
 
 import pytest
@@ -38,13 +39,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
+Served = namedtuple("Served", "body process")
+
+
 @contextmanager
 def server_process(command, env, cwd, probe_url, timeout=30):
     """Run the server ``command`` (its output in <cwd>/server.log) until ``probe_url`` answers; yields that
-    answer's body; stops the server afterwards. Fails the test with the log when it never answers."""
+    answer's body and the process (the leader of its own process group, so a test can kill it with all its
+    workers); stops the server afterwards. Fails the test with the log when it never answers."""
     log_path = os.path.join(cwd, "server.log")
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -57,7 +63,7 @@ def server_process(command, env, cwd, probe_url, timeout=30):
                         with open(log_path) as text:
                             pytest.fail("the server did not answer %s: %s" % (probe_url, text.read()))
                     time.sleep(0.2)
-            yield body
+            yield Served(body, proc)
         finally:
             proc.terminate()
             try:
@@ -165,6 +171,29 @@ def connected(app):
             yield
         finally:
             database.close()
+
+
+def concurrently(calls):
+    """Each ``(function, args)`` of ``calls`` on a thread of its own, with a database connection of its own, all
+    released at once: [its result or the exception it raised] in call order."""
+    outcomes, barrier = [None] * len(calls), threading.Barrier(len(calls))
+
+    def run(index, function, args):
+        database.connect(reuse_if_open=True)
+        try:
+            barrier.wait(10)
+            outcomes[index] = function(*args)
+        except Exception as exc:  # the outcome under test
+            outcomes[index] = exc
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=run, args=(index, *call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes
 
 
 class AuthActions:

@@ -33,8 +33,10 @@ def test_weak_password_and_duplicate_user_are_refused(app, runner):
     assert result.exit_code == 2
     assert "password" in result.output and "at least 10" in result.output
     assert runner.invoke(main, ["users", "create", "bob", "--password", PASSWORD]).exit_code == 0
-    result = runner.invoke(main, ["users", "create", "bob", "--password", PASSWORD])
+    result = runner.invoke(main, ["users", "create", "BOB", "--password", PASSWORD])
     assert result.exit_code == 2 and "Already taken" in result.output
+    result = runner.invoke(main, ["tokens", "create", "--user", "Bob", "--scope", "read"])
+    assert result.exit_code == 0 and "for bob" in result.output  # found whatever the case
 
 
 def test_token_scope_is_capped_by_role(app, runner):

@@ -53,5 +53,5 @@ def test_gunicorn_serves_with_only_database_url_and_secret_key(tmp_path, databas
     env = {"PATH": os.environ["PATH"], "CHANGETRACKER_DATABASE_URL": database_url,
            "CHANGETRACKER_SECRET_KEY": "s" * 64, "HOME": str(tmp_path)}
     command = [os.path.join(VENV_BIN, "gunicorn"), "--bind", "127.0.0.1:%d" % port, "--workers", "2", "app:create_app()"]
-    with server_process(command, env, tmp_path, "http://127.0.0.1:%d/readyz" % port) as body:
-        assert '"status":"ready"' in body.replace(" ", "")
+    with server_process(command, env, tmp_path, "http://127.0.0.1:%d/readyz" % port) as served:
+        assert '"status":"ready"' in served.body.replace(" ", "")

@@ -1,5 +1,6 @@
 """Migrations: upgrade → downgrade → upgrade on the suite's database, and the result matches the models."""
 import pytest
+from peewee import IntegrityError
 
 from app import migrations
 from app.db import open_database
@@ -73,3 +74,36 @@ def test_foreign_keys_are_enforced_with_their_cascade_rules(app, client, auth):
         User.delete().where(User.id == user.id).execute()
         assert ApiToken.select().count() == 0  # tokens go with their owner
         assert AuditEntry.select().where(AuditEntry.actor.startswith("editor")).count() >= 1  # the trail stays
+
+
+def test_0007_renames_users_whose_names_differ_only_by_case_and_keeps_the_oldest(db):
+    """Before 0007, VIEWER1 and viewer1 could both exist; afterwards the first keeps the name, the others are
+    renamed <name>-<id> (past a name already taken), with an audit entry, and their sessions end."""
+    migrations.downgrade(db, to=5)
+
+    def add(name):
+        db.execute_sql('INSERT INTO "user" ("username", "password_hash", "role", "active", "created_at") '
+                       "VALUES ({p}, 'x', 'viewer', {p}, '2026-01-01 00:00:00')".format(p=db.param), (name, True))
+        return db.execute_sql('SELECT "id" FROM "user" WHERE "username" = {p}'.format(p=db.param), (name,)).fetchone()[0]
+
+    ids = {name: add(name) for name in ["viewer1", "VIEWER1", "ops", "Viewer1", "OPS"]}
+    squatter = "viewer1-%d" % ids["VIEWER1"]  # the name VIEWER1 would get is taken already
+    ids[squatter] = add(squatter)
+    migrations.upgrade(db)
+    rows = dict(db.execute_sql('SELECT "id", "username" FROM "user"').fetchall())
+    assert rows[ids["viewer1"]] == "viewer1" and rows[ids["ops"]] == "ops"
+    assert rows[ids["VIEWER1"]] == "VIEWER1-%d-2" % ids["VIEWER1"]
+    assert rows[ids["Viewer1"]] == "Viewer1-%d" % ids["Viewer1"]
+    assert rows[ids["OPS"]] == "OPS-%d" % ids["OPS"]
+    assert rows[ids[squatter]] == squatter  # no clash of its own: untouched
+    assert len({name.lower() for name in rows.values()}) == len(rows)
+    versions = dict(db.execute_sql('SELECT "id", "session_version" FROM "user"').fetchall())
+    assert versions[ids["VIEWER1"]] == 2 and versions[ids["viewer1"]] == 1
+    audit = db.execute_sql('SELECT "entity_id", "before" FROM "audit_entry" WHERE "action" = {p}'
+                           .format(p=db.param), ("rename",)).fetchall()
+    assert sorted(entity for entity, _ in audit) == sorted([rows[ids[n]] for n in ("VIEWER1", "Viewer1", "OPS")])
+    with pytest.raises(IntegrityError):
+        with db.atomic():
+            db.execute_sql('INSERT INTO "user" ("username", "password_hash", "role", "active", "created_at", '
+                           '"session_version") VALUES ({p}, \'x\', \'viewer\', {p}, \'2026-01-01 00:00:00\', 1)'
+                           .format(p=db.param), ("Ops", True))

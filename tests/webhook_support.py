@@ -1,6 +1,7 @@
 """Helpers for the webhook and worker tests: sources, signed deliveries and the real samples (tests/fixtures)."""
 import hashlib
 import hmac
+import json
 import os
 
 from app.ingest import sources
@@ -19,6 +20,21 @@ MAPPINGS = {
 
 def fixture_bytes(name):
     return (JENKINS / name).read_bytes()
+
+
+def tagged_push(tag="1.0", digest=None, repository=None, timestamp=None):
+    """The distribution project's push envelope sample as registry 2.x sends it for a push by tag: the manifest
+    with its tag (the sample itself shows a push by digest, which moves no tag) and a layer."""
+    envelope = json.loads(fixture_bytes("docker-registry-notification-push-envelope.json"))
+    target = envelope["events"][0]["target"]
+    target["tag"] = tag
+    if digest:
+        target["digest"] = digest
+    if repository:
+        target["repository"] = repository
+    if timestamp:
+        envelope["events"][0]["timestamp"] = timestamp
+    return json.dumps(envelope).encode()
 
 
 def make_source(app, name="ci", kind="jenkins", mapping=None, secret=SECRET, active=True):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from peewee import chunked
 
 from app.db import from_db_time
-from app.dialect import insert_rows
+from app.dialect import insert_rows, insert_values
 from app.models import AuditEntry
 
 
@@ -32,6 +32,22 @@ def record_many(entries):
     """Append ``entry`` dicts (one per changed object, e.g. a CSV import's events) in a few bulk INSERTs."""
     for chunk in chunked(entries, 500):
         insert_rows(AuditEntry, chunk)
+
+
+# An entry's columns, for callers that build many entries' values themselves (the ledger's INSERTs of events).
+COLUMNS = ("at", "actor", "user_id", "action", "entity_type", "entity_id", "before", "after")
+as_json = AuditEntry.after.db_value  # before/after as the trail stores them
+
+
+def values(actor, action, entity_type, entity_id, at, before_json=None, after_json=None):
+    """One entry as database values in COLUMNS order; ``before_json``/``after_json`` are ``as_json`` text."""
+    return (at, actor.name, actor.user_id, action, entity_type, str(entity_id), before_json, after_json)
+
+
+def record_values(rows):
+    """Append entries given as ``values``, 500 to a statement."""
+    for chunk in chunked(rows, 500) if len(rows) > 500 else (rows,):
+        insert_values(AuditEntry._meta.table_name, COLUMNS, chunk)
 
 
 def entry(actor, action, entity_type, entity_id, before=None, after=None, at=None):

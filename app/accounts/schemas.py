@@ -1,7 +1,7 @@
 """Load and dump schemas of users and API tokens (marshmallow 4): secrets are load-only or shown once."""
 from marshmallow import RAISE, Schema, fields, validate
 
-from app.fields import Text, one_of
+from app.fields import Integer, Text, one_of
 from app.models import ROLES, SCOPES
 
 
@@ -59,7 +59,7 @@ class TokenCreateSchema(Schema):
     name = Text(load_default="token", validate=validate.Length(min=1, max=100))
     scopes = fields.List(Text(validate=one_of(SCOPES)), load_default=lambda: ["read"],
                          validate=validate.Length(min=1))
-    expires_days = fields.Integer(load_default=None, allow_none=True, strict=True,
+    expires_days = Integer(load_default=None, allow_none=True, strict=True,
                                   validate=validate.Range(min=1, max=3650))
 
 

@@ -1,14 +1,21 @@
-"""Users and their passwords (argon2): who may log in, and with which role."""
+"""Users and their passwords (argon2): who may log in, and with which role, and which sessions still hold.
+
+Usernames are unique whatever their case and are looked up that way ("Alice" logs in as alice). A session (and a
+remember cookie) names the user's id and session version (User.get_id); ``end_sessions`` moves the version on,
+which ends every session issued before: at logout, and when a password or role changes or a user is deactivated.
+"""
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import ValidationError
+from peewee import IntegrityError, fn
 
 from app.accounts import audit
 from app.accounts.schemas import UserCreateSchema, UserUpdateSchema
 from app.db import database, from_db_time, utcnow
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
+from app.fields import MAX_ID, whole_number
 from app.models import User
 
 ROLE_LEVEL = {"viewer": 1, "editor": 3, "admin": 4}  # the levels of app.accounts.access
@@ -35,21 +42,39 @@ def hash_password(password):
     return _hasher.hash(password)
 
 
+def _named(username):
+    """The condition "this username, whatever its case" (served by the user_username_lower index)."""
+    return fn.LOWER(User.username) == username.lower()
+
+
 def create_user(data, actor=audit.SYSTEM):
-    """Validate and create a user; raises ValidationError (422) or a conflict on a taken name."""
+    """Validate and create a user; raises ValidationError (422), or Conflict (409) when the name is taken in any
+    case."""
     data = UserCreateSchema().load(data)
     check_password_policy(data["username"], data["password"])
-    with database.atomic():
-        if User.select().where(User.username == data["username"]).exists():
-            raise ValidationError({"username": ["Already taken."]})
-        user = User.create(username=data["username"], role=data["role"], password_hash=hash_password(data["password"]))
-        audit.record(actor, "create", "user", user.username, after=user_to_dict(user))
+    try:
+        with database.atomic():
+            existing = User.get_or_none(_named(data["username"]))
+            if existing is not None:
+                raise _taken(data["username"], existing)
+            user = User.create(username=data["username"], role=data["role"],
+                               password_hash=hash_password(data["password"]))
+            audit.record(actor, "create", "user", user.username, after=user_to_dict(user))
+    except IntegrityError:  # a concurrent create took the name first
+        raise _taken(data["username"], None) from None
     return user
+
+
+def _taken(username, existing):
+    same = existing is None or existing.username == username
+    return Conflict("A user named %r already exists%s." % (
+        username if same else existing.username, "" if same else " (usernames are case-insensitive)"),
+        {"username": ["Already taken."]})
 
 
 def authenticate(username, password):
     """The active user with this password, or None. Costs the same whether or not the user exists."""
-    user = User.get_or_none(User.username == username)
+    user = User.get_or_none(_named(username))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -73,7 +98,7 @@ def user_view(user):
 
 
 def get_user(username):
-    user = User.get_or_none(User.username == username)
+    user = User.get_or_none(_named(username))
     if user is None:
         raise NotFound("No user named %r." % username)
     return user
@@ -103,6 +128,27 @@ def update_user(username, data, actor=audit.SYSTEM):
         after = user_to_dict(user)
         if "password" in data:
             after["password"] = "(reset)"
+        if "password" in data or after["role"] != before["role"] or (before["active"] and not after["active"]):
+            end_sessions(user)  # a stolen session or remember cookie dies with the old password or role
         if after != before:
             audit.record(actor, "update", "user", user.username, before=before, after=after)
     return user
+
+
+def end_sessions(user):
+    """End every session and remember cookie of ``user`` issued so far (logout, password, role, deactivation)."""
+    User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
+    user.session_version += 1
+
+
+def session_user(alternative_id):
+    """The active user whose session or remember cookie holds ``alternative_id`` ("<id>:<session version>", see
+    User.get_id), or None when that session has ended (or predates session versions)."""
+    user_id, _, version = str(alternative_id).partition(":")
+    try:
+        user_id, version = whole_number(user_id), whole_number(version)
+    except ValueError:
+        return None
+    if not (0 < user_id <= MAX_ID and 0 < version <= MAX_ID):
+        return None
+    return User.get_or_none((User.id == user_id) & (User.session_version == version) & User.active)

@@ -1,11 +1,9 @@
 """Request bodies and response shapes: the one place that turns raw bytes into a JSON object or a clear 400,
 and the ``{"items": [...]}`` envelope of every list."""
-import json
-
 from flask import abort, request
 from marshmallow import Schema, fields
 
-from app.fields import Text
+from app.fields import JsonRefused, Text, loads_json
 
 
 def json_body():
@@ -14,11 +12,11 @@ def json_body():
     if not raw.strip():
         abort(400, description="The request body is empty; send a JSON object.")
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = loads_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
         abort(400, description="The request body is not UTF-8.")
-    except json.JSONDecodeError as exc:
-        abort(400, description="The request body is not valid JSON: %s (line %d, column %d)." % (exc.msg, exc.lineno, exc.colno))
+    except JsonRefused as exc:
+        abort(400, description="The request body is not valid JSON: %s" % exc)
     if not isinstance(body, dict):
         abort(400, description="The request body must be a JSON object, not %s." % _json_kind(body))
     return body

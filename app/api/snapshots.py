@@ -1,6 +1,7 @@
 """Snapshots: a poller (or anything else that observes) submits what it saw; the service diffs it."""
 from flask import Blueprint, current_app, g
 
+from app import config
 from app.api.bodies import json_body
 from app.api.openapi import doc
 from app.polling import snapshots
@@ -20,5 +21,6 @@ bp = Blueprint("snapshots", __name__)
                  "or `config_xml` to parse here; jenkins_nodes — `agents`; jenkins_plugins — `core`, `plugins` "
                  "{name: {version, enabled, active}}; docker_image — `digest`; package — `version`.")
 def submit_snapshot():
-    result = snapshots.submit_payload(json_body(), actor=g.actor, history=current_app.config["SNAPSHOT_HISTORY"])
+    result = snapshots.submit_payload(json_body(), actor=g.actor, history=current_app.config["SNAPSHOT_HISTORY"],
+                                      dedupe_window=config.dedupe_window(current_app.config))
     return snapshots.SnapshotResultSchema().dump(result)

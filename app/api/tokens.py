@@ -33,7 +33,7 @@ def list_tokens():
 def create_token():
     """Create a token for yourself (admins: for ``user`` in the body). The secret is in this response only."""
     body = json_body()
-    username = body.pop("user", None)
+    username = TokenRequestSchema(only=("user",)).load({"user": body.pop("user")})["user"] if "user" in body else None
     owner = users.get_user(username) if username and g.level >= ADMIN else User.get_by_id(g.actor.user_id)
     token, secret = tokens.create_token(owner, body, actor=g.actor, max_level=g.level)
     return {**token_schema.dump(tokens.token_view(token)), "secret": secret}, 201

@@ -7,6 +7,7 @@ import click
 from marshmallow import ValidationError
 
 from app.cli.context import CLI_ACTOR, AppContext, fail, fail_validation
+from app.errors import Conflict, NotFound
 from app.models import SCOPES
 
 
@@ -47,6 +48,8 @@ def users_create(name, role, password):
             user = users.create_user({"username": name, "role": role, "password": password}, actor=CLI_ACTOR)
         except ValidationError as exc:
             fail_validation(exc)
+        except Conflict as exc:
+            fail_validation(ValidationError(exc.errors or {"username": [exc.message]}))
     click.echo("created %s %s" % (user.role, user.username))
 
 
@@ -63,12 +66,12 @@ def tokens():
 @click.option("--expires", type=int, help="Days until the token expires (default: never).")
 def tokens_create(username, scope, name, expires):
     """Create a token; the secret is printed once, on the last line."""
-    from app.accounts import tokens
-    from app.models import User
+    from app.accounts import tokens, users
 
     with AppContext():
-        user = User.get_or_none(User.username == username)
-        if user is None:
+        try:
+            user = users.get_user(username)
+        except NotFound:
             click.echo("error: no user named %r" % username, err=True)
             sys.exit(2)
         try:
@@ -78,7 +81,7 @@ def tokens_create(username, scope, name, expires):
             fail_validation(exc)
     expires_at = tokens.token_view(token)["expires_at"]
     click.echo("created token %d %r (%s) for %s, expires %s; the secret is shown only now:" % (
-        token.id, token.name, scope, username, _expiry(expires_at, datetime.now(timezone.utc))))
+        token.id, token.name, scope, user.username, _expiry(expires_at, datetime.now(timezone.utc))))
     click.echo(secret)
 
 
@@ -87,7 +90,6 @@ def tokens_create(username, scope, name, expires):
 def tokens_list(username):
     """List tokens, newest first: who holds them, scopes, expiry, last use and state (never a secret)."""
     from app.accounts import tokens, users
-    from app.errors import NotFound
 
     with AppContext():
         try:
@@ -113,7 +115,6 @@ def tokens_list(username):
 def tokens_revoke(token_id):
     """Revoke the token ID (from `tokens list`) at once: its next request is refused. Already revoked: no change."""
     from app.accounts import tokens
-    from app.errors import NotFound
 
     with AppContext():
         try:

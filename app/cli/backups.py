@@ -10,7 +10,9 @@ from app.cli.context import CLI_ACTOR, AppContext, confirmed, fail, fail_validat
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
               help="Write changetracker-<UTC time>.db (.dump on PostgreSQL) into DIR  "
                    "[default: $CHANGETRACKER_BACKUP_DIR, else instance/backups].")
-def backup(output, directory):
+@click.option("--every", "hours", type=click.FloatRange(min=0.01), metavar="HOURS",
+              help="Back up into --dir now and every HOURS, keeping the newest $CHANGETRACKER_BACKUP_KEEP (a service).")
+def backup(output, directory, hours):
     """Write a consistent copy of the database and print its path.
 
     SQLite: VACUUM INTO, safe while the service and workers run. PostgreSQL: pg_dump --format=custom with the
@@ -23,6 +25,8 @@ def backup(output, directory):
         raise click.UsageError("--output and --dir exclude each other.")
     with AppContext() as app:
         directory = directory or backups.directory(app.config, app.instance_path)
+        if hours:
+            return backups.backup_every(hours, directory, app.config["BACKUP_KEEP"], log=click.echo)
         try:
             path = backups.backup(output=output, directory=directory)
         except backups.BackupError as exc:

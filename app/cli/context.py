@@ -23,13 +23,16 @@ def build_app():
 class AppContext:
     """An app context with an open database connection, closed on exit."""
 
+    def __init__(self, wait=0):
+        self.wait = wait  # seconds to wait for the database server to accept connections
+
     def __enter__(self):
-        from app.db import database
+        from app.db import database, wait_until_open
 
         self.app = build_app()
         self.ctx = self.app.app_context()
         self.ctx.push()
-        database.connect(reuse_if_open=True)
+        wait_until_open(database, self.wait)
         return self.app
 
     def __exit__(self, *exc):

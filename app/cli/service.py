@@ -13,8 +13,12 @@ from app.cli.context import build_app
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve(bind, workers, threads):
+@click.option("--log-format", type=click.Choice(["json", "text"]), envvar="CHANGETRACKER_LOG_FORMAT", default="json",
+              show_default=True, help="Request log lines: JSON objects, or gunicorn's text for development.")
+@click.option("--control-socket", metavar="PATH", help="Open gunicorn's control socket here (default: none).")
+def serve(bind, workers, threads, log_format, control_socket):
     """Serve the web UI and API with gunicorn."""
+    from app.http import serving
     from app.http.metrics import MULTIPROCESS_ENV
 
     app = build_app()  # fail here, with a clear message, if the configuration is unusable
@@ -25,9 +29,7 @@ def serve(bind, workers, threads):
         shutil.rmtree(directory, ignore_errors=True)
         os.environ[MULTIPROCESS_ENV] = directory
     os.makedirs(os.environ[MULTIPROCESS_ENV], exist_ok=True)
-    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--access-logfile", "-", "--logger-class", "app.http.access_log.RedactingLogger", "app:create_app()"]
-    os.execv(sys.executable, args)
+    os.execv(sys.executable, serving.gunicorn_command(bind, workers, threads, log_format, control_socket))
 
 
 @click.command()
@@ -44,9 +46,9 @@ def worker(once, no_schedule):
     process.run(once=once)
 
 
-@click.command("init-instance", hidden=True)
+@click.command("init-instance")
 def init_instance():
-    """Write instance/secret_key if missing (used by `make run`)."""
+    """Write a secret key to <instance>/secret_key if missing (CHANGETRACKER_INSTANCE_PATH, default ./instance)."""
     from app import ROOT, config
 
     instance = os.environ.get("CHANGETRACKER_INSTANCE_PATH") or os.path.join(ROOT, "instance")

@@ -7,6 +7,7 @@ from peewee import SQL
 
 from app.correlation.windows import Window, describe_span, shift
 from app.db import from_db_time, to_db_time
+from app.fields import Integer
 from app.ledger.events import get_event, with_links
 from app.ledger.schemas import EventSchema
 from app.models import Event, EventAgent, EventTool, EventToolchain
@@ -22,7 +23,7 @@ class RelatedQuerySchema(Schema):
     window = Window(load_default=DEFAULT_WINDOW,
                     metadata={"description": "± this much around the event: a number and m, h, d or w "
                                              "(30m, 24h, 7d); at most 90d"})
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT),
+    limit = Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT),
                            metadata={"description": "events sharing an agent, tool or toolchain; rollback "
                                                     "partners come on top of these"})
 

@@ -12,7 +12,7 @@ from peewee import SQL, fn
 
 from app.correlation.windows import shift as _shift
 from app.db import to_db_time
-from app.fields import NAME, Text, UtcDateTime
+from app.fields import NAME, HttpUrl, Integer, Text, UtcDateTime
 from app.ledger.events import with_links
 from app.ledger.schemas import EventSchema
 from app.models import SEVERITIES, Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain
@@ -47,10 +47,9 @@ class SuspectQuerySchema(Schema):
                                                           "`before`, at most 90 days before it"})
     tool = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=100),
                        metadata={"description": "a tool or toolchain the build uses (repeatable)"})
-    build_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"},
-                           validate=validate.Length(max=2000),
-                           metadata={"description": "without agent: the agents come from events this build recorded"})
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    build_url = HttpUrl(load_default=None, validate=validate.Length(max=2000),
+                        metadata={"description": "without agent: the agents come from events this build recorded"})
+    limit = Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
 
     @validates_schema
     def _something_to_match(self, data, **kwargs):

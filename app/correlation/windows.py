@@ -9,7 +9,7 @@ from app.fields import Text
 
 MAX_WINDOW = timedelta(days=90)
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-_WINDOW = re.compile(r"^(\d{1,6})\s*([mhdw])$")
+_WINDOW = re.compile(r"^([0-9]{1,6})\s*([mhdw])$")  # ASCII digits: int() would also read "٢٤"
 
 
 def parse_window(text):

@@ -7,10 +7,11 @@ They are served by an app of their own (create_hooks_app), mounted in front of t
 """
 import logging
 
-from flask import Blueprint, Flask, abort, current_app, request
+from flask import Blueprint, Flask, abort, current_app, g, request
 from flask.sessions import SessionInterface
 
 from app.hooks import budgets
+from app.http import access_log, metrics
 from app.http.errors import error_response
 from app.ingest import sources, webhooks
 
@@ -25,13 +26,14 @@ def create_hooks_app(app):
     Flask-Limiter. Senders are machines that authenticate by their source's secret, and those steps, run on
     every request of the main app, cost a delivery more than checking and storing it (bench/ingest.py)."""
     from app.accounts import access
-    from app.http import connections, errors, metrics, rules
+    from app.http import connections, errors, rules
 
     hooks_app = Flask(__name__, static_folder=None, instance_path=app.instance_path)
     hooks_app.config = app.config
     hooks_app.json.sort_keys = False
     hooks_app.session_interface = _NoSessions()
     metrics.instrument(hooks_app, durations=False)
+    access_log.install(hooks_app)
     hooks_app.before_request(rules.reject_nul_characters)
     connections.connect_per_request(hooks_app)
     hooks_app.after_request(rules.security_headers)
@@ -85,11 +87,16 @@ def receive(kind, source):
     if found is None:
         abort(404, description="No active %s webhook source named %r." % (kind, source))
     found, secret = found
+    g.hook_source = source  # a source that exists: a bounded label for the refusal and drop counters
     request.max_content_length = current_app.config["WEBHOOK_MAX_BYTES"]
     body = request.get_data(cache=False)  # a 413 past the limit, before anything is verified or stored
-    item_id = webhooks.receive(found, kind, secret, body, request.headers, request.mimetype, request.mimetype_params,
+    receipt = webhooks.receive(found, kind, secret, body, request.headers, request.mimetype, request.mimetype_params,
                                query_token=request.args.get("token"), remote_addr=request.remote_addr)
-    return {"id": item_id}, 202
+    g.log_actor = "webhook:%s" % source
+    if receipt.dropped:
+        metrics.count_dropped(kind, source, receipt.dropped)
+        return {"id": receipt.item_id, "dropped": receipt.dropped}, 202
+    return {"id": receipt.item_id}, 202
 
 
 @bp.record_once
@@ -99,6 +106,14 @@ def _open_budgets(state):
 
 bp.before_request(budgets.check)
 bp.after_request(budgets.spend)
+
+
+@bp.after_request
+def _count_refusals(response):
+    if not 200 <= response.status_code < 300:
+        kind = (request.view_args or {}).get("kind", "unknown")
+        metrics.count_refused(kind, g.get("hook_source", "unknown"), response.status_code)
+    return response
 
 
 @bp.errorhandler(webhooks.Refused)

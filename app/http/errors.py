@@ -6,12 +6,16 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from app import dialect
 from app.errors import Conflict, Forbidden, NotFound
+from app.fields import without_surrogates
+from app.http import metrics
 from app.http.guard import Unauthorized
 
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/hooks/", "/healthz", "/readyz", "/metrics")
+RETRY_AFTER_SECONDS = 5
 
 
 def wants_json():
@@ -30,7 +34,8 @@ def field_messages(exc):
                 if isinstance(key, int) and all(isinstance(m, str) for m in _as_list(inner)):
                     flat.setdefault(prefix, []).extend("Item %d: %s" % (key + 1, m) for m in _as_list(inner))
                 else:
-                    walk("%s.%s" % (prefix, key) if prefix else str(key), inner)
+                    key = without_surrogates(str(key))  # a refused key is named, never echoed raw
+                    walk("%s.%s" % (prefix, key) if prefix else key, inner)
         else:
             flat.setdefault(prefix or "_schema", []).extend(_as_list(value))
 
@@ -90,5 +95,17 @@ def register(app):
 
     @app.errorhandler(Exception)
     def _crash(exc):
+        if dialect.is_busy(exc):
+            return _busy(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "Internal error; it has been logged.")
+
+
+def _busy(exc):
+    """503 with Retry-After: the database stayed busy (e.g. SQLite's write lock held by a big import past the
+    wait), so nothing was written and the same request should succeed a little later; webhook senders and
+    recordChange retry. Counted on /metrics."""
+    metrics.BUSY.labels(request.endpoint or "unmatched").inc()
+    log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+    return error_response(503, "The database is busy; nothing was written. Try again in %d seconds."
+                          % RETRY_AFTER_SECONDS, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

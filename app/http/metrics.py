@@ -30,8 +30,29 @@ METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 REQUESTS = Counter("changetracker_http_requests", "HTTP requests answered, by method, route and status.",
                    ("method", "endpoint", "status"))
+BUSY = Counter("changetracker_database_busy_refusals", "Requests answered 503 because the database stayed busy "
+               "(locked by another writer past the wait, a deadlock broken, no free connection), by route.",
+               ("endpoint",))
 DURATION = Histogram("changetracker_http_request_duration_seconds", "Time to answer a request, by route.",
                      ("endpoint",), buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+# Every non-2xx answer of the receivers, so a sender refused for any reason (not only 401) can be alerted on.
+# ``source`` is the path's name only once that source was found, else "unknown": strangers make no new series.
+WEBHOOK_REFUSED = Counter("changetracker_webhook_refused", "Webhook deliveries refused, by kind, source and reason.",
+                          ("kind", "source", "reason"))
+WEBHOOK_DROPPED = Counter("changetracker_webhook_dropped",
+                          "Registry reads (pulls, HEAD requests) accepted and dropped without an inbox item.",
+                          ("kind", "source"))
+REFUSAL_REASONS = {400: "bad_request", 401: "unauthorized", 404: "unknown_source", 405: "method_not_allowed",
+                   413: "too_large", 415: "unsupported_media_type", 422: "not_an_envelope", 429: "rate_limited"}
+
+
+def count_refused(kind, source, status):
+    reason = REFUSAL_REASONS.get(status, "server_error" if status >= 500 else "other")
+    WEBHOOK_REFUSED.labels(kind, source, reason).inc()
+
+
+def count_dropped(kind, source, n):
+    WEBHOOK_DROPPED.labels(kind, source).inc(n)
 
 
 def instrument(app, durations=True):

@@ -1,9 +1,9 @@
 """What every request and response of the service gets, whichever of its apps serves it (app, app.hooks)."""
-from flask import abort, request
+from flask import abort, g, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
-MAX_ID = 2**63 - 1
+from app.fields import MAX_ID
 
 
 def reject_nul_characters():
@@ -22,9 +22,14 @@ SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
+    # base-uri and form-action do not fall back to default-src: without them an injected <base> or <form> could
+    # send the page's links or a form (with its CSRF token) elsewhere.
     ("Content-Security-Policy",
-     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+     "base-uri 'none'; form-action 'self'"),
 )
+# Files that are the same for everyone and may be cached wherever they are fetched.
+CACHEABLE_ENDPOINTS = {"static", "assets.plotly_js", "api.docs.docs_asset"}
 
 
 def security_headers(response):
@@ -38,10 +43,21 @@ def security_headers(response):
     return response
 
 
-class IdConverter(BaseConverter):
-    """Database ids in URLs: digits only; a number past 64 bits is a 404 before it reaches the database."""
+def no_store_when_authenticated(response):
+    """after_request (main app): a response to a logged-in user or a token, and the login page (its CSRF token
+    belongs to one session), is kept by no cache: not the browser's (the back button on a shared computer after
+    logout), not a proxy's. Static files stay cacheable; a view that set its own Cache-Control keeps it."""
+    authenticated = getattr(g, "actor", None) is not None or request.endpoint == "auth.login"
+    if authenticated and request.endpoint not in CACHEABLE_ENDPOINTS and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
-    regex = r"\d{1,30}"
+
+class IdConverter(BaseConverter):
+    """Database ids in URLs: ASCII digits only (Python's \\d and int() also take "１" and "١"); a number past
+    64 bits is a 404 before it reaches the database."""
+
+    regex = r"[0-9]{1,30}"
     weight = 50
 
     def to_python(self, value):

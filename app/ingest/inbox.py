@@ -25,8 +25,10 @@ from app.accounts import audit
 from app.db import database, from_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
-from app.ingest import mappings
-from app.ledger.events import DEFAULT_DEDUPE_WINDOW, record_event, record_events, validate_events
+from app.fields import MAX_ID, Integer, Text, loads_json, without_surrogates
+from app.ingest import image_tags, mappings
+from app.ledger import fingerprints
+from app.ledger.events import DEFAULT_DEDUPE_WINDOW, record_event, record_events, validate_event, validate_events
 from app.models import INBOX_STATES, Event, InboxItem, WebhookSource
 
 log = logging.getLogger(__name__)
@@ -117,15 +119,15 @@ def process(items, worker, settings):
         items = [item for item in items if item.id in mine]
         source_ids = {item.source_id for item in items if item.source_id}
         sources = {s.id: s for s in WebhookSource.select().where(WebhookSource.id.in_(list(source_ids)))}
-        planned = []
+        planned, tags = [], image_tags.TagHistory()
         for item in items:
             try:
-                planned.append((item, _plan(item, sources.get(item.source_id))))
+                planned.append((item, _plan(item, sources.get(item.source_id), tags)))
             except Exception as exc:
                 count(_failed(item, worker, settings, exc))
         try:
             with database.atomic():
-                settled = _record_batch(planned, worker)
+                settled = _record_batch(planned, worker, settings.dedupe_window)
         except Exception:
             log.exception("inbox batch could not be written at once; processing its %d items one by one", len(planned))
             settled = [_process_one(item, outcome, worker, settings) for item, outcome in planned]
@@ -143,7 +145,7 @@ def _still_claimed(items, worker):
     return {row for (row,) in dialect.locked(query).tuples()}
 
 
-def _plan(item, source):
+def _plan(item, source, tags=None):
     """The notification's outcome by the source's current mapping; raises Unusable for what can never work."""
     if source is None:
         raise mappings.Unusable("Its source %r was deleted." % item.source_name)
@@ -151,20 +153,20 @@ def _plan(item, source):
         raise mappings.Unusable("Its source %r is now of kind %s, not %s." % (item.source_name, source.kind,
                                                                                   item.kind))
     try:
-        payload = json.loads(item.body)
-    except ValueError as exc:
-        raise mappings.Unusable("The stored body is not JSON: %s." % exc) from None
+        payload = loads_json(item.body)
+    except ValueError as exc:  # accepted before the receivers refused such bodies
+        raise mappings.Unusable("The stored body is not JSON: %s" % exc) from None
     if not isinstance(payload, dict):
         raise mappings.Unusable("The body is not a JSON object.")
     context = mappings.Context(source=item.source_name, item_id=item.id, body_sha256=item.body_sha256,
-                                    received_at=item.received_at.replace(tzinfo=timezone.utc))
+                               received_at=item.received_at.replace(tzinfo=timezone.utc), tag_history=tags)
     return mappings.to_events(item.kind, source.mapping, payload, context)
 
 
-def _record_batch(planned, worker):
+def _record_batch(planned, worker, dedupe_window):
     """The fast path: validate all, skip known keys, ``record_events`` per source, then settle every item."""
     loaded, errors = validate_events([event for _, outcome in planned for event in outcome.events])
-    known = _recorded_keys({data["dedupe_key"] for data in loaded if data is not None})
+    known = _recorded_keys([data for data in loaded if data is not None], dedupe_window)
     updates, rows, new = [], [], {}  # rows: (item, outcome, [key]); new: key -> index in its source's batch
     batches = {}  # source name -> [(data, None)]
     position = 0
@@ -218,9 +220,13 @@ def _write_states(updates):
     cursor.executemany(sql, rows)
 
 
-def _recorded_keys(keys):
-    """{dedupe_key: event id} for the keys already in the ledger, at any age (never record a notification twice)."""
-    found = {}
+def _recorded_keys(loaded, dedupe_window):
+    """{dedupe_key: event id} for the keys already in the ledger, at any age (never record a notification twice);
+    a tag move's fingerprint only near the same time (app.ledger.fingerprints: the move may be made again)."""
+    moves = [(data["dedupe_key"], data["occurred_at"]) for data in loaded
+             if fingerprints.is_fingerprint(data["dedupe_key"])]
+    keys = {data["dedupe_key"] for data in loaded} - {key for key, _ in moves}
+    found = fingerprints.recorded(moves, dedupe_window)
     for chunk in chunked(sorted(keys), 500):
         found.update(Event.select(Event.dedupe_key, fn.MIN(Event.id)).where(Event.dedupe_key.in_(chunk))
                      .group_by(Event.dedupe_key).tuples())
@@ -259,7 +265,8 @@ def _process_one(item, outcome, worker, settings):
 
 def _failed(item, worker, settings, exc):
     """Dead at once for what can never work; otherwise retried with exponential backoff, then dead."""
-    if isinstance(exc, (mappings.Unusable, ValidationError)):
+    # UnicodeError: text that cannot be stored (should the schemas miss it) fails the same way on every attempt.
+    if isinstance(exc, (mappings.Unusable, ValidationError, UnicodeError)):
         reason = _reason(exc)
         log.warning("inbox item %d (%s %s) dead-lettered: %s", item.id, item.kind, item.source_name, reason)
         return _settle(item, worker, "dead", reason)
@@ -278,11 +285,12 @@ def _apply(item, outcome, dedupe_window):
     actor = audit.Actor("webhook:%s" % item.source_name)
     made, repeats = [], []
     for index, event in enumerate(outcome.events):
-        existing = Event.select(Event.id).where(Event.dedupe_key == event["dedupe_key"]).first()
-        if existing is not None:  # recorded before, maybe outside the dedupe window: never twice
-            repeats.append(existing.id)
-            continue
         try:
+            data = validate_event(event)
+            existing = _recorded_keys([data], dedupe_window).get(data["dedupe_key"])
+            if existing is not None:  # recorded before, maybe outside the dedupe window: never twice
+                repeats.append(existing)
+                continue
             recorded, _ = record_event(event, actor=actor, dedupe_window=dedupe_window)
         except ValidationError as exc:
             raise ValidationError(_per_event({index: exc.messages}, len(outcome.events))) from None
@@ -300,7 +308,7 @@ def _finish(item, worker, **columns):
 
 
 def _settle(item, worker, state, reason, next_attempt_at=None):
-    columns = {"state": state, "last_error": reason[:4000]}
+    columns = {"state": state, "last_error": without_surrogates(reason[:4000])}
     if next_attempt_at is not None:
         columns["next_attempt_at"] = next_attempt_at
     if state == "dead":
@@ -315,8 +323,9 @@ def _settle(item, worker, state, reason, next_attempt_at=None):
 
 def _reason(exc):
     if isinstance(exc, ValidationError):
-        return "Not a valid event: %s" % json.dumps(exc.messages, ensure_ascii=False, sort_keys=True)
-    return str(exc)
+        return without_surrogates("Not a valid event: %s" % json.dumps(exc.messages, ensure_ascii=False,
+                                                                         sort_keys=True))
+    return without_surrogates(str(exc))  # it may quote the payload
 
 
 def drain(worker, settings, max_batches=None):
@@ -421,11 +430,11 @@ class InboxQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    state = fields.String(validate=validate.OneOf(INBOX_STATES, error="Must be one of: {choices}."))
-    source = fields.String(validate=validate.Length(min=1, max=100))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    before = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1),
-                            metadata={"description": "only items with a smaller id (the next page)"})
+    state = Text(validate=validate.OneOf(INBOX_STATES, error="Must be one of: {choices}."))
+    source = Text(validate=validate.Length(min=1, max=100))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    before = Integer(validate=validate.Range(min=1, max=MAX_ID),
+                     metadata={"description": "only items with a smaller id (the next page)"})
 
 
 class InboxItemSchema(Schema):

@@ -8,12 +8,16 @@ means "understood, nothing to record" (the item is marked ignored).
 import fnmatch
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from app.ingest.sources import LIST_FIELDS
+from app.ledger import fingerprints
+
+log = logging.getLogger(__name__)
 
 FINAL_PHASES = ("COMPLETED", "FINALIZED")
 STATUS_WORDS = {"SUCCESS": "succeeded", "FAILURE": "failed", "UNSTABLE": "unstable", "ABORTED": "aborted",
@@ -35,6 +39,7 @@ class Context:
     item_id: int
     received_at: datetime  # aware UTC
     body_sha256: str = ""
+    tag_history: object = None  # app.ingest.image_tags.TagHistory: what each repository:tag pointed at before
 
 
 @dataclass
@@ -44,9 +49,17 @@ class Outcome:
 
 
 def to_events(kind, mapping, payload, context):
-    """The event payloads one notification stands for, by kind."""
-    return {"jenkins": jenkins_events, "registry": registry_events, "generic": generic_events}[kind](
-        mapping, payload, context)
+    """The event payloads one notification stands for, by kind. Any failure is Unusable: being a pure function,
+    a mapping would fail the same way on every retry (the exception is logged: it is a bug to fix, then replay)."""
+    try:
+        return {"jenkins": jenkins_events, "registry": registry_events, "generic": generic_events}[kind](
+            mapping, payload, context)
+    except Unusable:
+        raise
+    except Exception as exc:
+        log.exception("the %s mapping failed on inbox item %s", kind, context.item_id)
+        raise Unusable("The mapping failed on this payload (%s: %s); once that is fixed, replay it."
+                       % (type(exc).__name__, exc)) from None
 
 
 def webhook_metadata(context):
@@ -138,7 +151,10 @@ def _build_interval(build, context):
     duration = build.get("duration")
     end = None
     if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
-        end = start + timedelta(milliseconds=duration)
+        try:
+            end = start + timedelta(milliseconds=duration)
+        except OverflowError:  # past year 9999: a duration no build had
+            end = None
     return _iso(start), _iso(end) if end else None
 
 
@@ -161,16 +177,22 @@ def is_manifest(target):
 
 
 def registry_events(mapping, payload, context):
+    """One event per tag a push moved or a delete removed. The notification names only the new digest (a tag
+    delete not even that): the digest before comes from ``context.tag_history`` (what the service last saw of that
+    tag), and the event's dedupe_key is the tag move's fingerprint, which the registry poller shares."""
     entries = payload.get("events")
     if not isinstance(entries, list):
         raise Unusable("'events' must be a list.")
     events, skipped = [], {}
-    for index, entry in enumerate(entries):
+    for entry in entries:
         why = _registry_skip(mapping, entry)
+        event = None if why else _registry_event(mapping, entry, context)
+        if isinstance(event, str):
+            why, event = event, None
         if why:
             skipped[why] = skipped.get(why, 0) + 1
             continue
-        events.append(_registry_event(mapping, entry, index, context))
+        events.append(event)
     if not skipped:
         return Outcome(events=events)
     reason = "Skipped: " + ", ".join("%d %s" % (n, why) for why, n in sorted(skipped.items())) + "."
@@ -189,50 +211,66 @@ def _registry_skip(mapping, entry):
     repository = target.get("repository")
     if not isinstance(repository, str) or not repository:
         return "event(s) without a repository"
-    if not any(fnmatch.fnmatchcase(repository, pattern) for pattern in mapping.get("repositories", ())):
+    if not any(fnmatch.fnmatchcase(repository, pattern) for pattern in mapping.get("repositories", ("*",))):
         return "event(s) of untracked repositories"
+    if not _text(target.get("tag")):
+        # A manifest pushed by digest is part of an index pushed under a tag; a manifest deleted by digest is
+        # followed by one delete notification per tag that pointed at it.
+        return "untagged manifest %s(s)" % action
     return None
 
 
-def _registry_event(mapping, entry, index, context):
-    target = entry["target"]
-    action = entry["action"]
-    repository = target["repository"]
-    tag = target.get("tag") if isinstance(target.get("tag"), str) and target.get("tag") else None
-    digest = target.get("digest") if isinstance(target.get("digest"), str) else None
-    reference = "%s:%s" % (repository, tag) if tag else repository
-    verb = "pushed" if action == "push" else "deleted"
-    if digest:
-        title = "%s %s (%s)" % (reference, verb, _short_digest(digest))
-    else:
-        title = "%s %s" % (reference, verb)
+def _registry_event(mapping, entry, context):
+    """The event of one tagged push or delete, or why there is none (text)."""
+    target, action = entry["target"], entry["action"]
+    repository, tag = target["repository"], target["tag"]
+    reference = "%s:%s" % (repository, tag)
+    tool = _clip(mapping.get("tool_prefix", "") + reference, MAX_TITLE)
     occurred = _parse_time(entry.get("timestamp")) or context.received_at
+    digest = _text(target.get("digest"))
+    known = context.tag_history.before({tool, reference}, reference, occurred) if context.tag_history else None
+    if action == "push":
+        before, after = known, digest
+        if before is not None and before == after:
+            return "push(es) that left the tag where it was"
+    else:
+        before, after = digest or known, None
+    if context.tag_history:
+        context.tag_history.note({tool, reference}, occurred, after)
+    verb = "pushed" if action == "push" else "deleted"
+    shown = after if action == "push" else before
+    title = "%s %s (%s)" % (reference, verb, _short_digest(shown)) if shown else "%s %s" % (reference, verb)
     request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
     actor = entry.get("actor") if isinstance(entry.get("actor"), dict) else {}
-    event_id = entry.get("id") if isinstance(entry.get("id"), str) and entry.get("id") else None
+    by = " by %s" % actor["name"] if actor.get("name") else ""
+    if action == "push":
+        description = "%s now points at %s (was %s)%s." % (reference, digest or "(no digest)", before or "unknown", by)
+    else:
+        description = "Tag %s deleted%s; it pointed at %s." % (reference, by, before or "an unknown digest")
     return {
         "title": _clip(title, MAX_TITLE),
-        "description": "Manifest %s %s %s%s." % (digest or "(no digest)", "pushed to" if action == "push" else "deleted from",
-                                                 reference, " by %s" % actor["name"] if actor.get("name") else ""),
+        "description": description,
         "type": "docker_image",
         "severity": mapping.get("severity", "info"),
         "source": "webhook",
         "occurred_at": _iso(occurred),
         "agents": list(mapping.get("agents", [])),
-        "tools": [_clip(mapping.get("tool_prefix", "") + reference, MAX_TITLE)],
+        "tools": [tool],
         "tags": ["registry"] + [t for t in mapping.get("tags", []) if t != "registry"],
-        "changes": [{"path": _clip(reference, 500),
-                     "before": None if action == "push" else digest,
-                     "after": digest if action == "push" else None}],
+        "changes": [{"path": _clip(reference, 500), "before": before, "after": after}],
         "metadata": {"webhook": webhook_metadata(context), "registry": _bounded({
-            "id": event_id, "action": action, "repository": repository, "tag": tag, "digest": digest,
+            "id": _text(entry.get("id")), "action": action, "repository": repository, "tag": tag, "digest": digest,
             "mediaType": target.get("mediaType"), "size": target.get("size", target.get("length")),
             "url": target.get("url"), "actor": actor.get("name"),
             "request": {k: request.get(k) for k in ("host", "method", "useragent") if k in request},
             "instance": (entry.get("source") or {}).get("instanceID") if isinstance(entry.get("source"), dict) else None,
         })},
-        "dedupe_key": _key("registry", context.source, event_id or "%s:%s:%s" % (action, reference, digest or index)),
+        "dedupe_key": fingerprints.tag_move_key(tool, before, after),
     }
+
+
+def _text(value):
+    return value if isinstance(value, str) and value else None
 
 
 def _short_digest(digest):
@@ -392,7 +430,10 @@ def _parse_time(value):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:30:00+01:00: no such instant in UTC
+        return None
 
 
 def _iso(moment):

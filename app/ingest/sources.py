@@ -16,7 +16,7 @@ from peewee import IntegrityError
 from app.accounts import audit
 from app.db import database, from_db_time, utcnow
 from app.errors import Conflict, NotFound
-from app.fields import Text, one_of
+from app.fields import CatalogueName, JsonObject, Text, one_of
 from app.models import EVENT_TYPES, SEVERITIES, SOURCE_KINDS, WebhookSource
 
 MIN_SECRET_LENGTH = 16
@@ -30,6 +30,9 @@ PATH_PATTERN = r"^[^.\s][^\s]*$"
 
 _names = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list,
                      validate=validate.Length(max=100))
+# Agents, tools and toolchains that every event of a rule names: the README's name rules, checked when the mapping
+# is saved rather than each time a delivery is dead-lettered for them.
+_catalogue_names = fields.List(CatalogueName(strip=False), load_default=list, validate=validate.Length(max=100))
 _path = validate.Regexp(PATH_PATTERN, error="A dotted path such as deployment.service or commits.0.id.")
 
 
@@ -45,9 +48,9 @@ class JenkinsJobSchema(Schema):
     type = Text(load_default="deployment", validate=one_of(EVENT_TYPES))
     severity = Text(load_default="info", validate=one_of(SEVERITIES))
     failure_severity = Text(load_default="high", validate=one_of(SEVERITIES))
-    agents = _names
-    tools = _names
-    toolchains = _names
+    agents = _catalogue_names
+    tools = _catalogue_names
+    toolchains = _catalogue_names
     tags = _names
     # A build parameter whose value names the agents the job changed (comma- or space-separated).
     agents_parameter = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
@@ -67,15 +70,16 @@ class RegistryMappingSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    repositories = fields.List(Text(validate=validate.Length(min=1, max=300)), required=True,
+    repositories = fields.List(Text(validate=validate.Length(min=1, max=300)), load_default=lambda: ["*"],
                                validate=validate.Length(min=1, max=500),
-                               metadata={"description": "fnmatch patterns of tracked repositories, e.g. library/*"})
+                               metadata={"description": "fnmatch patterns of tracked repositories, e.g. library/*; "
+                                                        "every repository by default"})
     actions = fields.List(Text(validate=one_of(("push", "delete"))), load_default=lambda: ["push", "delete"],
                           validate=validate.Length(min=1))
     severity = Text(load_default="info", validate=one_of(SEVERITIES))
     # Prepended to the repository in tool names (e.g. "registry.internal:5000/") when several registries are tracked.
     tool_prefix = Text(load_default="", validate=validate.Length(max=200))
-    agents = _names
+    agents = _catalogue_names
     tags = _names
 
 
@@ -131,7 +135,7 @@ class SourceCreateSchema(Schema):
     kind = Text(required=True, validate=one_of(SOURCE_KINDS))
     secret = Text(required=True, load_only=True, validate=validate.Length(
         min=MIN_SECRET_LENGTH, max=500, error="Must be between {min} and {max} characters."))
-    mapping = fields.Dict(keys=Text(), load_default=dict)
+    mapping = JsonObject(load_default=dict)
     active = fields.Boolean(load_default=True)
 
 
@@ -145,7 +149,7 @@ class SourceUpdateSchema(Schema):
         NAME_PATTERN, error="1-100 letters, digits, '.', '_' or '-', starting with a letter or digit."))
     secret = Text(load_only=True, validate=validate.Length(
         min=MIN_SECRET_LENGTH, max=500, error="Must be between {min} and {max} characters."))
-    mapping = fields.Dict(keys=Text())
+    mapping = JsonObject()
     active = fields.Boolean()
 
 

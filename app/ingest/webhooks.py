@@ -10,15 +10,20 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
+from dataclasses import dataclass
 
 from marshmallow import ValidationError
 
+from app.fields import JsonRefused, loads_json
 from app.ingest import inbox
 
 JSON_TYPES = ("application/json",)
-REGISTRY_TYPES = ("application/json", "application/vnd.docker.distribution.events.v2+json")
+# Registry 2.x (Debian's docker-registry 2.8, the registry:2 image) sends events.v1+json, distribution 3.x
+# events.v2+json; any later version of that family is JSON too.
+REGISTRY_TYPES = ("application/json", "application/vnd.docker.distribution.events.v1+json",
+                  "application/vnd.docker.distribution.events.v2+json")
+_REGISTRY_FAMILY = re.compile(r"^application/vnd\.docker\.distribution\.events\.v\d+\+json$")
 ACCEPTED_TYPES = {"jenkins": JSON_TYPES, "generic": JSON_TYPES, "registry": REGISTRY_TYPES}
 # Kept with the body for whoever reads a dead letter; never Authorization, cookies or the signature.
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-github-event", "x-github-delivery",
@@ -81,7 +86,8 @@ def _same(expected, presented):
 
 
 def check_content_type(kind, mimetype, params):
-    if mimetype not in ACCEPTED_TYPES[kind]:
+    family = kind == "registry" and _REGISTRY_FAMILY.match(mimetype or "")
+    if mimetype not in ACCEPTED_TYPES[kind] and not family:
         raise Refused(415, "Content-Type must be %s, not %s." % (" or ".join(ACCEPTED_TYPES[kind]), mimetype or "empty"))
     charset = (params or {}).get("charset")
     if charset and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
@@ -94,11 +100,11 @@ def parse_body(body):
         raise Refused(400, "The body is empty; send a JSON document.")
     try:
         text = body.decode("utf-8")
-        return text, json.loads(text)
+        return text, loads_json(text)
     except UnicodeDecodeError:
         raise Refused(400, "The body is not UTF-8.") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise Refused(400, "The body is not valid JSON: %s." % getattr(exc, "msg", "nested too deeply")) from None
+    except JsonRefused as exc:  # lone surrogates pass: the worker refuses them if a field it records holds one
+        raise Refused(400, "The body is not valid JSON: %s" % exc) from None
 
 
 def check_envelope(kind, document):
@@ -116,18 +122,42 @@ def check_envelope(kind, document):
             raise ValidationError({"events": ["A registry notification envelope has a list of event objects."]})
 
 
+def is_read(entry):
+    """A registry notification of a read: a pull, or any HEAD (the pollers' own manifest checks among them)."""
+    request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
+    return entry.get("action") == "pull" or str(request.get("method") or "").upper() == "HEAD"
+
+
+def reads_in(kind, document):
+    """How many of a registry envelope's events are reads, which are never recorded."""
+    return sum(1 for entry in document["events"] if is_read(entry)) if kind == "registry" else 0
+
+
+@dataclass
+class Receipt:
+    """What became of an accepted delivery: its inbox item (None when nothing in it was worth keeping) and the
+    number of read notifications (pulls, HEADs) it carried, which are dropped."""
+
+    item_id: int | None
+    dropped: int = 0
+
+
 def receive(source, kind, secret, body, headers, mimetype, mimetype_params, query_token=None, remote_addr=None):
-    """Check one webhook request and commit it to the inbox; returns the inbox item's id.
+    """Check one webhook request and commit it to the inbox; returns a Receipt.
 
     ``headers`` is a case-insensitive mapping (werkzeug's Headers). Raises Refused (400/401/415) or
-    ValidationError (422); nothing is stored then.
+    ValidationError (422); nothing is stored then. A registry envelope of pulls and HEADs only is accepted and
+    dropped without a row: every pull, the pollers' included, would otherwise be an ignored inbox item.
     """
     check_content_type(kind, mimetype, mimetype_params)
     method = authenticate(secret, body, headers.get("X-Hub-Signature-256"), headers.get("Authorization"), query_token)
     text, document = parse_body(body)
     check_envelope(kind, document)
+    dropped = reads_in(kind, document)
+    if dropped and dropped == len(document["events"]):
+        return Receipt(None, dropped)
     kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
     kept["x-authenticated-by"] = method
     if remote_addr:
         kept["x-remote-addr"] = remote_addr
-    return inbox.put(source, kind, text, hashlib.sha256(body).hexdigest(), kept)
+    return Receipt(inbox.put(source, kind, text, hashlib.sha256(body).hexdigest(), kept), dropped)

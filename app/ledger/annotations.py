@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.db import to_db_time
-from app.fields import Text
+from app.fields import Integer, Text
 from app.ledger import filters
 from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, EventTag, Tag
@@ -27,7 +27,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 1000, 2000
 AGENTS_IN_TEXT = 10
 
 
-class EpochMillis(fields.Integer):
+class EpochMillis(Integer):
     """Milliseconds since 1970-01-01 UTC, as Grafana's ``${__from}`` sends them; loads as an aware datetime."""
 
     default_error_messages = {"invalid": "Must be epoch milliseconds, e.g. 1767225600000."}
@@ -55,7 +55,7 @@ class AnnotationQuerySchema(filters.EventFilterSchema):
                        validate=validate.Length(max=100),
                        metadata={"description": "repeatable or comma-separated; an event matches when ANY is one "
                                                 "of its tags or the name of one of its agents"})
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT),
+    limit = Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT),
                            metadata={"description": "the newest ones when the range holds more"})
 
 

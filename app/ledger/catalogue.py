@@ -1,9 +1,8 @@
 """The catalogue: agents, tools and toolchains, addressed by name.
 
-Names end URL paths (``/api/v1/tools/<name>``, ``/agents/<name>``), so they may hold any printable character
-and '/' between non-empty parts (Docker images such as ``library/python``), addressed as ``library/python`` or
-``library%2Fpython``; a part is never '.' or '..' (which clients resolve away), and there is no leading, trailing
-or doubled '/' (which HTTP clients and servers merge or strip). Events link
+Names end URL paths (``/api/v1/tools/<name>``, ``/agents/<name>``): app.fields.name_problem has their rules, which
+every way in applies (events name them too); ``library/python`` is addressed as ``library/python`` or
+``library%2Fpython``. Events link
 to rows by id, so a rename keeps the history attached. A row that events reference is only deleted
 on request (``force``): the links are removed and each affected event's trail says so.
 """
@@ -21,35 +20,12 @@ from app.accounts import audit
 from app.db import from_db_time, to_db_time
 from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
-from app.fields import Text, UtcDateTime
+from app.fields import NAME_MAX, CatalogueName, HttpUrl, Integer, Text, UtcDateTime, name_problem
 from app.ledger.events import with_links
 from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tag, Tool, Toolchain, ToolchainTool
 
-NAME_MAX = 200
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
-
-
-def name_problem(name):
-    """Why ``name`` cannot name an agent, tool or toolchain, or None when it can."""
-    if not 1 <= len(name) <= NAME_MAX:
-        return "Must be 1 to %d characters." % NAME_MAX
-    if name != name.strip():
-        return "Must not start or end with whitespace."
-    parts = name.split("/")
-    if "" in parts:
-        return "Must not start or end with '/' or contain '//': names end URL paths."
-    if "." in parts or ".." in parts:
-        return "Must not be '.' or '..', nor have them between '/'."
-    if not name.isprintable():
-        return "Must contain printable characters only (no control characters, tabs or line breaks)."
-    return None
-
-
-def _valid_name(name):
-    problem = name_problem(name)
-    if problem:
-        raise ValidationError(problem)
 
 
 def _valid_label(label):
@@ -64,11 +40,11 @@ class AgentCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(required=True, validate=_valid_name)
+    name = CatalogueName(strip=False, required=True)
     labels = fields.List(Text(validate=[validate.Length(min=1, max=NAME_MAX), _valid_label]),
                          load_default=list, validate=validate.Length(max=500))
     description = Text(load_default="", validate=validate.Length(max=20000))
-    url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
+    url = HttpUrl(load_default=None, allow_none=True)
     os = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
     executors = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
     offline = fields.Boolean(load_default=False)
@@ -79,22 +55,22 @@ class ToolCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(required=True, validate=_valid_name)
+    name = CatalogueName(strip=False, required=True)
     kind = Text(load_default="other", validate=[
         validate.Length(min=1, max=50),
         validate.Regexp(r"^[a-z0-9][a-z0-9_.-]*$", error="Use lower-case letters, digits and _ . - (e.g. jdk, docker_image)."),
     ], metadata={"description": "jdk, maven, docker_image, plugin, package, …"})
     description = Text(load_default="", validate=validate.Length(max=20000))
-    url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
+    url = HttpUrl(load_default=None, allow_none=True)
 
 
 class ToolchainCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(required=True, validate=_valid_name)
+    name = CatalogueName(strip=False, required=True)
     description = Text(load_default="", validate=validate.Length(max=20000))
-    tools = fields.List(Text(validate=_valid_name), load_default=list, validate=validate.Length(max=1000),
+    tools = fields.List(CatalogueName(strip=False), load_default=list, validate=validate.Length(max=1000),
                         metadata={"description": "tool names; unknown ones are created"})
 
 
@@ -138,7 +114,7 @@ class ListQuerySchema(Schema):
         unknown = EXCLUDE
 
     q = Text(load_default=None, validate=validate.Length(max=200), metadata={"description": "text in the name"})
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = Text(load_default=None, metadata={"description": "next_cursor of the previous page"})
 
 
@@ -232,29 +208,31 @@ def list_items(kind, query):
         rows = rows.where(model.name > query["after"])
     labels = query.get("label") or []
     if labels:
-        rows = rows.where(_has_any_label(labels))
+        rows = rows.where(has_any_label(labels))
     rows = list(rows)
     more = len(rows) > query["limit"]
     rows = rows[:query["limit"]]
     if labels:  # the SQL test is a substring match on the JSON text; keep exact matches only
         rows = [r for r in rows if set(labels) & set(r.labels or ())]
     cursor = _encode_cursor(rows[-1].name) if more and rows else None
-    return _items(kind, rows), cursor
+    return describe(kind, rows), cursor
 
 
 def get_item(kind, name):
     """One agent/tool/toolchain with its event count and newest event time; NotFound if unknown."""
-    return _items(kind, [_row(kind, name)])[0]
+    return describe(kind, [_row(kind, name)])[0]
 
 
 def recent_events(kind, name, limit=100):
     """The newest events linked to one agent/tool/toolchain, newest first."""
     row = _row(kind, name)
     junction = kind.junction
+    # The link's own copy of occurred_at, so the (link, occurred_at) index gives the order: a busy tool with 40k
+    # events answers in milliseconds instead of sorting them all.
     events = (Event.select()
               .join(junction, on=(junction.event == Event.id))
               .where(getattr(junction, kind.link) == row.id)
-              .order_by(Event.occurred_at.desc(), Event.id.desc())
+              .order_by(junction.occurred_at.desc(), junction.event.desc())
               .limit(limit))
     return with_links(list(events))
 
@@ -298,7 +276,7 @@ def update_item(kind, name, patch, actor=audit.SYSTEM):
                 kind.model.update(**columns).where(kind.model.id == row.id).execute()
             if tools is not None:
                 _set_tools(row, tools, actor)
-            item = _items(kind, [kind.model.get_by_id(row.id)])[0]
+            item = describe(kind, [kind.model.get_by_id(row.id)])[0]
             after = _audit_view(item)
             changed = [k for k in after if before.get(k) != after.get(k)]
             if changed:
@@ -384,13 +362,13 @@ def _set_tools(toolchain, names, actor):
         if name not in ids:
             tool = Tool.create(name=name)
             ids[name] = tool.id
-            audit.record(actor, "create", TOOLS.name, tool.id, after=_audit_view(_items(TOOLS, [tool])[0]))
+            audit.record(actor, "create", TOOLS.name, tool.id, after=_audit_view(describe(TOOLS, [tool])[0]))
     ToolchainTool.delete().where(ToolchainTool.toolchain == toolchain.id).execute()
     if names:
         ToolchainTool.insert_many([{"toolchain": toolchain.id, "tool": ids[n]} for n in names]).execute()
 
 
-def _items(kind, rows):
+def describe(kind, rows):
     """Rows as dicts with their event statistics (and member tools/toolchains), a few queries in all."""
     ids = [r.id for r in rows]
     stats = _event_stats(kind, ids)
@@ -412,13 +390,17 @@ def _items(kind, rows):
 
 
 def _event_stats(kind, ids):
+    """id → (event count, newest occurred_at). One scalar subquery of each per row: the newest is the last entry
+    of the (link, occurred_at) index and the count walks the link's smallest index, where a GROUP BY over all the
+    rows' links read every entry of the larger one (50 agents at 1M events: ~50 ms instead of ~500 ms, SQLite)."""
     if not ids:
         return {}
-    junction = kind.junction
+    junction, model = kind.junction, kind.model
     link = getattr(junction, kind.link)
-    rows = (junction.select(link, fn.COUNT(SQL("*")), fn.MAX(junction.occurred_at))
-            .where(link.in_(ids)).group_by(link).tuples())
-    return {i: (count, from_db_time(last)) for i, count, last in rows}
+    count = junction.select(fn.COUNT(SQL("*"))).where(link == model.id)
+    newest = junction.select(fn.MAX(junction.occurred_at)).where(link == model.id)
+    rows = model.select(model.id, count, newest).where(model.id.in_(ids)).tuples()
+    return {i: (count, from_db_time(last)) for i, count, last in rows if count}
 
 
 def _members(kind, ids):
@@ -437,7 +419,7 @@ def _members(kind, ids):
     return members
 
 
-def _has_any_label(labels):
+def has_any_label(labels):
     """A case-sensitive substring test for each label's JSON text in the labels column (a superset)."""
     tests = [dialect.contains(Agent.labels, json.dumps(label, ensure_ascii=False)) for label in labels]
     condition = tests[0]

@@ -8,11 +8,11 @@ the import strips exactly that one quote, so export → import → export gives 
 """
 import csv
 import io
-import json
 import re
 
 from app import dialect
 from app.db import database, utcnow
+from app.fields import JsonRefused, loads_json, whole_number, without_surrogates
 from app.ledger import events, filters
 from app.models import Event
 
@@ -167,6 +167,27 @@ def import_csv(data, actor, dry_run=False):
     return {"created": len(batch), "errors": []}
 
 
+def read_rows(data, numbers=(), first=0):
+    """Some rows of a CSV file as it reads, for a report that shows them: ``(rows, total)`` where ``rows`` maps
+    the row number (the header is row 1) of the ``first`` data rows and of the rows in ``numbers`` to their cells
+    by column name, and ``total`` counts the file's data rows (blank lines aside). Reading stops at the first row
+    that cannot be split into cells; ``import_csv`` reports that row. Raises UnreadableFile as ``import_csv`` does."""
+    reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
+    wanted, rows, total = set(numbers), {}, 0
+    try:
+        header = [cell.strip().lower() for cell in next(reader, None) or []]
+        for number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            total += 1
+            if total <= first or number in wanted:
+                rows[number] = dict(zip(header, (_restore(cell) for cell in cells)))
+    except csv.Error:
+        pass
+    return rows, total
+
+
 def summary(report):
     """One sentence about an import report's errors, for the API's message and the command line."""
     rows = sorted({e["row"] for e in report["errors"]})
@@ -218,16 +239,19 @@ def _payload(values):
     for name in JSON_COLUMNS:
         if values.get(name, "").strip():
             try:
-                payload[name] = json.loads(values[name])
-            except json.JSONDecodeError as exc:
-                problems.append((name, "Not valid JSON: %s (character %d)." % (exc.msg, exc.pos + 1)))
+                payload[name] = loads_json(values[name])
+            except JsonRefused as exc:
+                problems.append((name, "Not valid JSON: %s" % exc))
     if values.get("reverts", "").strip():
         try:
-            payload["reverts"] = int(values["reverts"])
+            payload["reverts"] = whole_number(values["reverts"].strip())
         except ValueError:
             problems.append(("reverts", "Not a valid integer."))
-    ref = values.get("id", "").strip()
-    return payload, int(ref) if ref.isdigit() else None, problems
+    try:
+        ref = whole_number(values.get("id", "").strip())
+    except ValueError:
+        ref = None
+    return payload, ref, problems
 
 
 _ID = COLUMNS.index("id")
@@ -293,7 +317,8 @@ def _flatten(messages, field=None):
     """marshmallow's nested messages as (dotted field, message) pairs, e.g. ("changes.0.path", "...")."""
     if isinstance(messages, dict):
         for key, value in messages.items():
-            yield from _flatten(value, "%s.%s" % (field, key) if field else str(key))
+            key = without_surrogates(str(key))  # a refused key is named, never echoed raw
+            yield from _flatten(value, "%s.%s" % (field, key) if field else key)
     elif isinstance(messages, (list, tuple)):
         for message in messages:
             yield from _flatten(message, field)

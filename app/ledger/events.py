@@ -1,76 +1,152 @@
-"""The ledger's one way in (``record_event``) and its basic reads."""
-import hashlib
-import re
+"""The ledger's one way in (``record_event``, and ``record_events`` for batches) and its basic reads."""
+import json
+import logging
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 from marshmallow import ValidationError
-from peewee import chunked
+from peewee import SQL, chunked
 
 from app import dialect
 from app.accounts import audit
-from app.db import from_db_time, to_db_time, utcnow
-from app.dialect import insert_rows, write_transaction
+from app.db import database, from_db_time, to_db_time, utcnow
+from app.dialect import write_transaction
 from app.errors import NotFound
-from app.ledger import filters
+from app.ledger import dedupe, filters, inserts
+from app.ledger.dedupe import DEFAULT_DEDUPE_WINDOW
+from app.ledger.group_commit import GroupCommit
+from app.ledger.inserts import LINK_KEYS, LINKS, unique
 from app.ledger.schemas import EventCreateSchema
-from app.models import Agent, DedupeSlot, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
+from app.models import Event
 
-DEFAULT_DEDUPE_WINDOW = timedelta(hours=1)
-# Machine sources repeat themselves; people mean each note they write.
-FINGERPRINTED_SOURCES = ("webhook", "poller")
+log = logging.getLogger(__name__)
 
-# (junction model, catalogue model, junction field name, event dict key)
-LINKS = (
-    (EventAgent, Agent, "agent", "agents"),
-    (EventTool, Tool, "tool", "tools"),
-    (EventToolchain, Toolchain, "toolchain", "toolchains"),
-    (EventTag, Tag, "tag", "tags"),
-)
+# One instance for every load: building a schema costs twice what loading an event through it does, and loading
+# keeps no state in the instance.
+_SCHEMA = EventCreateSchema()
+_PATCH_SCHEMA = EventCreateSchema(partial=True)
 
 
 def record_event(payload, actor=audit.SYSTEM, dedupe_window=DEFAULT_DEDUPE_WINDOW):
     """Validate ``payload``, then write the event, its links and its audit entry in one transaction.
 
-    Returns ``(event dict, created)``. A ``dedupe_key`` already seen within ``dedupe_window`` folds
-    into that event instead (``created`` is False, ``count`` + 1, ``last_seen`` moved on).
-    Raises marshmallow.ValidationError with per-field messages; nothing is written then.
+    Returns ``(event dict, created)`` once that transaction has committed. A ``dedupe_key`` already seen within
+    ``dedupe_window`` folds into that event instead (``created`` is False, ``count`` + 1, ``last_seen`` moved
+    on). Raises marshmallow.ValidationError with per-field messages; nothing is written then.
+
+    Concurrent calls in one process share transactions (app.ledger.group_commit), each call's effects (event,
+    links, audit entry, dedupe slot) all in the one that commits it. Inside a transaction of the caller's the
+    event is written there, and commits with it.
     """
-    data = validate_event(payload)
-    now = utcnow()
-    slot_key = dedupe_slot_key(data)
-    with write_transaction():
-        if data["reverts"] is not None and not Event.select().where(Event.id == data["reverts"]).exists():
-            raise ValidationError({"reverts": ["No event with id %d." % data["reverts"]]})
-        slot = _claim_slot(slot_key) if slot_key else None
-        if slot is not None and slot.event_id and slot.last_seen and slot.last_seen >= now - dedupe_window:
-            Event.update(count=Event.count + 1, last_seen=now, updated_at=now).where(Event.id == slot.event_id).execute()
-            DedupeSlot.update(last_seen=now).where(DedupeSlot.key == slot_key).execute()
-            return get_event(slot.event_id), False
-        result = _insert_events([data], actor, now)[0]
-        if slot is not None:
-            DedupeSlot.update(event=result["id"], last_seen=now).where(DedupeSlot.key == slot_key).execute()
-        audit.record(actor, "create", "event", result["id"], after=_audit_view(result))
-    return result, True
+    recording = _Recording(validate_event(payload), actor, dedupe_window)
+    if database.in_transaction():
+        with write_transaction():
+            outcome = _write([recording])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    return _GROUP.submit(recording)
 
 
 def validate_event(payload):
     """``payload`` loaded through the ingest schema: defaults filled in, or ValidationError per field."""
-    return EventCreateSchema().load(payload)
+    return _SCHEMA.load(payload)
 
 
 def validate_events(payloads):
-    """``validate_event`` for many payloads through one schema instance (building one costs more than
-    loading a row): ``(loaded, errors)``, loaded[i] None where errors[i] holds its field messages."""
-    schema = EventCreateSchema()
+    """``validate_event`` for many payloads: ``(loaded, errors)``, loaded[i] None where errors[i] holds its field
+    messages."""
     loaded, errors = [], {}
     for index, payload in enumerate(payloads):
         try:
-            loaded.append(schema.load(payload))
+            loaded.append(_SCHEMA.load(payload))
         except ValidationError as exc:
             loaded.append(None)
             errors[index] = exc.messages
     return loaded, errors
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """One ``record_event`` call waiting for its transaction."""
+
+    data: dict
+    actor: audit.Actor
+    dedupe_window: timedelta
+
+
+def _write_batch(recordings):
+    """The group commit's writer: every recording in one write transaction; when that fails for a reason other
+    than a busy database, each again in a transaction of its own, so a failing one fails alone."""
+    try:
+        with write_transaction():
+            return _write(recordings)
+    except Exception as exc:
+        if len(recordings) == 1 or dialect.is_busy(exc):
+            raise
+        log.exception("%d events failed to be written together; writing each alone", len(recordings))
+    return [_write_alone(recording) for recording in recordings]
+
+
+def _write_alone(recording):
+    try:
+        with write_transaction():
+            return _write([recording])[0]
+    except Exception as exc:  # this recording's outcome: its caller raises it
+        return exc
+
+
+_GROUP = GroupCommit(_write_batch)
+
+
+def _write(recordings):
+    """Write ``recordings`` in the current transaction, as if one after another; per recording ``(event dict,
+    created)``, or the ValidationError that refused it (nothing of it written)."""
+    now = utcnow()
+    outcomes = [None] * len(recordings)
+    gone = _missing_events({r.data["reverts"] for r in recordings} - {None})
+    for index, recording in enumerate(recordings):
+        if recording.data["reverts"] in gone:
+            outcomes[index] = ValidationError({"reverts": ["No event with id %d." % recording.data["reverts"]]})
+    live = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    new, folds, targets = dedupe.plan([dedupe.slot_key(recordings[i].data) for i in live],
+                                      [recordings[i].dedupe_window for i in live], now)
+    ids = {}
+    if new:
+        batch = [recordings[live[i]] for i in new]
+        rows = [inserts.event_values(r.data, r.actor, now) for r in batch]
+        names = [{key: unique(r.data[key]) for key in LINK_KEYS} for r in batch]
+        event_ids = inserts.insert_events(rows)
+        inserts.insert_links(event_ids, names, [row[inserts.OCCURRED_AT] for row in rows])
+        entries = []
+        for i, r, event_id, row, item in zip(new, batch, event_ids, rows, names):
+            event = new_event_dict(event_id, r.data, row, item)
+            ids[i] = event_id
+            outcomes[live[i]] = (event, True)
+            entries.append(audit.values(r.actor, "create", "event", event_id, now,
+                                        after_json=audit.as_json(_audit_view(event))))
+        audit.record_values(entries)
+
+    def resolve(target):  # dedupe.plan's -(j + 1): the new event j of this batch
+        return ids[-target - 1] if target < 0 else target
+
+    folds = [(i, resolve(target)) for i, target in folds]
+    dedupe.settle({key: resolve(target) for key, target in targets.items()}, folds, now)
+    if folds:
+        stored = {e["id"]: e for e in read_events(sorted({t for _, t in folds}))}
+        later = Counter()  # each repeat answers with the count as of itself
+        for i, target in reversed(folds):
+            outcomes[live[i]] = (dict(stored[target], count=stored[target]["count"] - later[target]), False)
+            later[target] += 1
+    return outcomes
+
+
+def _missing_events(ids):
+    if not ids:
+        return set()
+    return ids - {i for (i,) in Event.select(Event.id).where(Event.id.in_(ids)).tuples()}
 
 
 class BatchInvalid(ValueError):
@@ -91,24 +167,43 @@ def record_events(batch, actor=audit.SYSTEM, action="import"):
     folding by a window measured from now would merge distinct past events. Each event gets an
     audit entry with ``action``. Returns the event dicts in batch order; raises BatchInvalid
     (nothing written) when ``batch_errors`` finds a problem.
+
+    Everything that needs no database is prepared before the write transaction starts (rows, names, the
+    audit entries' text), so a big import holds the write lock (SQLite's, for the whole file) only for the
+    statements themselves.
     """
     now = utcnow()
     refs = {ref: index for index, (_, ref) in enumerate(batch) if ref is not None}
+    # Reverted items of the same batch get their ids only on insert: link them afterwards.
+    internal = {index: refs[data["reverts"]] for index, (data, _) in enumerate(batch)
+                if data["reverts"] is not None and data["reverts"] in refs}
+    rows = [inserts.event_values(dict(data, reverts=None) if index in internal else data, actor, now)
+            for index, (data, _) in enumerate(batch)]
+    names = [{key: unique(data[key]) for key in LINK_KEYS} for data, _ in batch]
+    results = [new_event_dict(0, data, row, item) for (data, _), row, item in zip(batch, rows, names)]
+    # Each audit entry's text but for the event's id, which comes first and which the INSERT gives.
+    tails = [_audit_tail(result) for result in results]
     with write_transaction():
         errors = batch_errors(batch)
         if errors:
             raise BatchInvalid(errors)
-        # Reverted items of the same batch get their ids only on insert: link them afterwards.
-        internal = {index: refs[data["reverts"]] for index, (data, _) in enumerate(batch)
-                    if data["reverts"] is not None and data["reverts"] in refs}
-        results = _insert_events([dict(data, reverts=None) if index in internal else data
-                                  for index, (data, _) in enumerate(batch)], actor, now)
+        ids = inserts.insert_events(rows)
+        inserts.insert_links(ids, names, [row[inserts.OCCURRED_AT] for row in rows])
         for index, target in internal.items():
-            results[index]["reverts"] = results[target]["id"]
-            Event.update(reverts=results[target]["id"]).where(Event.id == results[index]["id"]).execute()
-        audit.record_many([audit.entry(actor, action, "event", result["id"], after=_audit_view(result), at=now)
-                           for result in results])
+            Event.update(reverts=ids[target]).where(Event.id == ids[index]).execute()
+            tails[index] = _audit_tail(dict(results[index], reverts=ids[target]))
+        audit.record_values([audit.values(actor, action, "event", event_id, now, after_json='{"id":%d,%s'
+                                          % (event_id, tail)) for event_id, tail in zip(ids, tails)])
+    for result, event_id in zip(results, ids):
+        result["id"] = event_id
+    for index, target in internal.items():
+        results[index]["reverts"] = ids[target]
     return results
+
+
+def _audit_tail(event):
+    """The event's audit text after its opening ``{"id":N,``: all of it but the id, which comes first."""
+    return audit.as_json(_audit_view(event)).split(",", 1)[1]
 
 
 def batch_errors(batch):
@@ -133,77 +228,12 @@ def batch_errors(batch):
     return errors
 
 
-def _insert_events(batch, actor, now):
-    """Insert validated events as new rows with their agent/tool/toolchain/tag links; their dicts in order.
-
-    Bulk INSERTs, chunked under SQLite's and PostgreSQL's bound-parameter limits, so a 10,000-row
-    import costs a few dozen statements rather than tens of thousands.
-    """
-    rows = [{
-        "title": data["title"],
-        "description": data["description"],
-        "type": data["type"],
-        "severity": data["severity"],
-        "source": data["source"],
-        "occurred_at": to_db_time(data["occurred_at"]) if data["occurred_at"] else now,
-        "ended_at": to_db_time(data["ended_at"]),
-        "changes": data["changes"],
-        "links": data["links"],
-        "build_url": data["build_url"],
-        "metadata": data["metadata"],
-        "dedupe_key": data["dedupe_key"],
-        "count": 1,
-        "first_seen": now,
-        "last_seen": now,
-        "reverts": data["reverts"],
-        "created_by": actor.name,
-        "created_at": now,
-        "updated_at": now,
-    } for data in batch]
-    ids = []
-    for chunk in chunked(rows, 500):
-        ids.extend(insert_rows(Event, chunk, returning_id=True))
-    names = [{key: _unique(data[key]) for _, _, _, key in LINKS} for data in batch]
-    for junction, catalogue, field, key in LINKS:
-        wanted = _unique(n for item in names for n in item[key])
-        if not wanted:
-            continue
-        known = _ensure_named(catalogue, wanted)
-        links = [{"event": event_id, field: known[n], "occurred_at": row["occurred_at"]}
-                 for event_id, row, item in zip(ids, rows, names) for n in item[key]]
-        for chunk in chunked(links, 1000):
-            insert_rows(junction, chunk)
-    return [event_to_dict(Event(id=event_id, **row), item) for event_id, row, item in zip(ids, rows, names)]
-
-
-def dedupe_slot_key(data):
-    """The key repeats of this event share: its dedupe_key, else a fingerprint for machine sources."""
-    if data.get("dedupe_key"):
-        return "key:" + data["dedupe_key"]
-    if data.get("source") not in FINGERPRINTED_SOURCES:
-        return None
-    parts = [data["source"], data["type"], ",".join(sorted(set(data["agents"]))), ",".join(sorted(set(data["tools"]))),
-             normalise_title(data["title"])]
-    return "fp:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-
-
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
-_HASH = re.compile(r"\b(sha256:)?[0-9a-f]{7,64}\b", re.IGNORECASE)
-_NUMBER = re.compile(r"\d+")
-
-
-def normalise_title(title):
-    """The title with timestamps, hashes and numbers blanked, so "build #41" and "build #42" match."""
-    title = _TIMESTAMP.sub("<time>", title)
-    title = _HASH.sub("<hash>", title)
-    title = _NUMBER.sub("<n>", title)
-    return " ".join(title.lower().split())
-
-
-def _claim_slot(key):
-    """The dedupe slot for ``key``, created if new and locked until the transaction ends."""
-    DedupeSlot.insert(key=key).on_conflict_ignore().execute()
-    return dialect.locked(DedupeSlot.select().where(DedupeSlot.key == key)).get()
+def new_event_dict(event_id, data, row, names):
+    """A new event's dict from its validated ``data``, its row (inserts.event_values) and its link names
+    ({key: names}), without reading it back."""
+    event = SimpleNamespace(id=event_id, **dict(zip(inserts.EVENT_COLUMNS, row)))
+    event.changes, event.links, event.metadata = data["changes"], data["links"], data["metadata"]
+    return event_to_dict(event, names)
 
 
 # Fields a PATCH may not touch: identity, provenance and the de-duplication counters.
@@ -215,7 +245,7 @@ def update_event(event_id, patch, actor=audit.SYSTEM):
     read_only = {name: ["Read-only field."] for name in READ_ONLY if name in patch}
     if read_only:
         raise ValidationError(read_only)
-    data = EventCreateSchema(partial=True).load(patch)
+    data = _PATCH_SCHEMA.load(patch)
     with write_transaction():
         current = get_event(event_id)
         start = data.get("occurred_at", current["occurred_at"])
@@ -234,16 +264,12 @@ def update_event(event_id, patch, actor=audit.SYSTEM):
         columns["updated_at"] = utcnow()
         Event.update(**columns).where(Event.id == event_id).execute()
         occurred_at = to_db_time(start)
-        for junction, catalogue, field, key in LINKS:
+        for junction, _, _, key in LINKS:
             if key in data:
                 junction.delete().where(junction.event == event_id).execute()
-                names = _unique(data[key])
-                if names:
-                    ids = _ensure_named(catalogue, names)
-                    junction.insert_many(
-                        [{"event": event_id, field: ids[n], "occurred_at": occurred_at} for n in names]).execute()
             elif "occurred_at" in data:
                 junction.update(occurred_at=occurred_at).where(junction.event == event_id).execute()
+        inserts.insert_links([event_id], [{key: unique(data[key]) for key in LINK_KEYS if key in data}], [occurred_at])
         updated = get_event(event_id)
         before, after = _audit_view(current), _audit_view(updated)
         changed = [k for k in after if k not in ("updated_at",) and before.get(k) != after.get(k)]
@@ -271,16 +297,79 @@ def event_history(event_id):
 
 
 def get_event(event_id):
-    event = Event.get_or_none(Event.id == event_id)
-    if event is None:
+    found = read_events([event_id])
+    if not found:
         raise NotFound("No event with id %s." % event_id)
-    return with_links([event])[0]
+    return found[0]
 
 
 def list_events(query_filters):
     """One page of events matching ``query_filters`` (see app.ledger.filters): (events, next_cursor)."""
-    rows, cursor = filters.page(query_filters)
-    return with_links(rows), cursor
+    columns = SQL(dialect.statement(_events_by_id, None)[len(_COLUMNS_BEFORE):-len(_COLUMNS_AFTER)])
+    return filters.page(query_filters, lambda query: _events_of(database.execute(query.select(columns))))
+
+
+def read_events(ids):
+    """The event dicts of ``ids``, in that order (missing ones left out), with their agent, tool, toolchain and
+    tag names: one statement, rendered once per number of ids.
+
+    A page of 50 took five statements (the events, then the names of each kind), each built by peewee, and a
+    model instance per event: four times what the database spent on it (bench/README.md, row a).
+    """
+    if not ids:
+        return []
+    found = {event["id"]: event for event in _events_of(database.execute_sql(
+        dialect.statement(_events_by_id, len(ids)), list(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def _events_of(cursor):
+    """Event dicts from the rows of a SELECT of _READ_FIELDS and the names (_names)."""
+    events = []
+    for row in cursor.fetchall():
+        event = SimpleNamespace(**dict(zip(_READ_NAMES, row)))
+        event.changes, event.links, event.metadata = (_decode(row[i]) for i in _JSON_COLUMNS)
+        events.append(event_to_dict(event, _decode(row[-1])))
+    return events
+
+
+_READ_FIELDS = Event._meta.sorted_fields
+_READ_NAMES = [field.column_name for field in _READ_FIELDS]  # reverts as reverts_id, as event_to_dict reads it
+# The driver's values serve as they are (event_to_dict reads SQLite's time text itself) but for JSON text.
+_JSON_COLUMNS = [_READ_NAMES.index(name) for name in ("changes", "links", "metadata")]
+
+
+def _names():
+    """Each kind of link's names, sorted, as one JSON object (dialect.sorted_names), correlated with Event."""
+    return dialect.sorted_names({key: (junction.select(catalogue.name)
+                                       .join(catalogue, on=(getattr(junction, field) == catalogue.id))
+                                       .where(junction.event == Event.id), catalogue.name)
+                                 for junction, catalogue, field, key in LINKS})
+
+
+def _events_by_id(count):
+    """The SELECT of ``read_events`` for ``count`` ids; with None, of every event, which a page's query takes its
+    columns from (between _COLUMNS_BEFORE and _COLUMNS_AFTER) as they are: rendering them through peewee for
+    every page took as long as running the page's query. The event is "t1" in both (its columns come first),
+    the subqueries' own aliases stay inside them."""
+    query = Event.select(*_READ_FIELDS, _names())
+    return query if count is None else query.where(Event.id.in_(list(range(count))))
+
+
+_COLUMNS_BEFORE, _COLUMNS_AFTER = "SELECT ", ' FROM "event" AS "t1"'
+
+
+def _decode(value):
+    """JSON text as Python; PostgreSQL's driver decodes json columns (the names) itself. Most events' links,
+    many changes and some metadata are empty: those skip the decoder."""
+    if not isinstance(value, str):
+        return value
+    empty = _EMPTY.get(value)
+    return empty() if empty else _loads(value)
+
+
+_EMPTY = {"[]": list, "{}": dict}
+_loads = json.JSONDecoder().decode
 
 
 def event_to_dict(event, links):
@@ -326,28 +415,6 @@ def with_links(events):
             for event_id, name in rows:
                 names[key][event_id].append(name)
     return [event_to_dict(e, {key: names[key][e.id] for key in names}) for e in events]
-
-
-def _ensure_named(catalogue, names):
-    """Ids for ``names`` in a catalogue table, creating the unknown ones."""
-    found = {}
-    for chunk in chunked(names, 500):
-        found.update(catalogue.select(catalogue.name, catalogue.id).where(catalogue.name.in_(chunk)).tuples())
-    missing = [name for name in names if name not in found]
-    for chunk in chunked(missing, 500):
-        # A concurrent writer may add the same name first: ignore that conflict and read its id back.
-        catalogue.insert_many([{"name": name} for name in chunk]).on_conflict_ignore().execute()
-        found.update(catalogue.select(catalogue.name, catalogue.id).where(catalogue.name.in_(chunk)).tuples())
-    return found
-
-
-def _unique(names):
-    seen = {}
-    for name in names:
-        name = name.strip()
-        if name:
-            seen.setdefault(name, None)
-    return list(seen)
 
 
 def _audit_view(event):

@@ -3,31 +3,20 @@
 Shared by the API, the pages, CSV export and the timeline, so they always agree on what matches.
 """
 import base64
+import functools
 import binascii
 import json
 import re
 from datetime import datetime, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from peewee import SQL, Case, fn
+from peewee import SQL, Case, NodeList, fn
 
 from app import dialect
 from app.db import from_db_time, to_db_time
-from app.fields import NAME, Text, UtcDateTime, one_of
-from app.models import (
-    EVENT_TYPES,
-    SEVERITIES,
-    SOURCES,
-    Agent,
-    Event,
-    EventAgent,
-    EventTag,
-    EventTool,
-    EventToolchain,
-    Tag,
-    Tool,
-    Toolchain,
-)
+from app.fields import MAX_ID, NAME, Integer, Text, UtcDateTime, loads_json, one_of, text_problem
+from app.models import (EVENT_TYPES, SEVERITIES, SOURCES, Agent, Event, EventAgent, EventTag, EventTool, EventToolchain,
+                        Tag, Tool, Toolchain)
 
 SORTS = ("-occurred_at", "occurred_at", "severity", "-severity", "title")
 REPEATABLE = ("agent", "label", "tool", "toolchain", "type", "severity", "source", "tag", "not_agent", "not_tool",
@@ -61,7 +50,7 @@ class EventFilterSchema(Schema):
                           metadata={"description": "leave out events with this tag (repeatable)"})
     q = Text(load_default=None, validate=validate.Length(max=200))
     sort = Text(load_default="-occurred_at", validate=one_of(SORTS))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = Text(load_default=None)
 
     @validates_schema
@@ -97,10 +86,16 @@ def parse(args, defaults=None, schema=EventFilterSchema, extra=()):
     for name in ("from", "to", "q", "sort", "limit", "cursor") + tuple(extra):
         if args.get(name) not in (None, ""):
             raw[name] = args.get(name)
-    filters = schema().load(raw)
+    filters = _loader(schema).load(raw)
     if filters["cursor"]:
         filters["after"] = _decode_cursor(filters["cursor"], filters["sort"])
     return filters
+
+
+@functools.lru_cache(maxsize=16)
+def _loader(schema):
+    """One instance per filter schema: building one cost more than loading a query through it."""
+    return schema()
 
 
 def matching(filters):
@@ -120,23 +115,21 @@ def matching(filters):
     else:
         agent_ids = agent_ids_of(filters)
     if agent_ids is not None:
-        query = query.where(Event.id.in_(_linked(EventAgent, EventAgent.agent, agent_ids, filters)))
-    for name, junction, column, catalogue in (("tool", EventTool, EventTool.tool, Tool),
-                                              ("toolchain", EventToolchain, EventToolchain.toolchain, Toolchain),
-                                              ("tag", EventTag, EventTag.tag, Tag)):
+        query = query.where(_in(Event.id, _linked(EventAgent, EventAgent.agent, agent_ids, filters)))
+    for name, junction, column, catalogue in NAMED_LINKS:
         if filters.get(name):
             ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
-            query = query.where(Event.id.in_(_linked(junction, column, ids, filters)))
-    for name, junction, column, catalogue in (("not_agent", EventAgent, EventAgent.agent, Agent),
-                                              ("not_tool", EventTool, EventTool.tool, Tool),
-                                              ("not_tag", EventTag, EventTag.tag, Tag)):
-        if filters.get(name):
-            ids = catalogue.select(catalogue.id).where(catalogue.name.in_(filters[name]))
-            query = query.where(Event.id.not_in(_linked(junction, column, ids, filters)))
+            linked = _linked(junction, column, ids, filters)
+            query = query.where(_not_in(Event.id, linked) if name in EXCLUSIONS else _in(Event.id, linked))
     if filters.get("q"):
         query = query.where(_text_match(filters["q"]))
     return query
 
+
+# The name filters matched through a link table (agents are matched above, with their labels); not_X excludes.
+NAMED_LINKS = (("tool", EventTool, EventTool.tool, Tool), ("toolchain", EventToolchain, EventToolchain.toolchain, Toolchain),
+               ("tag", EventTag, EventTag.tag, Tag), ("not_agent", EventAgent, EventAgent.agent, Agent),
+               ("not_tool", EventTool, EventTool.tool, Tool), ("not_tag", EventTag, EventTag.tag, Tag))
 
 FACETS = {"type": (Event.type, EVENT_TYPES), "severity": (Event.severity, SEVERITIES),
           "source": (Event.source, SOURCES)}
@@ -151,11 +144,12 @@ def facet_counts(filters, name):
     return {value: counted.get(value, 0) for value in values}
 
 
-def page(filters):
-    """(events, next_cursor): one page in the requested order, keyset-paginated."""
+def page(filters, read):
+    """(events, next_cursor): one page in the requested order, keyset-paginated; ``read`` turns the page's
+    query into event dicts (app.ledger.events.read_events)."""
     sort = filters.get("sort", "-occurred_at")
     limit = filters.get("limit", 100)
-    rows = list(ordered(filters).limit(limit + 1))
+    rows = read(ordered(filters).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = _encode_cursor(sort, rows[-1]) if more and rows else None
@@ -201,33 +195,54 @@ def _sort_key(sort):
 def _sort_value(sort, event):
     name = sort.lstrip("-")
     if name == "severity":
-        return SEVERITIES.index(event.severity)
+        return SEVERITIES.index(event["severity"])
     if name == "occurred_at":
-        return from_db_time(event.occurred_at).isoformat()
-    return getattr(event, name)
+        return event["occurred_at"].isoformat()
+    return event[name]
 
 
 def _encode_cursor(sort, event):
-    raw = json.dumps([sort, _sort_value(sort, event), event.id], separators=(",", ":"))
+    raw = json.dumps([sort, _sort_value(sort, event), event["id"]], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _decode_cursor(cursor, sort):
+    """(sort value, id) from a cursor that ``_encode_cursor`` wrote for ``sort``; anything else (forged, edited,
+    of another sort) is a 422, never a query: the id must be a row id, the value what the sort orders by."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(last_id, int):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        cursor_sort, value, last_id = loads_json(base64.urlsafe_b64decode(padded.encode()).decode("utf-8"))
+        if cursor_sort == sort:
+            return _cursor_value(sort, value), _cursor_id(last_id)
+    except (ValueError, TypeError, OverflowError, binascii.Error):  # also JsonRefused, UnicodeDecodeError
         raise ValidationError({"cursor": ["Not a cursor this API issued; start again without it."]}) from None
-    if cursor_sort != sort:
-        raise ValidationError({"cursor": ["This cursor belongs to sort=%s; keep the same sort while paging." % cursor_sort]})
-    if sort.lstrip("-") == "occurred_at":
-        try:
-            value = to_db_time(datetime.fromisoformat(value))
-        except (TypeError, ValueError):
-            raise ValidationError({"cursor": ["Not a cursor this API issued; start again without it."]}) from None
-    return value, last_id
+    raise ValidationError({"cursor": ["This cursor belongs to sort=%s; keep the same sort while paging."
+                                      % (cursor_sort if isinstance(cursor_sort, str) else "another")]})
+
+
+def _cursor_id(value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise ValueError("not a row id")
+    return value
+
+
+def _cursor_value(sort, value):
+    """The sort key's value as the query compares it; ValueError when it cannot be one."""
+    name = sort.lstrip("-")
+    if name == "occurred_at":
+        if not isinstance(value, str):
+            raise ValueError("not a time")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("not an aware time")
+        return to_db_time(moment)
+    if name == "severity":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < len(SEVERITIES):
+            raise ValueError("not a severity")
+        return value
+    if not isinstance(value, str) or text_problem(value) or len(value) > 200:
+        raise ValueError("not a title")
+    return value
 
 
 def agent_ids_of(filters):
@@ -247,12 +262,27 @@ def agent_ids_of(filters):
 
 def _linked(junction, column, ids, filters):
     """Event ids linked to ``ids`` through ``junction``, narrowed by time on its (entity, occurred_at) index."""
-    query = junction.select(junction.event).where(column.in_(ids))
+    query = junction.select(junction.event).where(_in(column, ids))
     if filters.get("from_"):
         query = query.where(junction.occurred_at >= to_db_time(filters["from_"]))
     if filters.get("to"):
         query = query.where(junction.occurred_at < to_db_time(filters["to"]))
     return query
+
+
+def _in(column, values):
+    """``column IN (values)``. For a subquery, written as peewee renders it minus the check that it is not empty,
+    for which peewee renders the subquery once more at every level of nesting: the agent filter's innermost
+    query was rendered four times, and building a page's query took longer than running it (bench/README.md,
+    "Bypasses"). Relies on peewee 4's public NodeList and SQL."""
+    if isinstance(values, (list, tuple, set)):
+        return column.in_(values)
+    return NodeList((column, SQL("IN"), values), parens=True)
+
+
+def _not_in(column, values):
+    """``column NOT IN (subquery)``, written as _in writes IN."""
+    return NodeList((column, SQL("NOT IN"), values), parens=True)
 
 
 def _words(text):

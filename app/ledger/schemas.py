@@ -4,7 +4,7 @@ import json
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from app.fields import NAME, Text, UtcDateTime, one_of
+from app.fields import CatalogueName, HttpUrl, Id, JsonObject, JsonValue, Text, UtcDateTime, one_of
 from app.models import EVENT_TYPES, SEVERITIES, SOURCES
 
 METADATA_MAX_BYTES = 64 * 1024
@@ -15,15 +15,15 @@ class ChangeSchema(Schema):
         unknown = RAISE
 
     path = Text(required=True, validate=validate.Length(min=1, max=500))
-    before = fields.Raw(allow_none=True, load_default=None)
-    after = fields.Raw(allow_none=True, load_default=None)
+    before = JsonValue(allow_none=True, load_default=None)
+    after = JsonValue(allow_none=True, load_default=None)
 
 
 class LinkSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+    url = HttpUrl(required=True)
     text = Text(load_default="", validate=validate.Length(max=200))
 
 
@@ -40,16 +40,17 @@ class EventCreateSchema(Schema):
     source = Text(load_default="manual", validate=one_of(SOURCES))
     occurred_at = UtcDateTime(load_default=None)
     ended_at = UtcDateTime(load_default=None, allow_none=True)
-    agents = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
-    tools = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
-    toolchains = fields.List(Text(validate=NAME), load_default=list, validate=validate.Length(max=1000))
+    # The README's name rules, for every way in (API, pages, CSV, webhooks, snapshots): names end URL paths.
+    agents = fields.List(CatalogueName(), load_default=list, validate=validate.Length(max=1000))
+    tools = fields.List(CatalogueName(), load_default=list, validate=validate.Length(max=1000))
+    toolchains = fields.List(CatalogueName(), load_default=list, validate=validate.Length(max=1000))
     tags = fields.List(Text(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=100))
     changes = fields.List(fields.Nested(ChangeSchema), load_default=list, validate=validate.Length(max=1000))
     links = fields.List(fields.Nested(LinkSchema), load_default=list, validate=validate.Length(max=100))
-    build_url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
-    metadata = fields.Dict(keys=Text(), load_default=dict)
+    build_url = HttpUrl(load_default=None, allow_none=True)
+    metadata = JsonObject(load_default=dict)
     dedupe_key = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255))
-    reverts = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+    reverts = Id(load_default=None, allow_none=True)
 
     @validates("metadata")
     def _metadata_size(self, value, **kwargs):

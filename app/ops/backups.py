@@ -4,16 +4,19 @@ SQLite: a consistent copy with VACUUM INTO (safe while the service runs); the wo
 newest N. PostgreSQL: ``pg_dump --format=custom`` when the client tools are installed, with the connection settings
 of CHANGETRACKER_DATABASE_URL passed through the environment (never the command line, where ``ps`` shows them).
 """
+import logging
 import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 
 from app.db import database, utcnow
 from app.dialect import engine
 
 NAME = re.compile(r"^changetracker-\d{8}T\d{6}Z\.db$")
+ANY_NAME = re.compile(r"^changetracker-\d{8}T\d{6}Z\.(db|dump)$")
 PG_TOOLS_HINT = "install the PostgreSQL client tools (Debian: postgresql-client), the server's major version or newer"
 
 
@@ -80,6 +83,23 @@ def backup_sqlite(directory, keep):
     for name in old:
         os.remove(os.path.join(directory, name))
     return path
+
+
+def backup_every(hours, directory, keep, log=None, sleep=time.sleep, rounds=None):
+    """A backup into ``directory`` now and every ``hours`` (the compose file's backup service), keeping the newest
+    ``keep``; a failed one is logged and tried again at the next round. ``rounds`` bounds the loop (tests)."""
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            path = backup(directory=directory)
+            for name in (sorted(n for n in os.listdir(directory) if ANY_NAME.match(n))[:-keep] if keep > 0 else []):
+                os.remove(os.path.join(directory, name))
+            (log or logging.getLogger(__name__).info)(path)
+        except BackupError as exc:
+            logging.getLogger(__name__).error("backup failed, next try in %s h: %s", hours, exc)
+        done += 1
+        if rounds is None or done < rounds:
+            sleep(hours * 3600)
 
 
 def write_sqlite_copy(path):

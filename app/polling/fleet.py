@@ -9,20 +9,26 @@ that introduced that value on that row (the newest poller event whose change set
 the value was there from the first (baseline) snapshot.
 """
 import re
+import threading
 from collections import Counter
+from functools import lru_cache
 
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
+from peewee import fn
 
 from app.db import from_db_time
-from app.fields import Text
-from app.models import Agent, Event, EventAgent, EventTool, Tool
+from app.fields import Text, load_query
+from app.models import Agent, Event, EventAgent, EventTool, Snapshot, Tool
 from app.polling import snapshots
 
 _DOTTED = re.compile(r"\d+(?:\.\d+)+(?:_\d+)?(?:[+.][0-9A-Za-z]+)?")
 _DASHED = re.compile(r"(?:^|[-_@])(\d+)(?=$|[-_.])")
 _CHUNKS = re.compile(r"(\d+)")
+# The snapshots the matrices are built from.
+COLLECTORS = ("jenkins_agent", "jenkins_nodes", "jenkins_plugins")
 
 
+@lru_cache(maxsize=65536)  # a fleet repeats a few hundred tool homes thousands of times
 def version_from_home(home):
     """A version read from a tool's home path, or None: /opt/jdk-17.0.9 → 17.0.9,
     C:\\Program Files\\Java\\jdk1.8.0_112 → 1.8.0_112, /usr/lib/jvm/java-17-openjdk-amd64 → 17,
@@ -46,22 +52,168 @@ def version_key(value):
 
 def drift():
     """The drift matrices: {"observed_until", "agents": {columns, rows}, "controllers": {columns, rows}, "outliers"}."""
-    agent_rows = _agent_rows()
-    controller_rows = _controller_rows()
-    agents, agent_outliers = _matrix(agent_rows)
-    controllers, controller_outliers = _matrix(controller_rows)
-    _attach_agent_events(agent_outliers)
-    _attach_plugin_events(controller_outliers)
-    outliers = []
-    for name, found in (("agents", agent_outliers), ("controllers", controller_outliers)):
-        for outlier in found:
-            outlier["cell"]["event_id"] = outlier["event"]["id"] if outlier["event"] else None
-            outliers.append({"matrix": name, "row": outlier["row"], "controller": outlier["controller"],
-                             "column": outlier["column"], "version": outlier["version"],
-                             "majority": outlier["majority"], "event": outlier["event"]})
-    observed = [r["observed_at"] for r in agent_rows + controller_rows]
-    return {"observed_until": max(observed) if observed else None, "agents": agents,
-            "controllers": controllers, "outliers": outliers}
+    fleet, observed = _matrices()
+    agents, agent_outliers = _view(fleet["agents"], fleet["agents"]["rows"], fleet["agents"]["columns"], observed)
+    controllers, controller_outliers = _view(fleet["controllers"], fleet["controllers"]["rows"],
+                                             fleet["controllers"]["columns"], observed)
+    return {"observed_until": _observed_until(fleet, observed), "agents": agents, "controllers": controllers,
+            "outliers": agent_outliers + controller_outliers}
+
+
+class FleetQuerySchema(Schema):
+    """What /fleet shows of the agents × tools matrix: a page of agents and a page of tools, narrowed by name."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    agent = Text(load_default="", validate=validate.Length(max=200),
+                 metadata={"description": "agents whose name contains this (any case)"})
+    tool = Text(load_default="", validate=validate.Length(max=200),
+                metadata={"description": "tools (and plugins) whose name contains this (any case)"})
+    drifting = fields.Boolean(load_default=False, metadata={"description": "only tools with outliers"})
+    odd = fields.Boolean(load_default=False,
+                         metadata={"description": "only agents with an outlier among the tools shown"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000),
+                          metadata={"description": "page of agents"})
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=10, max=200))
+    tools_page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000),
+                                metadata={"description": "page of tools"})
+    tools_per_page = fields.Integer(load_default=12, validate=validate.Range(min=4, max=100))
+
+
+def parse_fleet_query(args):
+    """The query of ``drift_page`` from query-string arguments; blank fields mean "no filter"."""
+    return load_query(FleetQuerySchema(), args)
+
+
+def drift_page(query):
+    """One page of the drift matrices for a person to read: {"observed_until", "fleet" (totals of the whole
+    fleet), "agents" (the page of agents × the page of tools, with "rows_page" and "columns_page"),
+    "controllers" (every controller × core and the drifting plugins the tool filter leaves), "outliers" (those
+    shown, each with the event that introduced it)}. Pages past the end show the last one."""
+    fleet, observed = _matrices()
+    agents, controllers = fleet["agents"], fleet["controllers"]
+    columns = _named(agents["columns"], query["tool"])
+    if query["drifting"]:
+        columns = [c for c in columns if c["outliers"]]
+    columns_page = _page(columns, query["tools_page"], query["tools_per_page"])
+    rows = _named(agents["rows"], query["agent"])
+    if query["odd"]:
+        drifting = {c["name"] for c in columns}
+        rows = [r for r in rows if not r["odd"].isdisjoint(drifting)]
+    rows_page = _page(rows, query["page"], query["per_page"])
+    agent_view, agent_outliers = _view(agents, rows_page.pop("items"), columns_page.pop("items"), observed)
+    plugins = [c for c in _named(controllers["columns"], query["tool"]) if c["name"] == "core" or c["outliers"]]
+    controller_view, controller_outliers = _view(controllers, controllers["rows"], plugins, observed)
+    return {
+        "observed_until": _observed_until(fleet, observed),
+        "fleet": {"agents": len(agents["rows"]), "tools": len(agents["columns"]),
+                  "outliers": len(agents["outliers"]), "drifting_tools": sum(1 for c in agents["columns"] if c["outliers"]),
+                  "controllers": len(controllers["rows"]), "plugins": len(controllers["columns"]),
+                  "drifting_plugins": sum(1 for c in controllers["columns"] if c["outliers"])},
+        "agents": dict(agent_view, rows_page=rows_page, columns_page=columns_page),
+        "controllers": dict(controller_view, hidden_columns=len(controllers["columns"]) - len(plugins)),
+        "outliers": agent_outliers + controller_outliers,
+    }
+
+
+def agent_tools(name):
+    """What the fleet matrix says of one agent: {"observed_at", "tools": [{"name", "version", "home", "majority",
+    "outlier", "event"}]}, or None when no snapshot of it is current."""
+    fleet, observed = _matrices()
+    agents = fleet["agents"]
+    rows = [r for r in agents["rows"] if r["name"] == name]
+    if not rows:
+        return None
+    mine = [c for c in agents["columns"] if c["name"] in rows[0]["cells"]]
+    view, outliers = _view(agents, rows[:1], mine, observed)
+    events = {o["column"]: o["event"] for o in outliers}
+    cells = view["rows"][0]["cells"]
+    return {"observed_at": view["rows"][0]["observed_at"],
+            "tools": [{"name": c["name"], "version": cells[c["name"]]["version"], "home": cells[c["name"]].get("home"),
+                       "majority": c["majority"], "outlier": cells[c["name"]]["outlier"],
+                       "event": events.get(c["name"])} for c in mine]}
+
+
+def tool_versions(name):
+    """The versions of one tool (or plugin, or "core") across the fleet: its column of the matrix, {"matrix",
+    "name", "kind", "majority", "rows", "outliers", "versions"}, or None when no snapshot names it."""
+    fleet, _ = _matrices()
+    for matrix in (fleet["agents"], fleet["controllers"]):
+        for column in matrix["columns"]:
+            if column["name"] == name:
+                return dict(column, matrix=matrix["name"])
+    return None
+
+
+def _named(items, part):
+    part = part.casefold()
+    return [i for i in items if part in i["name"].casefold()] if part else items
+
+
+def _page(items, page, per_page):
+    """{"items" (the page), "page", "pages", "per_page", "total", "first", "last"} (first/last 1-based)."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(page, pages)
+    start = (page - 1) * per_page
+    shown = items[start:start + per_page]
+    return {"items": shown, "page": page, "pages": pages, "per_page": per_page, "total": len(items),
+            "first": start + 1 if shown else 0, "last": start + len(shown)}
+
+
+# The matrices of the newest snapshots, kept per process while those snapshots say the same: building them reads
+# and parses every agent's snapshot (500 agents × 200 tools: ~1 s), knowing whether they changed costs one small
+# query. A poll that finds nothing new only moves the snapshots' observed_at, which each view reads afresh.
+_built = {"fingerprint": None, "fleet": None}
+_building = threading.Lock()
+
+
+def _matrices():
+    """(fleet, observed): fleet is {"agents": matrix, "controllers": matrix}, a matrix {"name", "collector",
+    "columns", "rows", "outliers"} with private rows (their snapshot key) and outliers without their events,
+    shared: never mutate it. observed: {(collector, key): when its newest snapshot was last observed}."""
+    newest = _newest_snapshots()
+    fingerprint = frozenset((where, snapshot_id, digest) for where, (snapshot_id, digest, _) in newest.items())
+    with _building:
+        if _built["fingerprint"] != fingerprint:
+            _built["fleet"] = {"agents": _matrix("agents", "jenkins_agent", _agent_rows()),
+                               "controllers": _matrix("controllers", "jenkins_plugins", _controller_rows())}
+            _built["fingerprint"] = fingerprint
+        fleet = _built["fleet"]
+    return fleet, {where: from_db_time(observed_at) for where, (_, _, observed_at) in newest.items()}
+
+
+def _newest_snapshots():
+    """{(collector, key): (id, content digest, observed_at)} of the newest snapshot of every key the matrices read."""
+    newest = (Snapshot.select(fn.MAX(Snapshot.id)).where(Snapshot.collector.in_(COLLECTORS))
+              .group_by(Snapshot.collector, Snapshot.key))
+    query = (Snapshot.select(Snapshot.collector, Snapshot.key, Snapshot.id, Snapshot.content_sha256,
+                             Snapshot.observed_at).where(Snapshot.id.in_(newest)).tuples())
+    return {(collector, key): (snapshot_id, digest, observed_at)
+            for collector, key, snapshot_id, digest, observed_at in query}
+
+
+def _observed_until(fleet, observed):
+    times = [observed[(m["collector"], r["key"])] for m in fleet.values() for r in m["rows"]
+             if (m["collector"], r["key"]) in observed]
+    return max(times) if times else None
+
+
+def _view(matrix, rows, columns, observed):
+    """The public matrix of ``rows`` × ``columns`` (cells of other columns left out) and its outliers, each with
+    the event that introduced it; only these outliers' events are looked up."""
+    shown = {c["name"] for c in columns}
+    names = {r["name"] for r in rows}
+    outliers = [dict(o, event=None) for o in matrix["outliers"] if o["column"] in shown and o["row"] in names]
+    (_attach_agent_events if matrix["name"] == "agents" else _attach_plugin_events)(outliers)
+    introduced = {(o["row"], o["column"]): o["event"]["id"] for o in outliers if o["event"]}
+    public_rows = [{"name": r["name"], "controller": r["controller"],
+                    "observed_at": observed.get((matrix["collector"], r["key"]), r["observed_at"]),
+                    "cells": {c: dict(cell, event_id=introduced.get((r["name"], c)))
+                              for c, cell in r["cells"].items() if c in shown}} for r in rows]
+    public_outliers = [{"matrix": matrix["name"], "row": o["row"], "controller": o["controller"], "column": o["column"],
+                        "version": o["version"], "majority": o["majority"], "event": o["event"]} for o in outliers]
+    return {"columns": list(columns), "rows": public_rows}, public_outliers
 
 
 def _agent_rows():
@@ -77,7 +229,7 @@ def _agent_rows():
         cells = {}
         for tool, location in sorted((content.get("tools") or {}).items()):
             home = location.get("home") if isinstance(location, dict) else None
-            if not home:
+            if not home or not isinstance(home, str):
                 continue
             version = version_from_home(home)
             cells[tool] = {"version": version or home, "home": home, "kind": location.get("kind") or "other"}
@@ -100,10 +252,12 @@ def _controller_rows():
     return sorted(rows, key=lambda r: r["name"].lower())
 
 
-def _matrix(rows):
-    """({"columns", "rows"}, outliers): the public matrix, and the outliers with what finds their event."""
+def _matrix(name, collector, rows):
+    """{"name", "collector", "columns", "rows", "outliers"}: per column the majority value, each cell marked as an outlier or
+    not, and the outliers (column by column, rows in order) with what finds their event."""
     values, kinds = {}, {}
     for row in rows:
+        row["odd"] = set()  # the columns where this row is an outlier
         for column, cell in row["cells"].items():
             values.setdefault(column, Counter())[cell["version"]] += 1
             kinds.setdefault(column, cell["kind"])
@@ -117,22 +271,22 @@ def _matrix(rows):
             if cell is None:
                 continue
             cell["outlier"] = cell["version"] != majority
-            cell["event_id"] = None
             if cell["outlier"]:
                 odd += 1
+                row["odd"].add(column)
                 outliers.append({"row": row["name"], "column": column, "version": cell["version"],
-                                 "majority": majority, "controller": row["controller"], "event": None,
-                                 "key": row["key"], "home": cell.get("home"), "cell": cell})
+                                 "majority": majority, "controller": row["controller"], "key": row["key"],
+                                 "home": cell.get("home")})
         columns.append({"name": column, "kind": kinds[column], "majority": majority, "rows": sum(counts.values()),
                         "outliers": odd, "versions": dict(counts.most_common())})
-    public_rows = [{"name": r["name"], "controller": r["controller"], "observed_at": r["observed_at"],
-                    "cells": r["cells"]} for r in rows]
-    return {"columns": columns, "rows": public_rows}, outliers
+    return {"name": name, "collector": collector, "columns": columns, "rows": rows, "outliers": outliers}
 
 
 def _attach_agent_events(outliers):
     """The newest poller event on each outlier's agent whose change set that tool home."""
-    pending = {(o["key"], o["column"]): o for o in outliers}
+    pending = {}
+    for outlier in outliers:
+        pending.setdefault((outlier["row"], outlier["column"]), []).append(outlier)
     if not pending:
         return
     query = (Event.select(Event.id, Event.title, Event.occurred_at, Event.changes, Agent.name.alias("agent_name"))
@@ -146,19 +300,26 @@ def _attach_agent_events(outliers):
             path, after = change.get("path") or "", change.get("after")
             if not path.startswith("tools."):
                 continue
-            for (key, tool), outlier in list(pending.items()):
-                if outlier["row"] == event.agent_name and (
-                        (path == "tools.%s.home" % tool and after == outlier["home"]) or
-                        (path == "tools.%s" % tool and isinstance(after, dict) and after.get("home") == outlier["home"])):
+            # tools.<name> set the whole location, tools.<name>.home its path (a name may hold dots itself).
+            found = [(path[len("tools."):], after.get("home") if isinstance(after, dict) else None)]
+            if path.endswith(".home"):
+                found.append((path[len("tools."):-len(".home")], after))
+            for tool, home in found:
+                waiting = pending.get((event.agent_name, tool), [])
+                for outlier in [o for o in waiting if o["home"] == home]:
                     outlier["event"] = _event_ref(event)
-                    del pending[(key, tool)]
+                    waiting.remove(outlier)
+                if not waiting:
+                    pending.pop((event.agent_name, tool), None)
         if not pending:
             break
 
 
 def _attach_plugin_events(outliers):
     """The newest core/plugin event of each outlier's controller whose change set that version."""
-    pending = {(o["key"], o["column"]): o for o in outliers}
+    pending = {}
+    for outlier in outliers:
+        pending.setdefault((outlier["key"], outlier["column"]), []).append(outlier)
     if not pending:
         return
     plugins = sorted({column for _, column in pending if column != "core"})
@@ -172,19 +333,20 @@ def _attach_plugin_events(outliers):
         key = (event.metadata or {}).get("key")
         for change in event.changes or []:
             path, after = change.get("path") or "", change.get("after")
-            for (controller_key, column), outlier in list(pending.items()):
-                if controller_key != key:
-                    continue
-                version = outlier["version"]
-                if column == "core":
-                    hit = path == "core" and str(after) == version
-                else:
-                    hit = (path == "plugins.%s.version" % column and str(after) == version) or (
-                        path == "plugins.%s" % column and isinstance(after, dict)
-                        and str(after.get("version")) == version)
-                if hit:
-                    outlier["event"] = _event_ref(event)
-                    del pending[(controller_key, column)]
+            if path == "core":
+                column, version = "core", after
+            elif path.startswith("plugins.") and path.endswith(".version"):
+                column, version = path[len("plugins."):-len(".version")], after
+            elif path.startswith("plugins.") and isinstance(after, dict):
+                column, version = path[len("plugins."):], after.get("version")
+            else:
+                continue
+            waiting = pending.get((key, column), [])
+            for outlier in [o for o in waiting if o["version"] == str(version)]:
+                outlier["event"] = _event_ref(event)
+                waiting.remove(outlier)
+            if not waiting:
+                pending.pop((key, column), None)
         if not pending:
             break
 

@@ -17,7 +17,7 @@ from peewee import fn
 from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
-from app.fields import Text, UtcDateTime
+from app.fields import Integer, Text, UtcDateTime
 from app.models import PollRun
 
 POLLERS = ("jenkins", "registry", "packages")
@@ -50,9 +50,9 @@ class PollRunCreateSchema(Schema):
                                            "submitted)"})
     started_at = UtcDateTime(required=True)
     finished_at = UtcDateTime(required=True)
-    observed = fields.Integer(strict=True, load_default=0, validate=_COUNT)
-    changed = fields.Integer(strict=True, load_default=0, validate=_COUNT)
-    events = fields.Integer(strict=True, load_default=0, validate=_COUNT)
+    observed = Integer(strict=True, load_default=0, validate=_COUNT)
+    changed = Integer(strict=True, load_default=0, validate=_COUNT)
+    events = Integer(strict=True, load_default=0, validate=_COUNT)
     errors = fields.List(fields.Nested(RunErrorSchema), load_default=list, validate=validate.Length(max=MAX_ERRORS))
 
     @validates("finished_at")

@@ -26,9 +26,8 @@ from app import dialect
 from app.accounts import audit
 from app.db import from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
-from app.fields import Text, UtcDateTime
-from app.ledger import events
-from app.ledger.catalogue import name_problem
+from app.fields import CatalogueName, Integer, JsonObject, Text, UtcDateTime, name_problem
+from app.ledger import events, fingerprints
 from app.models import Agent, Snapshot, Tool
 from app.polling.collectors.agent_config import ParseError, parse_agent_config
 from app.polling.snapshot_diff import COLLECTORS, IGNORED, MAX_CHANGES, diff, events_for
@@ -51,9 +50,9 @@ class AgentContentSchema(_Content):
     """A parsed config.xml (see app.polling.collectors.agent_config) or the raw ``config_xml`` to parse here."""
 
     config_xml = Text(metadata={"description": "raw config.xml; parsed by the service (formatting is ignored)"})
-    name = Text(validate=validate.Length(min=1, max=200))
+    name = CatalogueName(strip=False)
     labels = fields.List(Text(validate=validate.Length(min=1, max=200)))
-    executors = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
+    executors = Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=100000))
     tools = fields.Dict(keys=Text(), values=fields.Dict())
     env = fields.Dict(keys=Text(), values=Text(allow_none=True))
     temporarily_offline = fields.Boolean()
@@ -61,7 +60,7 @@ class AgentContentSchema(_Content):
 
 
 class NodesContentSchema(_Content):
-    agents = fields.List(Text(validate=validate.Length(min=1, max=200)), required=True)
+    agents = fields.List(CatalogueName(strip=False), required=True)
 
 
 class PluginsContentSchema(_Content):
@@ -94,7 +93,7 @@ class SnapshotCreateSchema(Schema):
     key = Text(required=True, validate=validate.Length(min=1, max=300),
                metadata={"description": "what was observed, e.g. <controller>/<agent>, <registry>/<repo>:<tag>, pypi/<name>"})
     observed_at = UtcDateTime(load_default=None, metadata={"description": "when it was observed (default: now)"})
-    content = fields.Dict(keys=Text(), required=True, metadata={"description": "what was observed; shape by collector"})
+    content = JsonObject(required=True, metadata={"description": "what was observed; shape by collector"})
 
     @validates("content")
     def _size(self, value, **kwargs):
@@ -136,18 +135,21 @@ class SnapshotResultSchema(Schema):
 
 # --- submission ---------------------------------------------------------------------------------
 
-def submit(collector, key, observed_at, content, actor=audit.SYSTEM, history=DEFAULT_HISTORY):
+def submit(collector, key, observed_at, content, actor=audit.SYSTEM, history=DEFAULT_HISTORY,
+           dedupe_window=events.DEFAULT_DEDUPE_WINDOW):
     """Store one observation and record its meaningful changes as events.
 
     Returns {"changed", "baseline", "stale", "changes": [{path, before, after}], "event_id",
     "event_ids", "snapshot_id"}. Raises marshmallow.ValidationError (nothing written) for bad input.
     """
     return submit_payload({"collector": collector, "key": key, "content": content, "observed_at": _iso(observed_at)},
-                          actor=actor, history=history)
+                          actor=actor, history=history, dedupe_window=dedupe_window)
 
 
-def submit_payload(payload, actor=audit.SYSTEM, history=DEFAULT_HISTORY):
-    """``submit`` for a request body ``{"collector", "key", "observed_at", "content"}`` (unknown keys refused)."""
+def submit_payload(payload, actor=audit.SYSTEM, history=DEFAULT_HISTORY, dedupe_window=events.DEFAULT_DEDUPE_WINDOW):
+    """``submit`` for a request body ``{"collector", "key", "observed_at", "content"}`` (unknown keys refused).
+    An image tag's move already recorded within ``dedupe_window`` (by the registry webhook) is linked, not
+    recorded again."""
     data = SnapshotCreateSchema().load(payload)
     collector, key = data["collector"], data["key"]
     content = normalise(collector, data["content"])
@@ -177,7 +179,8 @@ def submit_payload(payload, actor=audit.SYSTEM, history=DEFAULT_HISTORY):
         event_ids = []
         if latest is not None:
             for planned in events_for(collector, key, content, changes):
-                event_ids.append(_record(planned, collector, key, snapshot, latest, actor, len(event_ids)))
+                event_ids.append(_record(planned, collector, key, snapshot, latest, actor, len(event_ids),
+                                         dedupe_window))
             snapshot.event_ids = event_ids
             Snapshot.update(event_ids=event_ids).where(Snapshot.id == snapshot.id).execute()
         _trim(collector, key, history)
@@ -194,6 +197,10 @@ def normalise(collector, content):
             except ParseError as exc:
                 raise ValidationError({"content": {"config_xml": ["Not an agent config.xml: %s." % exc]}}) from None
             content = {**parsed, **content}
+            size = len(_canonical(content))
+            if size > CONTENT_MAX_BYTES:  # what is stored and diffed is the parse, not the text sent
+                raise ValidationError({"content": {"config_xml": [
+                    "Parsed, it is %d bytes as JSON; at most 256 KiB." % size]}})
         if isinstance(content.get("labels"), list):
             content["labels"] = sorted(set(content["labels"]))
     elif collector == "jenkins_nodes":
@@ -201,7 +208,7 @@ def normalise(collector, content):
     return content
 
 
-def _record(planned, collector, key, snapshot, previous, actor, index):
+def _record(planned, collector, key, snapshot, previous, actor, index, dedupe_window):
     occurred = from_db_time(snapshot.observed_at)
     payload = {
         "title": planned.title,
@@ -221,7 +228,14 @@ def _record(planned, collector, key, snapshot, previous, actor, index):
         # must not fold into one by the poller fingerprint.
         "dedupe_key": "snapshot:%d:%d" % (snapshot.id, index),
     }
-    event, _ = events.record_event(payload, actor=actor)
+    move = _tag_move(planned)
+    if move is not None:
+        # The registry's webhook may have reported this very move already (or will): one event for both ways.
+        payload["dedupe_key"] = move
+        already = fingerprints.recorded([(move, occurred)], dedupe_window).get(move)
+        if already is not None:
+            return already
+    event, _ = events.record_event(payload, actor=actor, dedupe_window=dedupe_window)
     kinds = {}
     for name, kind in planned.tools:
         kinds.setdefault(kind, []).append(name)
@@ -229,6 +243,14 @@ def _record(planned, collector, key, snapshot, previous, actor, index):
         if kind and kind != "other":
             Tool.update(kind=kind).where(Tool.name.in_(names) & (Tool.kind == "other")).execute()
     return event["id"]
+
+
+def _tag_move(planned):
+    """The fingerprint of an image tag's digest change (app.ledger.fingerprints), None for anything else."""
+    digest = next((c for c in planned.changes if c.keys == ("digest",)), None)
+    if planned.type != "docker_image" or digest is None or not planned.tools:
+        return None
+    return fingerprints.tag_move_key(planned.tools[0][0], digest.before, digest.after)
 
 
 def _observe_agent(content, observed):

@@ -1,8 +1,9 @@
 """A user's own API tokens."""
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
 from app.accounts import tokens
+from app.fields import whole_number
 from app.models import User
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -13,11 +14,9 @@ def tokens_page():
     owner = User.get_by_id(g.actor.user_id)
     # Handed over once by create_token's redirect, so a reload neither re-posts nor shows it again.
     secret = session.pop("new_token_secret", None)
-    response = make_response(render_template(
-        "account_tokens.html", tokens=[tokens.token_view(t) for t in tokens.list_tokens(owner)],
-        errors={}, new_secret=secret, form={}))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # Cache-Control: no-store, as on every authenticated response (app.http.rules), keeps the secret out of caches.
+    return render_template("account_tokens.html", tokens=[tokens.token_view(t) for t in tokens.list_tokens(owner)],
+                           errors={}, new_secret=secret, form={})
 
 
 @bp.post("/tokens")
@@ -29,7 +28,7 @@ def create_token():
     errors, secret = {}, None
     try:
         if expires:
-            form["expires_days"] = int(expires)
+            form["expires_days"] = whole_number(expires)
         token, secret = tokens.create_token(owner, form, actor=g.actor, max_level=g.level)
     except ValueError:
         errors = {"expires_days": ["Must be a whole number of days."]}

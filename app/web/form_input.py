@@ -70,7 +70,10 @@ def datetime_local(value):
         except ValueError:
             return ""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:  # no such instant in UTC (0001-01-01T00:30+01:00): the parser says so by the field
+            return ""
     return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
 
 

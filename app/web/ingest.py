@@ -6,12 +6,14 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from marshmallow import ValidationError
 
 from app.errors import Conflict
+from app.fields import JsonRefused, loads_json
 from app.ingest import inbox, sources
 from app.models import INBOX_STATES
 from app.ops import leases
 from app.polling import poll_runs
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
+INBOX_PAGE = 50
 
 # The mapping each kind starts from. The generic one reads the body of docs/webhooks.md's signed example (a deploy
 # tool's {"deploy": {...}}); tests/docs/test_webhooks_doc.py holds the two together.
@@ -52,9 +54,9 @@ def _form_input():
     if form["secret"]:
         data["secret"] = form["secret"]
     try:
-        data["mapping"] = json.loads(form["mapping"]) if form["mapping"].strip() else {}
-    except ValueError as exc:
-        return form, None, {"mapping": ["Not valid JSON: %s." % exc]}
+        data["mapping"] = loads_json(form["mapping"]) if form["mapping"].strip() else {}
+    except JsonRefused as exc:  # also NaN, numbers past 64 bits, nesting deeper than 64 (was a 500)
+        return form, None, {"mapping": ["Not valid JSON: %s" % exc]}
     if not isinstance(data["mapping"], dict):
         return form, None, {"mapping": ["Must be a JSON object."]}
     return form, data, None
@@ -134,12 +136,28 @@ def inbox_page():
     state = request.args.get("state") or "dead"
     if state not in INBOX_STATES:
         state = "dead"
+    source = request.args.get("source") or None
+    before = request.args.get("before", type=int)
     by_state = inbox.counts()
+    items = inbox.list_items(state=state, limit=INBOX_PAGE + 1, before_id=before, source=source)
+    older = items[INBOX_PAGE - 1].id if len(items) > INBOX_PAGE else None
     return render_template("admin_inbox.html", counts=by_state, backlog=inbox.backlog(by_state), state=state,
-                           items=[inbox.item_view(i) for i in inbox.list_items(state=state, limit=100)],
+                           source=source or "", sources=[s.name for s in sources.list_sources()],
+                           items=[dict(inbox.item_view(i, with_body=True), body=_preview(i.body))
+                                  for i in items[:INBOX_PAGE]],
+                           older=older, paged=before is not None,
                            runs=poll_runs.recent(20, poll_runs.timeout(current_app.config)),
                            lease=leases.current(leases.SCHEDULER),
                            poll_run_timeout_minutes=current_app.config["POLL_RUN_TIMEOUT_MINUTES"])
+
+
+def _preview(body, limit=4000):
+    """A delivery's body as an admin reads it: JSON indented, cut at ``limit`` characters."""
+    try:
+        text = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        text = body
+    return text if len(text) <= limit else text[:limit] + "\n… (%d more characters)" % (len(text) - limit)
 
 
 @bp.post("/inbox/<id:item_id>/replay")

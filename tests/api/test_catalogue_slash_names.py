@@ -64,8 +64,17 @@ def test_the_agent_page_of_a_name_with_a_slash(client, auth, editor):
     for path in forms(name):
         page = client.get("/agents/" + path)
         assert page.status_code == 200
-        assert "<h1>pool/linux-07</h1>" in page.get_data(as_text=True) and "JDK 17" in page.get_data(as_text=True)
+        assert "<h1>pool/linux-07 <span" in page.get_data(as_text=True) and "JDK 17" in page.get_data(as_text=True)
     assert client.get("/agents/pool/linux-08").status_code == 404
+
+
+def test_the_page_of_a_tool_with_a_slash(client, auth, editor):
+    client.post("/api/v1/events", json={"title": "python re-tagged", "tools": ["library/python"]}, headers=editor)
+    auth.login("reader", role="viewer")
+    assert 'href="/tools/library/python"' in client.get("/tools").get_data(as_text=True)
+    for path in forms("library/python"):
+        page = client.get("/tools/" + path)
+        assert page.status_code == 200 and "python re-tagged" in page.get_data(as_text=True)
 
 
 def test_openapi_documents_the_name_parameter_and_its_slashes(client, editor):

@@ -344,7 +344,7 @@ BAD_ROWS = [
     (["ok", "urgent", "", "", "", ""], "severity", "Must be one of: info, low, medium, high, critical."),
     (["ok", "", "yesterday", "", "", ""], "occurred_at", "Not a valid ISO 8601 datetime."),
     (["ok", "", "2026-11-01T00:00:00", "", "", ""], "occurred_at", "Must include a UTC offset, e.g. 2026-01-31T12:00:00Z."),
-    (["ok", "", "", "[{\"path\": }]", "", ""], "changes", "Not valid JSON: Expecting value (character 11)."),
+    (["ok", "", "", "[{\"path\": }]", "", ""], "changes", "Not valid JSON: Expecting value (line 1, column 11)."),
     (["ok", "", "", "[{\"before\": 1}]", "", ""], "changes.0.path", "Missing data for required field."),
     (["ok", "", "", "", "[1, 2]", ""], "metadata", "Not a valid mapping type."),
     (["ok", "", "", "", "", "seven"], "reverts", "Not a valid integer."),
@@ -368,6 +368,38 @@ def test_one_bad_row_among_2000_good_ones_rejects_the_file(client, auth, app, ce
                              "errors": {"row 1002: %s" % field if field else "row 1002": [message]},
                              "created": 0, "rows": [{"row": 1002, "field": field, "message": message}]}
     assert counts(app)[0] == 0
+
+
+@pytest.mark.parametrize("column, cell, message", [
+    ("occurred_at", "0001-01-01T00:30:00+01:00", "Out of range: in UTC it must fall between 0001-01-01 and 9999-12-31."),
+    ("ended_at", "9999-12-31T23:30:00-01:00", "Out of range: in UTC it must fall between 0001-01-01 and 9999-12-31."),
+    ("metadata", '{"n": NaN}', "Not valid JSON: NaN is not JSON: numbers must be finite."),
+    ("metadata", '{"n": Infinity}', "Not valid JSON: Infinity is not JSON: numbers must be finite."),
+    ("metadata", '{"n": %s}' % ("9" * 5000), "Not valid JSON: Integers must fit in 64 bits"),
+    ("metadata", '{"a":' * 5000 + "1" + "}" * 5000, "Not valid JSON: Nested more than 64 levels deep."),
+    ("metadata", '{"note": "\\ud800"}', "Must be valid Unicode: a lone surrogate"),
+    ("changes", '[{"path": "p", "after": "\\udfff"}]', "Must be valid Unicode: a lone surrogate"),
+    ("changes", '[{"path": "p", "\\ud800": 1}]', "Unknown field."),  # named with U+FFFD, never echoed raw
+    ("metadata", '{"\\udc00": 1}', 'Key "\\udc00": Must be valid Unicode'),
+    ("reverts", "\uff11", "Not a valid integer."),  # fullwidth 1
+    ("reverts", "9223372036854775808", "less than or equal to 9223372036854775807"),
+    ("agents", "linux-01;a/../b", "Must not be '.' or '..', nor have them between '/'."),
+    ("tools", "jdk\t17", "Must contain printable characters only"),
+])
+def test_hostile_cells_are_row_errors_never_a_500(client, auth, app, column, cell, message):
+    body = write_csv([["ok", cell]], header=["title", column])
+    checked = import_csv(client, auth.headers(), body, "?dry_run=true")
+    assert checked.status_code == 200
+    [error] = checked.json["errors"]
+    assert error["row"] == 2 and error["field"].startswith(column) and message in error["message"]
+    json.dumps(checked.json, ensure_ascii=False).encode("utf-8")  # no lone surrogate quoted back
+    assert import_csv(client, auth.headers(), body).status_code == 422
+    assert counts(app)[0] == 0
+
+
+def test_an_id_cell_that_is_not_ascii_digits_is_just_not_a_reference(client, auth, app):
+    body = write_csv([["\u00b2", "squared"], ["3", "three"]], header=["id", "title"])  # ² passes str.isdigit()
+    assert import_csv(client, auth.headers(), body).json == {"created": 2, "errors": []}
 
 
 def test_malformed_quoting_is_reported_with_its_row(client, auth, app):

@@ -103,7 +103,23 @@ BAD_INPUT = [
     ({"title": "x", "metadata": ["not", "an", "object"]}, "metadata", "Not a valid mapping type."),
     ({"title": "x", "metadata": {"blob": "y" * 70000}}, "metadata", "Must be at most 64 KiB"),
     ({"title": "x", "agents": "linux-01"}, "agents", "Not a valid list."),
-    ({"title": "x", "agents": [""]}, "agents", "Length must be between 1 and 200."),
+    ({"title": "x", "agents": [""]}, "agents", "Must be 1 to 200 characters."),
+    # The README's name rules hold for names that events bring in, as for the catalogue's own API.
+    ({"title": "x", "agents": ["a/../b"]}, "agents", "Must not be '.' or '..', nor have them between '/'."),
+    ({"title": "x", "tools": ["a//b"]}, "tools", "Must not start or end with '/' or contain '//'"),
+    ({"title": "x", "toolchains": ["line\nbreak"]}, "toolchains", "Must contain printable characters only"),
+    ({"title": "x", "agents": ["tab\there"]}, "agents", "Must contain printable characters only"),
+    ({"title": "x", "agents": ["esc\x1b[31m"]}, "agents", "Must contain printable characters only"),
+    # Times that exist only in their own offset: UTC has no such instant.
+    ({"title": "x", "occurred_at": "0001-01-01T00:30:00+01:00"}, "occurred_at", "Out of range: in UTC"),
+    ({"title": "x", "ended_at": "9999-12-31T23:30:00-01:00"}, "ended_at", "Out of range: in UTC"),
+    ({"title": "\ud800"}, "title", "Must be valid Unicode: a lone surrogate"),
+    ({"title": "x", "tags": ["ok", "\udfff"]}, "tags", "Item 2: Must be valid Unicode"),
+    ({"title": "x", "metadata": {"note": "\ud800"}}, "metadata", "Must be valid Unicode"),
+    ({"title": "x", "metadata": {"\ud800": 1}}, "metadata", "Must be valid Unicode"),
+    ({"title": "x", "\ud800": 1}, "\ufffd", "Unknown field."),  # the refused key named, never echoed raw
+    ({"title": "x", "changes": [{"path": "p", "after": ["\udc00"]}]}, "changes.0.after", "Must be valid Unicode"),
+    ({"title": "x", "reverts": 2**63}, "reverts", "less than or equal to 9223372036854775807"),
     ({"title": "x", "changes": [{"before": 1}]}, "changes.0.path", "Missing data for required field."),
     ({"title": "x", "links": [{"url": "javascript:alert(1)"}]}, "links", "Not a valid URL."),
     ({"title": "x", "build_url": "not a url"}, "build_url", "Not a valid URL."),
@@ -134,6 +150,14 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, auth, app,
     (b"", "empty"),
     (b"[1, 2]", "must be a JSON object, not an array"),
     (b"\xff\xfe{}", "not UTF-8"),
+    # JSON that strict parsers refuse, or that no client could read back alike, is refused before any field.
+    (b'{"title": "x", "metadata": {"n": NaN}}', "NaN is not JSON: numbers must be finite."),
+    (b'{"title": "x", "metadata": {"n": Infinity}}', "Infinity is not JSON"),
+    (b'{"title": "x", "metadata": {"n": 1e999}}', "Numbers must be finite"),
+    (b'{"title": "x", "metadata": {"n": ' + b"7" * 5000 + b"}}", "Integers must fit in 64 bits"),
+    (b'{"title": "x", "metadata": {"n": 18446744073709551616}}', "Integers must fit in 64 bits"),
+    (b'{"title": "x", "metadata": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}", "Nested more than 64 levels deep."),
+    (b"[" * 100000, "Nested more than 64 levels deep."),
 ])
 def test_malformed_body_is_400(client, auth, app, raw, message):
     before = count_rows(app)

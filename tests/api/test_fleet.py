@@ -91,3 +91,28 @@ def test_ties_go_to_the_newest_version(app, client, auth):
         observe_agent("a2", "/opt/jdk-17.0.10")
     fleet = client.get("/api/v1/fleet", headers=auth.headers()).json
     assert fleet["agents"]["columns"][0]["majority"] == "17.0.10"
+
+
+def test_the_matrices_are_rebuilt_when_a_snapshot_changes_not_when_a_poll_finds_nothing_new(app, client, auth,
+                                                                                           monkeypatch):
+    from app.polling import fleet
+
+    builds = []
+    build = fleet._agent_rows
+    monkeypatch.setattr(fleet, "_agent_rows", lambda: builds.append(1) or build())
+    headers = auth.headers(role="viewer", scope="read")
+    with connected(app):
+        for name in ("a1", "a2", "a3"):
+            observe_agent(name, "/opt/jdk-17.0.9")
+    first = client.get("/api/v1/fleet", headers=headers).json
+    assert client.get("/api/v1/fleet", headers=headers).json == first and len(builds) == 1
+    with connected(app):
+        observe_agent("a1", "/opt/jdk-17.0.9", minutes=60)  # the same content, an hour later
+    later = client.get("/api/v1/fleet", headers=headers).json
+    assert len(builds) == 1  # nothing to rebuild, and yet the time is the new one
+    assert later["observed_until"].startswith("2026-11-20T04:00:00")
+    assert next(r for r in later["agents"]["rows"] if r["name"] == "a1")["observed_at"].startswith("2026-11-20T04:00")
+    with connected(app):
+        observe_agent("a2", "/opt/jdk-21.0.2", minutes=61)
+    changed = client.get("/api/v1/fleet", headers=headers).json
+    assert len(builds) == 2 and [o["row"] for o in changed["outliers"]] == ["a2"]

@@ -1,4 +1,7 @@
 """GET /api/v1/events: every filter, text search, sorts and keyset pagination."""
+import base64
+import json
+
 import pytest
 
 from app.models import Agent
@@ -100,9 +103,29 @@ def test_cursor_stays_correct_when_events_arrive_between_pages(client, ledger):
     assert second["next_cursor"] is None
 
 
+def forged(*parts):
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize("query, field, message", [
     ("?cursor=garbage", "cursor", "Not a cursor"),
+    # Cursors are opaque but only base64 JSON: edited ones are refused before they reach a query.
+    ("?cursor=" + forged("-occurred_at", "2026-11-01T00:00:00+00:00", 10**30), "cursor", "Not a cursor"),
+    ("?cursor=" + forged("-occurred_at", "2026-11-01T00:00:00+00:00", True), "cursor", "Not a cursor"),
+    ("?cursor=" + forged("-occurred_at", "0001-01-01T00:30:00+01:00", 1), "cursor", "Not a cursor"),
+    ("?cursor=" + forged("-occurred_at", "2026-11-01T00:00:00", 1), "cursor", "Not a cursor"),
+    ("?cursor=" + forged("-occurred_at", ["2026"], 1), "cursor", "Not a cursor"),
+    ("?sort=title&cursor=" + forged("title", ["x"], 1), "cursor", "Not a cursor"),
+    ("?sort=title&cursor=" + forged("title", {"$gt": ""}, 1), "cursor", "Not a cursor"),
+    ("?sort=severity&cursor=" + forged("severity", 10**30, 1), "cursor", "Not a cursor"),
+    ("?sort=severity&cursor=" + forged("severity", "high", 1), "cursor", "Not a cursor"),
+    ("?cursor=" + forged("-occurred_at", "2026-11-01T00:00:00+00:00"), "cursor", "Not a cursor"),
+    ("?cursor=" + base64.urlsafe_b64encode(b"[" * 5000).decode(), "cursor", "Not a cursor"),
+    ("?cursor=" + base64.urlsafe_b64encode(b'["-occurred_at", NaN, 1]').decode(), "cursor", "Not a cursor"),
     ("?sort=colour", "sort", "Must be one of"),
+    ("?limit=%EF%BC%95", "limit", "Not a valid integer."),  # fullwidth 5: a digit to int(), not to us
+    ("?limit=%E0%A5%AB", "limit", "Not a valid integer."),  # devanagari 5
+    ("?limit=1_0", "limit", "Not a valid integer."),
     ("?label=", None, None),
 ])
 def test_bad_query_arguments(client, ledger, query, field, message):

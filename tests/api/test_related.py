@@ -87,6 +87,8 @@ def test_a_rollback_lists_what_it_reverted(client, auth, ledger):
     ("24", "Not a window: use a number and a unit, e.g. 30m, 24h or 7d."),
     ("-1h", "Not a window: use a number and a unit, e.g. 30m, 24h or 7d."),
     ("1.5h", "Not a window: use a number and a unit, e.g. 30m, 24h or 7d."),
+    ("\u0662\u0664h", "Not a window: use a number and a unit, e.g. 30m, 24h or 7d."),  # ٢٤h: ASCII digits only
+    ("\uff12\uff14h", "Not a window: use a number and a unit, e.g. 30m, 24h or 7d."),  # fullwidth 24h
     ("0m", "Must be longer than zero, e.g. 30m, 24h or 7d."),
     ("91d", "Must be at most 90d."),
     ("13w", "Must be at most 90d."),

@@ -35,6 +35,15 @@ def test_read_scope_may_not_submit(client, auth):
     assert response.status_code == 403
 
 
+ENTITIES = "".join('<!ENTITY %s "%s">' % (name, ("&%s;" % previous) * 10) for previous, name in zip("abcdef", "bcdefg"))
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + ENTITIES
+          + ']><slave><name>n</name><description>&g;</description></slave>')
+# Under the 256 KiB cap as text, past it parsed: each leaf's key repeats its parents' dotted path.
+TAG = "a-tag-name-long-enough-to-repeat-in-every-key-below-it"
+WIDE = ("<slave><name>n</name><nodeProperties><p>" + "<%s>" % TAG * 20 + "<x/>" * 3000 + "</%s>" % TAG * 20
+        + "</p></nodeProperties></slave>")
+
+
 @pytest.mark.parametrize("body, field, message", [
     ({}, "collector", "Missing data for required field."),
     ({"collector": "package", "key": "pypi/x"}, "content", "Missing data for required field."),
@@ -45,6 +54,20 @@ def test_read_scope_may_not_submit(client, auth):
      "Not an agent config.xml"),
     ({"collector": "package", "key": "pypi/x", "content": {"version": "1"}, "observed_at": "2026-01-01"},
      "observed_at", "UTC offset"),
+    # Entities are never expanded (a 323-byte document was stored as 5 MB), and the parse is capped like content.
+    ({"collector": "jenkins_agent", "key": "ci/a", "content": {"config_xml": LAUGHS}}, "content.config_xml",
+     "DTD or entity declaration"),
+    ({"collector": "jenkins_agent", "key": "ci/a", "content": {"config_xml": WIDE}}, "content.config_xml",
+     "Parsed, it is"),
+    ({"collector": "package", "key": "pypi/x", "content": {"version": "1"},
+      "observed_at": "0001-01-01T00:30:00+01:00"}, "observed_at", "Out of range: in UTC"),
+    ({"collector": "package", "key": "pypi/x", "content": {"version": "1", "size": "\ud800"}}, "content",
+     "Must be valid Unicode"),
+    # The README's name rules, as for every other way an agent name comes in.
+    ({"collector": "jenkins_nodes", "key": "ci", "content": {"agents": ["linux-01", "a/../b"]}}, "content.agents",
+     "Must not be '.' or '..'"),
+    ({"collector": "jenkins_agent", "key": "ci/x", "content": {"name": "line\nbreak"}}, "content.name",
+     "Must contain printable characters only"),
 ])
 def test_invalid_bodies_are_422_with_field_messages(app, client, auth, body, field, message):
     response = client.post(URL, json=body, headers=auth.headers())

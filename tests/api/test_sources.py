@@ -69,7 +69,7 @@ def test_a_changed_secret_key_makes_deliveries_401_until_the_secret_is_set_again
     ({"kind": "gitlab"}, "kind"),
     ({"mapping": {"jobs": [{"pattern": "x", "type": "bogus"}]}}, "mapping.jobs.0.type"),
     ({"mapping": {"unknown": 1}}, "mapping.unknown"),
-    ({"kind": "registry", "mapping": {}}, "mapping.repositories"),
+    ({"kind": "registry", "mapping": {"repositories": []}}, "mapping.repositories"),
     ({"kind": "registry", "mapping": {"repositories": ["a/*"], "actions": ["pull"]}}, "mapping.actions"),
     ({"kind": "generic", "mapping": {}}, "mapping.fields"),
     ({"kind": "generic", "mapping": {"fields": {"title": "a b"}}}, "mapping.fields.title.value"),
@@ -104,3 +104,11 @@ def test_sources_are_admin_only(client, auth, role, scope):
     headers = auth.headers(role=role, scope=scope)
     assert client.get("/api/v1/sources", headers=headers).status_code == 403
     assert create(client, headers).status_code == 403
+
+
+def test_a_registry_source_tracks_every_repository_unless_told_otherwise(client, admin):
+    """A new user expects "every repository"; a mapping that names none gets ["*"]."""
+    response = create(client, admin, name="hub", kind="registry", mapping={})
+    assert response.status_code == 201, response.json
+    assert response.json["mapping"]["repositories"] == ["*"]
+    assert response.json["mapping"]["actions"] == ["push", "delete"]

@@ -103,3 +103,14 @@ def test_token_secret_is_stored_only_as_a_hash(client, auth, app):
             assert secret not in [str(v) for v in row]
         entries = [str(e.before) + str(e.after) for e in AuditEntry.select()]
     assert not any(secret in e or secret[16:] in e for e in entries)
+
+
+@pytest.mark.parametrize("path", ["%EF%BC%91", "%D9%A1", "%E0%A5%A7", "%F0%9D%9F%8F"])  # １ ١ १ 𝟏: not ASCII digits
+def test_ids_in_urls_are_ascii_digits_only(client, auth, path):
+    """DELETE /api/v1/tokens/%EF%BC%91 (fullwidth 1) revoked token 1: Python's \\d and int() read it as 1."""
+    secret = auth.token(role="editor", username="alice")
+    token_id = client.get("/api/v1/tokens", headers=bearer(secret)).json["items"][0]["id"]
+    assert token_id == 1
+    assert client.delete("/api/v1/tokens/" + path, headers=bearer(secret)).status_code == 404
+    assert client.get("/api/v1/events/" + path, headers=bearer(secret)).status_code == 404
+    assert client.get("/api/v1/events", headers=bearer(secret)).status_code == 200  # still valid

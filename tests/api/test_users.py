@@ -2,7 +2,7 @@
 import pytest
 
 from app.accounts import users
-from app.models import AuditEntry
+from app.models import AuditEntry, User
 from tests.conftest import PASSWORD, connected
 
 
@@ -37,12 +37,31 @@ def test_admin_creates_lists_and_edits_users(client, admin, app):
     ({"username": "dave", "password": "aaaaaaaaaaaa"}, "password", "4 different"),
     ({"username": "da ve", "password": PASSWORD}, "username", "letters, digits"),
     ({"username": "dave", "password": PASSWORD, "role": "root"}, "role", "Must be one of"),
-    ({"username": "admin", "password": PASSWORD}, "username", "Already taken"),
 ])
 def test_bad_user_requests_are_422(client, admin, body, field, message):
     response = client.post("/api/v1/users", json=body, headers=admin)
     assert response.status_code == 422
     assert message in " ".join(response.json["errors"][field])
+
+
+@pytest.mark.parametrize("username", ["viewer1", "VIEWER1", "Viewer1"])
+def test_a_taken_username_in_any_case_is_a_409_like_agents_and_sources(client, admin, app, username):
+    assert client.post("/api/v1/users", json={"username": "viewer1", "password": PASSWORD},
+                       headers=admin).status_code == 201
+    response = client.post("/api/v1/users", json={"username": username, "password": PASSWORD}, headers=admin)
+    assert response.status_code == 409
+    assert response.json["errors"] == {"username": ["Already taken."]}
+    assert "viewer1" in response.json["message"]
+    with connected(app):
+        assert User.select().where(User.username.in_(["viewer1", "VIEWER1", "Viewer1"])).count() == 1
+
+
+def test_usernames_are_found_whatever_their_case(client, admin, app):
+    client.post("/api/v1/users", json={"username": "Carol.Ops", "password": PASSWORD}, headers=admin)
+    assert client.get("/api/v1/users/carol.ops", headers=admin).json["username"] == "Carol.Ops"
+    assert client.patch("/api/v1/users/CAROL.OPS", json={"role": "editor"}, headers=admin).json["role"] == "editor"
+    with connected(app):
+        assert users.authenticate("carol.OPS", PASSWORD).username == "Carol.Ops"
 
 
 def test_the_last_admin_cannot_be_demoted(client, admin, auth):

@@ -39,11 +39,10 @@ def test_jenkins_notification_is_kept_verbatim_before_the_202(app, client, how):
     assert "authorization" not in item.headers and "x-hub-signature-256" not in item.headers
 
 
-@pytest.mark.parametrize("fixture", [PUSH, PULL])
 @pytest.mark.parametrize("content_type", [REGISTRY_TYPE, "application/json"])
-def test_registry_envelopes_with_the_registry_content_type(app, client, fixture, content_type):
+def test_registry_envelopes_with_the_registry_content_type(app, client, content_type):
     make_source(app, "hub", "registry")
-    response = deliver(client, "registry", "hub", fixture_bytes(fixture), content_type, how="bearer")
+    response = deliver(client, "registry", "hub", fixture_bytes(PUSH), content_type, how="bearer")
     assert response.status_code == 202, response.json
     assert [i.kind for i in stored(app)] == ["registry"]
 
@@ -250,3 +249,73 @@ def test_budgets_are_off_when_rate_limiting_is(app, client, monkeypatch):
     app.config["WEBHOOK_RATE_LIMIT"] = "1 per hour"
     body = fixture_bytes(NOTIFICATION)
     assert [deliver(client, "jenkins", "ci", body).status_code for _ in range(3)] == [202, 202, 202]
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/vnd.docker.distribution.events.v1+json",  # registry 2.x (Debian's docker-registry, registry:2)
+    "application/vnd.docker.distribution.events.v2+json",  # distribution 3.x
+    "application/vnd.docker.distribution.events.v3+json",  # any later version of the family is JSON
+    "application/json",
+])
+def test_registry_accepts_every_media_type_of_the_events_family(app, client, content_type):
+    make_source(app, "hub", "registry")
+    response = deliver(client, "registry", "hub", fixture_bytes(PUSH), content_type, how="bearer")
+    assert response.status_code == 202, response.json
+    assert [item.headers["content-type"] for item in stored(app)] == [content_type]
+
+
+def test_registry_family_media_types_are_refused_elsewhere(app, client):
+    make_source(app, "ci", "jenkins")
+    response = deliver(client, "jenkins", "ci", fixture_bytes(NOTIFICATION),
+                       "application/vnd.docker.distribution.events.v1+json")
+    assert response.status_code == 415
+
+
+def _as_pull(method):
+    envelope = json.loads(fixture_bytes(PULL))
+    envelope["events"][0]["request"]["method"] = method
+    return envelope
+
+
+def test_pulls_and_heads_are_dropped_at_receipt_without_a_row(app, client, auth):
+    """Every pull (the pollers' own manifest checks among them) would otherwise be an ignored inbox item."""
+    make_source(app, "hub", "registry")
+    head = _as_pull("HEAD")
+    head["events"][0]["action"] = "push"  # a HEAD is a read whatever the action says
+    for envelope in (_as_pull("GET"), head):
+        response = deliver(client, "registry", "hub", json.dumps(envelope).encode(), REGISTRY_TYPE)
+        assert response.status_code == 202, response.json
+        assert response.json == {"id": None, "dropped": 1}
+    assert stored(app) == []
+    mixed = json.loads(fixture_bytes(PUSH))
+    mixed["events"].append(_as_pull("GET")["events"][0])
+    response = deliver(client, "registry", "hub", json.dumps(mixed).encode(), REGISTRY_TYPE)
+    [item] = stored(app)
+    assert response.status_code == 202 and response.json == {"id": item.id, "dropped": 1}
+    text = client.get("/metrics", headers=auth.headers("viewer", "read")).get_data(as_text=True)
+    assert 'changetracker_webhook_dropped_total{kind="registry",source="hub"} 3.0' in text
+
+
+def test_every_refusal_is_counted_by_source_and_reason(app, client, auth):
+    from tests.http.test_metrics import scrape, value
+
+    make_source(app, "hub", "registry")
+    headers = auth.headers("viewer", "read")
+    before = scrape(client, headers)
+    deliver(client, "registry", "hub", fixture_bytes(PUSH), "text/plain")  # 415
+    deliver(client, "registry", "hub", fixture_bytes(PUSH), REGISTRY_TYPE, secret="wrong-secret-000000")  # 401
+    deliver(client, "registry", "hub", b"{not json", REGISTRY_TYPE)  # 400
+    deliver(client, "registry", "nobody", fixture_bytes(PUSH), REGISTRY_TYPE)  # 404: no series per made-up name
+    deliver(client, "registry", "hub", fixture_bytes(PUSH), REGISTRY_TYPE)  # 202: not a refusal
+    after = scrape(client, headers)
+
+    def grew(source, reason):
+        labels = dict(kind="registry", source=source, reason=reason)
+        name = "changetracker_webhook_refused_total"
+        return (value(after, name, **labels) or 0) - (value(before, name, **labels) or 0)
+
+    assert [grew("hub", r) for r in ("unsupported_media_type", "unauthorized", "bad_request")] == [1, 1, 1]
+    assert grew("unknown", "unknown_source") == 1
+    assert not [k for k in after if "nobody" in str(k)]
+    assert sum(v for (name, _), v in after.items() if name == "changetracker_webhook_refused_total") - sum(
+        v for (name, _), v in before.items() if name == "changetracker_webhook_refused_total") == 4

@@ -140,10 +140,14 @@ def test_changetracker_serve_sums_the_counts_of_every_gunicorn_process(tmp_path,
             held.sendall(b"Connection: close\r\n\r\n")
             assert b" 200 " in held.recv(4096)
         assert not (instance / "prometheus" / "counter_stale.db").exists()
-        pids = set()
+        pids, totals = set(), set()
         for _ in range(6):
             samples = parse(get("/metrics", {"Authorization": "Bearer " + token}))
-            assert value(samples, "changetracker_http_requests_total",
-                         method="GET", endpoint="health.healthz", status="200") == 20
+            totals.add(value(samples, "changetracker_http_requests_total",
+                             method="GET", endpoint="health.healthz", status="200"))
             pids.update(p.name.rsplit("_", 1)[-1] for p in (instance / "prometheus").glob("counter_*.db"))
         assert len(pids) == 2  # both workers counted into the shared folder
+        # Every scrape, whichever worker answered it, reports the same sum: our 19 requests and the start-up
+        # probe's (more than one when a probe timed out on a loaded machine and was answered all the same).
+        [total] = totals
+        assert total >= 20

@@ -10,7 +10,7 @@ from app.ingest import inbox, mappings, sources
 from app.models import AuditEntry, DedupeSlot, Event, InboxItem
 from app.errors import Conflict
 from tests.conftest import connected
-from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source
+from tests.webhook_support import REGISTRY_TYPE, deliver, fixture_bytes, make_source, tagged_push
 
 SETTINGS = inbox.Settings(batch_size=10, max_attempts=3, retry_base_seconds=10, retry_max_seconds=15,
                           claim_timeout_seconds=300)
@@ -48,8 +48,7 @@ def test_each_item_becomes_its_event_once_even_when_processed_again(app, client)
     make_source(app, "hub", "registry")
     ids = accept(client, 3)
     ids += accept(client, 1, start=1, phase="FINALIZED")  # the same build, a later phase: no second event
-    ids.append(deliver(client, "registry", "hub", fixture_bytes("docker-registry-notification-push-envelope.json"),
-                       REGISTRY_TYPE).json["id"])
+    ids.append(deliver(client, "registry", "hub", tagged_push(), REGISTRY_TYPE).json["id"])
     assert drain(app) == {"done": 5}
     assert event_count(app) == 4
     assert item(app, ids[3]).last_error == "Already recorded as event %d." % item(app, ids[0]).event_ids[0]
@@ -106,7 +105,12 @@ def test_unusable_payloads_are_dead_at_once_with_the_reason(app, client):
 def test_transient_failures_back_off_exponentially_then_go_dead(app, client, monkeypatch):
     make_source(app, "ci", "jenkins")
     [item_id] = accept(client, 1)
-    monkeypatch.setattr(mappings, "to_events", lambda *a: (_ for _ in ()).throw(RuntimeError("database away")))
+    def database_away(*args, **kwargs):
+        raise RuntimeError("database away")
+
+    # Writing is what can fail for a while (mapping reads no database: see the next test).
+    monkeypatch.setattr(inbox, "record_events", database_away)
+    monkeypatch.setattr(inbox, "record_event", database_away)
     delays = []
     for attempt in (1, 2):
         before = utcnow()
@@ -120,6 +124,21 @@ def test_transient_failures_back_off_exponentially_then_go_dead(app, client, mon
     assert delays == [10, 15]  # 10 s, then 20 s capped at 15 s
     assert drain(app) == {"dead": 1}
     assert item(app, item_id).last_error.startswith("Gave up after 3 attempts. Last error: RuntimeError: database away")
+    monkeypatch.undo()
+    with connected(app):
+        inbox.replay(item_id)
+    assert drain(app) == {"done": 1}
+
+
+def test_a_mapping_that_fails_on_a_payload_dead_letters_it_at_once(app, client, monkeypatch):
+    """A mapping is a function of the payload alone: it would fail the same way on every retry."""
+    make_source(app, "ci", "jenkins")
+    [item_id] = accept(client, 1)
+    monkeypatch.setattr(mappings, "jenkins_events", lambda *a: 1 / 0)
+    assert drain(app) == {"dead": 1}
+    current = item(app, item_id)
+    assert current.attempts == 1
+    assert current.last_error.startswith("The mapping failed on this payload (ZeroDivisionError: division by zero)")
     monkeypatch.undo()
     with connected(app):
         inbox.replay(item_id)

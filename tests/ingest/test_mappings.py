@@ -8,7 +8,7 @@ import pytest
 from app.ingest import mappings
 from app.ingest.mappings import Context, Unusable, to_events
 from app.ingest.sources import validate_mapping
-from tests.webhook_support import fixture_bytes
+from tests.webhook_support import fixture_bytes, tagged_push
 
 RECEIVED = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 CTX = Context(source="ci", item_id=7, received_at=RECEIVED, body_sha256="ab" * 32)
@@ -120,18 +120,66 @@ REGISTRY = mapping("registry", repositories=["library/*", "hello-world"], tool_p
 
 
 def test_registry_push_envelope_keeps_the_manifest_and_drops_the_layer():
-    payload = json.loads(fixture_bytes("docker-registry-notification-push-envelope.json"))
-    result = to_events("registry", REGISTRY, payload, CTX)
+    result = to_events("registry", REGISTRY, json.loads(tagged_push("1.0")), CTX)
     [event] = result.events
     digest = "sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf"
     assert event["type"] == "docker_image"
-    assert event["title"] == "library/test pushed (sha256:fea8895f4509)"
-    assert event["changes"] == [{"path": "library/test", "before": None, "after": digest}]
-    assert event["tools"] == ["registry.local/library/test"] and event["agents"] == ["docker-hosts"]
+    assert event["title"] == "library/test:1.0 pushed (sha256:fea8895f4509)"
+    assert event["changes"] == [{"path": "library/test:1.0", "before": None, "after": digest}]
+    assert event["tools"] == ["registry.local/library/test:1.0"] and event["agents"] == ["docker-hosts"]
     assert event["metadata"]["registry"]["digest"] == digest and event["metadata"]["registry"]["actor"] == "test-actor"
+    assert event["metadata"]["registry"]["id"] == "asdf-asdf-asdf-asdf-0"
     assert event["occurred_at"] == "2006-01-02T15:04:05Z"
-    assert event["dedupe_key"] == "registry:ci:asdf-asdf-asdf-asdf-0"
+    assert event["dedupe_key"] == "image:registry.local/library/test:1.0:none>" + digest
     assert result.reason == "Skipped: 1 layer event(s)."
+
+
+def test_a_manifest_pushed_by_digest_moves_no_tag():
+    """The sample as published: a push by digest (a child of an index, say); its index's tagged push counts."""
+    payload = json.loads(fixture_bytes("docker-registry-notification-push-envelope.json"))
+    result = to_events("registry", REGISTRY, payload, CTX)
+    assert result.events == []
+    assert result.reason == "Skipped: 1 layer event(s), 1 untagged manifest push(s)."
+
+
+class Seen:
+    """A TagHistory stand-in: what each tool pointed at, whatever the time."""
+
+    def __init__(self, **digests):
+        self.digests = {k.replace("__", "/").replace("_", ":", 1): v for k, v in digests.items()}
+        self.noted = []
+
+    def before(self, tools, reference, moment):
+        return self.digests.get(reference)
+
+    def note(self, tools, occurred_at, digest):
+        self.noted.append((sorted(tools), digest))
+
+
+def test_a_push_names_the_digest_the_tag_had_before_and_an_unchanged_push_is_no_event():
+    seen = Seen(library__test_1="sha256:" + "a" * 64)
+    ctx = Context(source="ci", item_id=7, received_at=RECEIVED, tag_history=seen)
+    [event] = to_events("registry", mapping("registry"), json.loads(tagged_push("1")), ctx).events
+    assert event["changes"][0]["before"] == "sha256:" + "a" * 64
+    assert "(was sha256:aaaa" in event["description"]
+    assert seen.noted == [(["library/test:1"], event["changes"][0]["after"])]
+    same = json.loads(tagged_push("1", digest="sha256:" + "a" * 64))
+    result = to_events("registry", mapping("registry"), same, ctx)
+    assert result.events == [] and "1 push(es) that left the tag where it was" in result.reason
+
+
+def test_a_delete_is_one_event_per_tag_with_the_digest_it_pointed_at():
+    """registry 2.x answers `skopeo delete` with a manifest delete (digest, no tag) and one delete per tag."""
+    digest = "sha256:" + "b" * 64
+    ctx = Context(source="ci", item_id=7, received_at=RECEIVED, tag_history=Seen(library__demo_latest=digest))
+    manifest = {"action": "delete", "target": {"repository": "library/demo", "digest": digest}}
+    tag = {"action": "delete", "target": {"repository": "library/demo", "tag": "latest"}}
+    result = to_events("registry", mapping("registry"), {"events": [manifest, tag]}, ctx)
+    [event] = result.events
+    assert event["title"] == "library/demo:latest deleted (sha256:bbbbbbbbbbbb)"
+    assert event["tools"] == ["library/demo:latest"]
+    assert event["changes"] == [{"path": "library/demo:latest", "before": digest, "after": None}]
+    assert result.reason == "Skipped: 1 untagged manifest delete(s)."
 
 
 def test_registry_pull_is_ignored_and_a_tagged_push_or_delete_is_recorded():

@@ -1,14 +1,14 @@
 """De-duplication: explicit keys within a window, machine fingerprints, and concurrent posts."""
-import threading
 from datetime import timedelta
 
 import pytest
 
 from app.accounts.audit import Actor
-from app.db import database, utcnow
-from app.ledger.events import normalise_title, record_event
+from app.db import utcnow
+from app.ledger.dedupe import normalise_title
+from app.ledger.events import record_event
 from app.models import DedupeSlot, Event
-from tests.conftest import connected
+from tests.conftest import concurrently, connected
 
 BOT = Actor("bot")
 
@@ -59,26 +59,13 @@ def test_repeat_outside_the_window_is_a_new_event(app):
 def test_concurrent_posts_with_one_key_make_one_event(app):
     """Eight threads, each on its own connection (peewee keeps them per thread), post one key at once."""
     posts_per_thread, threads = 5, 8
-    errors = []
-    barrier = threading.Barrier(threads)
 
-    def worker():
-        database.connect(reuse_if_open=True)
-        try:
-            barrier.wait()
-            for _ in range(posts_per_thread):
-                record_event({"title": "Image re-tagged", "dedupe_key": "img:maven", "source": "webhook"}, BOT)
-        except Exception as exc:  # collected and asserted below
-            errors.append(repr(exc))
-        finally:
-            database.close()
+    def post_repeatedly():
+        for _ in range(posts_per_thread):
+            record_event({"title": "Image re-tagged", "dedupe_key": "img:maven", "source": "webhook"}, BOT)
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    assert not errors
+    outcomes = concurrently([(post_repeatedly, ())] * threads)
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     with connected(app):
         events = list(Event.select())
     assert len(events) == 1 and events[0].count == posts_per_thread * threads

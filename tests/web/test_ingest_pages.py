@@ -1,5 +1,6 @@
 """/admin/sources and /admin/inbox, and the ingestion part of /readyz."""
 import json
+import re
 
 from app.db import utcnow
 from app.ingest import inbox
@@ -53,11 +54,12 @@ def test_inbox_page_lists_dead_letters_with_reasons_replays_them_and_shows_poll_
                        changed=1, events=1, errors=["linux-09: HTTP 500"])
     auth.login("boss", role="admin")
     page = client.get("/admin/inbox").get_data(as_text=True)
-    assert "dead: <strong>1</strong>" in page and "No title" in page and "Replay" in page
+    assert 'dead: <strong class="count">1</strong>' in page and "No title" in page and "Replay" in page
+    assert "&#34;other&#34;: 1" in page  # the body, to see why it died
     assert "linux-09: HTTP 500" in page and "jenkins" in page
     replay = client.post("/admin/inbox/%d/replay" % item_id, data=form(auth, state="dead"))
     assert replay.status_code == 302
-    assert "pending: <strong>1</strong>" in client.get("/admin/inbox").get_data(as_text=True)
+    assert 'pending: <strong class="count">1</strong>' in client.get("/admin/inbox").get_data(as_text=True)
     again = client.post("/admin/inbox/%d/replay" % item_id, data=form(auth), follow_redirects=True)
     assert "only dead or ignored" in again.get_data(as_text=True)
 
@@ -77,3 +79,20 @@ def test_readyz_reports_the_backlog_and_last_poll_runs_without_failing_on_them(a
     assert body.status_code == 200
     assert body.json["inbox"]["pending"] == 1 and body.json["inbox"]["oldest_pending_age_seconds"] >= 0
     assert body.json["poll_runs"][0]["poller"] == "registry" and body.json["poll_runs"][0]["errors"] == 1
+
+
+def test_inbox_pages_through_older_items_and_filters_by_source(app, client, auth):
+    make_source(app, "gen", "generic", mapping={"fields": {"title": "what"}})
+    make_source(app, "other", "generic", mapping={"fields": {"title": "what"}})
+    ids = [deliver(client, "generic", "gen", b'{"n": %d}' % i).json["id"] for i in range(55)]
+    deliver(client, "generic", "other", b'{"n": 99}')
+    with connected(app):
+        inbox.drain("w", inbox.Settings())
+    auth.login("boss", role="admin")
+    first = client.get("/admin/inbox?state=dead&source=gen").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'<tr data-item="(\d+)">', first)]
+    assert shown == sorted(ids, reverse=True)[:50]
+    older = re.search(r'<a href="([^"]+)" rel="next">Older items', first).group(1).replace("&amp;", "&")
+    rest = [int(i) for i in re.findall(r'<tr data-item="(\d+)">', client.get(older).get_data(as_text=True))]
+    assert rest == sorted(ids, reverse=True)[50:]
+    assert "source=gen" in older

@@ -155,43 +155,6 @@ def test_filter_page_and_download_on_events(page, auth, app, problems):
     assert problems == []
 
 
-def test_import_a_csv_through_the_page(page, auth, tmp_path, problems):
-    good = tmp_path / "changes.csv"
-    good.write_text("title,type,severity,occurred_at,agents\n"
-                    "JDK 17.0.9 on linux-01,tool_update,low,2026-11-20T10:00:00Z,linux-01\n"
-                    "Proxy outage,outage,critical,2026-11-20T11:00:00Z,\n", encoding="utf-8")
-    bad = tmp_path / "broken.csv"
-    bad.write_text("title,severity\nok,info\n,urgent\n", encoding="utf-8")
-    log_in(page, auth)
-    with page.expect_navigation():
-        page.click("nav >> text=Import")
-    assert path_of(page) == "/import"
-
-    page.set_input_files("#f-file", str(bad))
-    with page.expect_navigation() as nav:
-        page.click("#import-form button[type=submit]")
-    assert nav.value.status == 422
-    rows = page.locator("#import-errors tbody tr").all_inner_texts()
-    assert [r.split("\t")[:2] for r in rows] == [["3", "title"], ["3", "severity"]]
-    problems.clear()  # the 422 response
-
-    page.set_input_files("#f-file", str(good))
-    page.check("#f-dry_run")
-    with page.expect_navigation():
-        page.click("#import-form button[type=submit]")
-    assert "changes.csv is valid: 2 events would be imported." in page.locator("#import-valid").inner_text()
-    assert not page.is_checked("#f-dry_run")
-
-    page.set_input_files("#f-file", str(good))
-    with page.expect_navigation():
-        page.click("#import-form button[type=submit]")
-    assert "Imported 2 events from changes.csv." in page.locator(".flash").inner_text()
-    with page.expect_navigation():
-        page.click("text=events from imports")
-    assert titles(page) == ["Proxy outage", "JDK 17.0.9 on linux-01"]
-    assert problems == []
-
-
 @pytest.fixture
 def failure(app):
     return record_all(app, [

