@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from app.accounts import audit, users
 from app.errors import Conflict
+from app.web.paging import id_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE = 100
@@ -57,7 +58,7 @@ def update_user(username):
 def audit_trail():
     entity_type = request.args.get("entity_type") or None
     actor = request.args.get("actor", "").strip() or None
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     entries = audit.recent(limit=AUDIT_PAGE + 1, entity_type=entity_type, actor=actor, before_id=before)
     older = entries[AUDIT_PAGE - 1]["id"] if len(entries) > AUDIT_PAGE else None
     return render_template("admin_audit.html", entries=entries[:AUDIT_PAGE], entity_type=entity_type or "",

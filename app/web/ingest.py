@@ -11,6 +11,7 @@ from app.ingest import inbox, sources
 from app.models import INBOX_STATES
 from app.ops import leases
 from app.polling import poll_runs
+from app.web.paging import id_arg
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
 INBOX_PAGE = 50
@@ -137,7 +138,7 @@ def inbox_page():
     if state not in INBOX_STATES:
         state = "dead"
     source = request.args.get("source") or None
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     by_state = inbox.counts()
     items = inbox.list_items(state=state, limit=INBOX_PAGE + 1, before_id=before, source=source)
     older = items[INBOX_PAGE - 1].id if len(items) > INBOX_PAGE else None
