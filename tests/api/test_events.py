@@ -213,7 +213,7 @@ def test_read_token_cannot_write(client, auth, app):
     assert client.get("/api/v1/events", headers=headers).status_code == 200
     response = client.post("/api/v1/events", json={"title": "x"}, headers=headers)
     assert response.status_code == 403
-    assert "write" in response.json["message"]
+    assert "record" in response.json["message"], "recording needs the record scope (or more)"
     assert count_rows(app) == (0, 0)
 
 
