@@ -101,7 +101,7 @@ bench-ingest: $(TEST_STAMP)
 bench-catalogue: $(TEST_STAMP)
 	$(BIN)/python -m bench.catalogue_fleet $(BENCH_ARGS)
 
-# Each library bypass (README: "Where we bypass a library") against the library's own path, in-process.
+# Each library bypass (docs/layout.md: "Where we bypass a library") against the library's own path, in-process.
 bench-bypasses: $(TEST_STAMP)
 	$(BIN)/python -m bench.bypasses $(BENCH_ARGS)
 

@@ -41,14 +41,14 @@ DEFAULTS = {
     "JENKINS_URL": (None, str),
     "JENKINS_USER": (None, str),
     "JENKINS_TOKEN": (None, str),
-    # Pollers (README: "Pollers"): the file of controllers, registries and packages (default
+    # Pollers (docs/pollers.md): the file of controllers, registries and packages (default
     # <instance>/pollers.toml) and how many distinct snapshots to keep per observed key.
     "POLLERS_FILE": (None, str),
     "SNAPSHOT_HISTORY": (20, int),
     # A poll run still "running" after this long is shown (and stored) as abandoned: its process died.
     "POLL_RUN_TIMEOUT_MINUTES": (120, int),
     "POLL_RUN_RETENTION_DAYS": (90, int),  # finished runs older than this go (each poller's newest stays)
-    # Webhooks and the inbox worker (README: "Webhooks" and "The worker").
+    # Webhooks and the inbox worker (docs/webhooks.md, docs/operations.md "The worker").
     "WEBHOOK_MAX_BYTES": (1024 * 1024, int),
     "WEBHOOK_RATE_LIMIT": ("600 per minute", str),  # per source
     "WEBHOOK_AUTH_FAILURE_LIMIT": ("60 per minute", str),  # per client address, failed authentications only

@@ -83,7 +83,7 @@ def test_tokens_revoke_stops_the_token_at_once_and_is_audited(app, runner, clien
 
 
 def test_rotation_as_the_docs_describe_it(app, runner, client):
-    """docs/security.md, "Rotating a token": create the new one, swap it in, watch the old one go quiet, revoke."""
+    """docs/security.md, "API tokens": create the new one, swap it in, watch the old one go quiet, revoke."""
     runner.invoke(main, ["users", "create", "ci-bot", "--role", "editor", "--password", PASSWORD])
     _, old = _create(runner, "--user", "ci-bot", "--scope", "record", "--name", "jenkins-2026", "--expires", "365")
     _, new = _create(runner, "--user", "ci-bot", "--scope", "record", "--name", "jenkins-2027", "--expires", "365")

@@ -18,7 +18,7 @@ RULES = {
     "assets.plotly_js": PUBLIC,
     "health.healthz": PUBLIC,
     "health.readyz": PUBLIC,
-    "health.metrics": READ,  # Prometheus scrapes with a read-scope token (README: "Metrics")
+    "health.metrics": READ,  # Prometheus scrapes with a read-scope token (docs/operations.md, "Metrics")
     "hooks.receive": PUBLIC,  # authenticated by the webhook source's own secret (SELF_AUTHENTICATED)
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,

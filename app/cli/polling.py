@@ -21,7 +21,7 @@ def poll(pollers, push_url, token, output):
     """Observe Jenkins, registries and package indexes and record what changed.
 
     Prints a JSON summary (per poller: what it saw, what changed, the events, the errors); exits 1
-    when a poller failed, with its errors on stderr. Configuration: README, "Pollers".
+    when a poller failed, with its errors on stderr. Configuration: docs/pollers.md.
     """
     import json
 
@@ -67,7 +67,7 @@ def _refuse_unconfigured(names, settings):
         if name != "all" and not settings.configured(name):
             from app.polling.runner import WHERE
 
-            click.echo("error: nothing configured for the %s poller: add %s (README, \"Pollers\")%s" % (
+            click.echo("error: nothing configured for the %s poller: add %s (docs/pollers.md)%s" % (
                 name, WHERE[name], "; pollers file: %s" % settings.source if settings.source else ""), err=True)
             sys.exit(2)
 

@@ -4,7 +4,7 @@ The file is ``CHANGETRACKER_POLLERS_FILE`` (default ``instance/pollers.toml``; a
 means "nothing configured"). ``CHANGETRACKER_JENKINS_URL``/``_USER``/``_TOKEN`` add one controller
 without a file. Secrets belong in the environment: ``token_env``/``password_env`` name the variable
 that holds them (a literal ``token``/``password`` in the file works too; keep the file mode 0600).
-Unknown keys are refused, so a typo is an error rather than a silently ignored setting. See README.
+Unknown keys are refused, so a typo is an error rather than a silently ignored setting. See docs/pollers.md.
 """
 import os
 import tomllib
