@@ -59,7 +59,7 @@ def test_the_generic_example_turns_the_pages_signed_example_into_an_event(app, c
                                                       active="on", mapping=json.dumps(MAPPING_EXAMPLES["generic"])))
     assert created.status_code == 302
     howto = client.get("/admin/sources/deployer").get_data(as_text=True)
-    example = unescape(re.search(r'<pre id="signed-example">(.*?)</pre>', howto, re.S).group(1))
+    example = unescape(re.search(r'<pre id="signed-example"[^>]*>(.*?)</pre>', howto, re.S).group(1))
     body = re.search(r"^body='(.*)'$", example, re.M).group(1).encode()
     assert "http://localhost/hooks/generic/deployer" in example
 
