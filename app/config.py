@@ -7,6 +7,8 @@ from datetime import timedelta
 log = logging.getLogger(__name__)
 
 PREFIX = "CHANGETRACKER_"
+# .env.example's stand-in for the secret key (change-me-to-64-random-hex-characters): refused, never used as a key.
+PLACEHOLDER_SECRET_KEY = "change-me"
 
 
 class ConfigError(RuntimeError):
@@ -41,14 +43,14 @@ DEFAULTS = {
     "JENKINS_URL": (None, str),
     "JENKINS_USER": (None, str),
     "JENKINS_TOKEN": (None, str),
-    # Pollers (README: "Pollers"): the file of controllers, registries and packages (default
+    # Pollers (docs/pollers.md): the file of controllers, registries and packages (default
     # <instance>/pollers.toml) and how many distinct snapshots to keep per observed key.
     "POLLERS_FILE": (None, str),
     "SNAPSHOT_HISTORY": (20, int),
     # A poll run still "running" after this long is shown (and stored) as abandoned: its process died.
     "POLL_RUN_TIMEOUT_MINUTES": (120, int),
     "POLL_RUN_RETENTION_DAYS": (90, int),  # finished runs older than this go (each poller's newest stays)
-    # Webhooks and the inbox worker (README: "Webhooks" and "The worker").
+    # Webhooks and the inbox worker (docs/webhooks.md, docs/operations.md "The worker").
     "WEBHOOK_MAX_BYTES": (1024 * 1024, int),
     "WEBHOOK_RATE_LIMIT": ("600 per minute", str),  # per source
     "WEBHOOK_AUTH_FAILURE_LIMIT": ("60 per minute", str),  # per client address, failed authentications only
@@ -87,8 +89,14 @@ def load(instance_path, test_config=None):
                           % values["UNPLANNED_WINDOW_MINUTES"])
 
     if not values["DATABASE_URL"]:
+        os.makedirs(instance_path, exist_ok=True)  # SQLite creates the file, not its folder
         values["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "changetracker.db")
 
+    if values["SECRET_KEY"] and values["SECRET_KEY"].strip().lower().startswith(PLACEHOLDER_SECRET_KEY):
+        raise ConfigError(
+            "CHANGETRACKER_SECRET_KEY is still the placeholder of .env.example: set a random one (e.g. `python -c "
+            "'import secrets; print(secrets.token_hex(32))'`), or leave it unset to use %s"
+            % os.path.join(instance_path, "secret_key"))
     if not values["SECRET_KEY"]:
         values["SECRET_KEY"] = _secret_key_from_instance(instance_path)
     if not values["SECRET_KEY"]:

@@ -70,7 +70,7 @@ class HttpUrl(_Checked, fields.Url):
 
 
 def name_problem(name):
-    """Why ``name`` cannot name an agent, tool or toolchain, or None when it can (README: the name rules).
+    """Why ``name`` cannot name an agent, tool or toolchain, or None when it can (docs/api.md: the name rules).
 
     Names end URL paths (``/api/v1/tools/<name>``), so they may hold any printable character and '/' between
     non-empty parts (Docker images such as ``library/python``); a part is never '.' or '..' (which clients resolve

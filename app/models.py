@@ -17,7 +17,7 @@ from peewee import (
 from app.db import BaseModel, JSONField, utcnow
 
 ROLES = ("viewer", "editor", "admin")
-SCOPES = ("read", "write", "admin")
+SCOPES = ("read", "record", "write", "admin")
 EVENT_TYPES = (
     "agent_config",
     "tool_update",

@@ -1,4 +1,4 @@
-"""Where we bypass a library (README: "Where we bypass a library, and why"), each against the library's own path.
+"""Where we bypass a library (docs/layout.md: "Where we bypass a library, and why"), each against the library's own path.
 
     .venv/bin/python -m bench.bypasses              # 7 rounds per contender, alternating
     .venv/bin/python -m bench.bypasses --rounds 3

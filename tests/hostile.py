@@ -1,6 +1,6 @@
 """Hypothesis strategies for what an attacker or a careless sender puts in a request (issue 14): instants UTC cannot
 hold, nesting thousands deep, lone surrogates, numbers past 64 bits, NaN and Infinity, digits that are not ASCII,
-names against the README's rules and forged cursors. Shared by the property tests of the schemas (tests/test_fields),
+names against the name rules (docs/api.md) and forged cursors. Shared by the property tests of the schemas (tests/test_fields),
 the API (tests/api/test_openapi), the pages (tests/web/test_hostile_pages) and the webhooks
 (tests/ingest/test_hostile_deliveries)."""
 import base64

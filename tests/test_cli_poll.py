@@ -86,7 +86,7 @@ def test_config_change_on_jenkins_becomes_exactly_one_event(app, runner, one_con
 
 
 def test_push_to_a_live_tracker(app, runner, auth, live_server, one_controller, tmp_path):
-    token = auth.token(role="editor", scope="write", username="nightly")
+    token = auth.token(role="editor", scope="record", username="nightly")
     output = tmp_path / "summary.json"
     result, _ = poll(runner, "all", "--push", live_server.url, "--token", token, "--output", str(output))
     assert result.exit_code == 0, result.output
@@ -129,7 +129,7 @@ def test_push_with_a_bad_token_fails_fast(app, runner, live_server, one_controll
 
 def test_a_pushed_poll_that_could_observe_nothing_is_recorded_as_failed(app, runner, auth, live_server, jenkins,
                                                                          pollers_file, monkeypatch):
-    token = auth.token(role="editor", scope="write", username="nightly")
+    token = auth.token(role="editor", scope="record", username="nightly")
     monkeypatch.setenv("CHANGETRACKER_JENKINS_URL", jenkins.url)  # no credentials: Jenkins answers 401
     result, summary = poll(runner, "jenkins", "--push", live_server.url, "--token", token)
     assert result.exit_code == 1
@@ -143,7 +143,7 @@ def test_a_pushed_poll_that_could_observe_nothing_is_recorded_as_failed(app, run
 
 def test_a_tracker_that_cannot_record_runs_does_not_fail_the_push(app, runner, auth, live_server, one_controller):
     """An older tracker without /api/v1/poll-runs (here: the route answering 404) still gets the snapshots."""
-    token = auth.token(role="editor", scope="write", username="nightly")
+    token = auth.token(role="editor", scope="record", username="nightly")
     app.view_functions["api.poll_runs.record_poll_run"] = lambda: ({"code": 404, "message": "Not Found",
                                                                      "errors": {}}, 404)
     result, summary = poll(runner, "jenkins", "--push", live_server.url, "--token", token)

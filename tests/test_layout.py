@@ -1,4 +1,4 @@
-"""The walls between the packages of app/ (README: "Layout"), read from the source of every module.
+"""The walls between the packages of app/ (docs/layout.md), read from the source of every module.
 
 - The kernel (config, db, dialect, models, fields, errors, migrations) imports only the kernel.
 - A capability imports the kernel and the capabilities below it in CAPABILITIES, never Flask or werkzeug, and

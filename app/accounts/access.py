@@ -1,19 +1,24 @@
 """Who may call what: one table for every route (app.http.guard enforces it before any view runs).
 
 Each endpoint needs a level: ``public`` (anyone, even anonymous), ``read`` (viewer / read token),
-``write`` (editor / write token) or ``admin``. A route missing from this table is refused for
-everyone and fails the URL-map test, so nothing new ships unguarded.
+``record`` (editor / record token: append-only, what pipelines and pollers need), ``write`` (editor / write token)
+or ``admin``. A route missing from this table is refused for everyone and fails the URL-map test, so nothing new
+ships unguarded.
 """
+from app.errors import Forbidden
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PUBLIC = "public"
-READ, WRITE, ADMIN = 1, 2, 3
+# Ordered: each level may do what the ones below it may. A record token adds to reading only what appends to
+# the ledger (events, snapshots, poll runs), so a leaked pipeline token cannot edit or delete history.
+READ, RECORD, WRITE, ADMIN = 1, 2, 3, 4
 
 RULES = {
     "static": PUBLIC,
     "assets.plotly_js": PUBLIC,
     "health.healthz": PUBLIC,
     "health.readyz": PUBLIC,
-    "health.metrics": READ,  # Prometheus scrapes with a read-scope token (README: "Metrics")
+    "health.metrics": READ,  # Prometheus scrapes with a read-scope token (docs/operations.md, "Metrics")
     "hooks.receive": PUBLIC,  # authenticated by the webhook source's own secret (SELF_AUTHENTICATED)
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
@@ -42,9 +47,9 @@ RULES = {
     "admin.update_user": ADMIN,
     "admin.audit_trail": ADMIN,
     "api.events.list_events": READ,
-    "api.events.create_event": WRITE,
+    "api.events.create_event": RECORD,
     "api.events.get_event": READ,
-    "api.events.update_event": WRITE,
+    "api.events.update_event": RECORD,  # record: only to end an event it recorded itself (check_finishing)
     "api.events.delete_event": WRITE,
     "api.events.event_history": READ,
     "api.csv_exchange.export_events": READ,
@@ -88,8 +93,8 @@ RULES = {
     "catalogue.toolchain_detail": READ,
     "catalogue.update_toolchain": WRITE,
     "fleet.fleet_page": READ,
-    "api.snapshots.submit_snapshot": WRITE,
-    "api.poll_runs.record_poll_run": WRITE,
+    "api.snapshots.submit_snapshot": RECORD,
+    "api.poll_runs.record_poll_run": RECORD,
     "api.fleet.get_fleet": READ,
     "comments.add_comment": WRITE,
     "api.agents.list_items": READ,
@@ -128,4 +133,20 @@ def required_level(endpoint):
     return RULES.get(endpoint)
 
 
-LEVEL_NAMES = {READ: "read", WRITE: "write", ADMIN: "admin"}
+LEVEL_NAMES = {READ: "read", RECORD: "record", WRITE: "write", ADMIN: "admin"}
+
+
+# What a record-level caller may change of an event: the end and outcome of one it recorded itself, as
+# recordChange's block form does (it records the start, then PATCHes the end) -- never another's event.
+RECORD_MAY_FINISH = ("ended_at", "severity", "metadata")
+
+
+def check_finishing(actor, event, patch):
+    """Raise Forbidden unless a record-level ``actor`` may apply ``patch`` to ``event`` (an event dict)."""
+    others = sorted(set(patch) - set(RECORD_MAY_FINISH))
+    if others:
+        raise Forbidden("A record token may change only %s of an event it recorded; %s needs write access." % (
+            ", ".join(RECORD_MAY_FINISH), ", ".join(others)))
+    # created_by is the recording actor's name: its user and token ("ci-bot (token jenkins)").
+    if event["created_by"] != actor.name:
+        raise Forbidden("A record token may change only the events it recorded itself; this needs write access.")

@@ -15,7 +15,7 @@ from app.db import database, from_db_time, utcnow
 from app.errors import NotFound
 from app.models import ApiToken, User
 
-SCOPE_LEVEL = {"read": 1, "write": 2, "admin": 3}
+SCOPE_LEVEL = {"read": 1, "record": 2, "write": 3, "admin": 4}  # the levels of app.accounts.access
 SCOPE_FOR_ROLE = {"viewer": "read", "editor": "write", "admin": "admin"}
 TOKEN_PREFIX = "ct_"
 

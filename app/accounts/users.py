@@ -18,7 +18,7 @@ from app.errors import Conflict, NotFound
 from app.fields import MAX_ID, whole_number
 from app.models import User
 
-ROLE_LEVEL = {"viewer": 1, "editor": 2, "admin": 3}
+ROLE_LEVEL = {"viewer": 1, "editor": 3, "admin": 4}  # the levels of app.accounts.access
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()

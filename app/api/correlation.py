@@ -28,7 +28,7 @@ def related_events(event_id):
                  "the agent's changes name, or a toolchain holding one; the controller; the fleet), its kind, "
                  "severity, how long before `before` (a decay), whether it was going on at the failure, unplanned, "
                  "reverted before `before`, or begun before `last_success`. Each reason comes with its weight; the "
-                 "score is 100 x their product (README: How suspects are ranked). Without agent=, build_url= finds "
+                 "score is 100 x their product (docs/suspects.md: How suspects are ranked). Without agent=, build_url= finds "
                  "the agents from events that build recorded.")
 def list_suspects():
     return suspects_schema.dump(suspects.find_suspects(suspects.parse_suspect_query(request.args)))

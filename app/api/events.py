@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, g, request
 
 from app import config
+from app.accounts.access import WRITE, check_finishing
 from app.api.bodies import items_of, json_body
 from app.api.openapi import doc
 from app.ledger import events, filters
@@ -43,9 +44,13 @@ def get_event(event_id):
 @bp.patch("/events/<id:event_id>")
 @doc("Edit an event", body=EventCreateSchema(partial=True), response=EventSchema,
      description="Only the fields sent change. id, source, dedupe_key, count, first_seen, last_seen, created_by, "
-                 "created_at and updated_at are read-only (422). The audit entry keeps before and after.")
+                 "created_at and updated_at are read-only (422). The audit entry keeps before and after. A "
+                 "record-scope token may change only ended_at, severity and metadata of an event it recorded.")
 def update_event(event_id):
-    return event_schema.dump(events.update_event(event_id, json_body(), actor=g.actor))
+    patch = json_body()
+    if g.level < WRITE:
+        check_finishing(g.actor, events.get_event(event_id), patch)
+    return event_schema.dump(events.update_event(event_id, patch, actor=g.actor))
 
 
 @bp.delete("/events/<id:event_id>")

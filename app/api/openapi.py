@@ -10,7 +10,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from marshmallow import Schema, fields
 
-VERSION = "1.0.0"
+from app import __version__
+
+VERSION = __version__  # the release; the paths say the API's major version (/api/v1)
 ERROR_TEXT = {
     400: "Malformed request (body not a JSON object, bad CSRF token, a NUL character in the URL or a field)",
     401: "Missing, invalid, expired or revoked token",

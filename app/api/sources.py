@@ -25,7 +25,7 @@ def list_sources():
 @doc("Create a webhook source (admin)", body=SourceCreateSchema, response=SourceSchema, status=201,
      errors=(401, 403, 409),
      description="kind is jenkins, registry or generic; secret (write-only, at least 16 characters) is what the "
-                 "sender signs with or presents; mapping is checked against the kind (README, \"Webhooks\"). "
+                 "sender signs with or presents; mapping is checked against the kind (docs/webhooks.md). "
                  "409 when the name is taken.")
 def create_source():
     source = sources.create_source(json_body(), _box(), actor=g.actor)

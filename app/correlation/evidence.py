@@ -3,7 +3,7 @@
 A suspect's score is 100 × the product of the weights of its evidence. Each piece of evidence is one reason with its
 weight: above 1 it makes the change more likely the cause, below 1 less likely, 1 only explains. Every change is
 scored on its own evidence, so how many other events there are never moves its score: eight notes are eight weak
-suspects, not one strong one. The README ("How suspects are ranked") states these rules in words; change them
+suspects, not one strong one. docs/suspects.md ("How suspects are ranked") states these rules in words; change them
 here, in one place.
 """
 from datetime import datetime, timedelta

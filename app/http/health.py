@@ -1,7 +1,7 @@
 """Liveness and readiness probes, and the Prometheus metrics."""
 from flask import Blueprint, current_app
 
-from app import migrations
+from app import __version__, migrations
 from app.db import database
 from app.http import metrics as prometheus
 
@@ -10,7 +10,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    return {"status": "ok"}
+    return {"status": "ok", "version": __version__}
 
 
 @bp.get("/metrics")

@@ -7,7 +7,6 @@ them over the processes; without it a scrape sees the process that answered it.
 """
 import os
 import time
-from importlib import metadata
 
 from flask import Response, current_app, g, request
 from prometheus_client import (
@@ -21,6 +20,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from app import __version__
 from app.ops import gauges
 from app.polling import poll_runs
 from app.polling.poll_runs import STATUSES as POLL_STATUSES
@@ -106,7 +106,7 @@ class _VitalsCollector:
     def collect(self):
         figures = self.figures
         info = GaugeMetricFamily("changetracker_build_info", "The running version (always 1).", labels=("version",))
-        info.add_metric((_version(),), 1)
+        info.add_metric((__version__,), 1)
         yield info
         yield GaugeMetricFamily("changetracker_events", "Events stored in the ledger.", value=figures["events"])
         yield GaugeMetricFamily("changetracker_unplanned_events",
@@ -143,11 +143,4 @@ class _VitalsCollector:
             counted["events"].add_metric((poller,), run["events"])
             counted["errors"].add_metric((poller,), len(run["errors"] or []))
         yield from (started, status, *counted.values())
-
-
-def _version():
-    try:
-        return metadata.version("changetracker")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
 

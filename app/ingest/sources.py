@@ -30,7 +30,7 @@ PATH_PATTERN = r"^[^.\s][^\s]*$"
 
 _names = fields.List(Text(validate=validate.Length(min=1, max=200)), load_default=list,
                      validate=validate.Length(max=100))
-# Agents, tools and toolchains that every event of a rule names: the README's name rules, checked when the mapping
+# Agents, tools and toolchains that every event of a rule names: the name rules of docs/api.md, checked when the mapping
 # is saved rather than each time a delivery is dead-lettered for them.
 _catalogue_names = fields.List(CatalogueName(strip=False), load_default=list, validate=validate.Length(max=100))
 _path = validate.Regexp(PATH_PATTERN, error="A dotted path such as deployment.service or commits.0.id.")

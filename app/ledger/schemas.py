@@ -40,7 +40,7 @@ class EventCreateSchema(Schema):
     source = Text(load_default="manual", validate=one_of(SOURCES))
     occurred_at = UtcDateTime(load_default=None)
     ended_at = UtcDateTime(load_default=None, allow_none=True)
-    # The README's name rules, for every way in (API, pages, CSV, webhooks, snapshots): names end URL paths.
+    # The name rules (docs/api.md, "Agents, tools, toolchains"), for every way in (API, pages, CSV, webhooks, snapshots): names end URL paths.
     agents = fields.List(CatalogueName(), load_default=list, validate=validate.Length(max=1000))
     tools = fields.List(CatalogueName(), load_default=list, validate=validate.Length(max=1000))
     toolchains = fields.List(CatalogueName(), load_default=list, validate=validate.Length(max=1000))

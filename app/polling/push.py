@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from app import __version__
 from app.polling.collectors import error
 from app.polling.collectors.http_session import session
 from app.polling.poll_runs import MAX_ERRORS
@@ -24,14 +25,30 @@ class Pusher:
 
     def __init__(self, url, token, concurrency=4):
         if not token:
-            raise ValueError("pushing needs a token with the write scope (--token or CHANGETRACKER_TOKEN)")
+            raise ValueError("pushing needs a token with the record scope (--token or CHANGETRACKER_TOKEN)")
+        self.url = url.rstrip("/")
         self.endpoint = url.rstrip("/") + "/api/v1/snapshots"
         self.runs_endpoint = url.rstrip("/") + "/api/v1/poll-runs"
         self.concurrency = max(1, concurrency)
         self.http = session(retries=3, pool_size=self.concurrency + 2, methods=("POST",),
-                            headers={"Authorization": "Bearer " + token})
+                            headers={"Authorization": "Bearer " + token,
+                                     "User-Agent": "changetracker-poller/" + __version__})
         self.refused = None
         self._lock = threading.Lock()
+
+    def version_note(self):
+        """(the tracker's release, None) or (its release or None, why this poll's release may not suit it): snapshots
+        and poll runs are the same within a major version; a different minor release may record less, or more."""
+        try:
+            version = self.http.get(self.url + "/healthz", timeout=PUSH_TIMEOUT).json().get("version")
+        except (requests.RequestException, ValueError, AttributeError):
+            version = None
+        if version is None:
+            return None, "%s/healthz names no release (older than 0.2.0, or not a tracker)" % self.url
+        if version.split(".")[:2] != __version__.split(".")[:2]:
+            return version, ("this poller is %s, the tracker at %s is %s: install the tracker's release where the "
+                             "poll runs (the nightly job: the tag its checkout uses)" % (__version__, self.url, version))
+        return version, None
 
     def push_all(self, observations):
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push") as pool:
@@ -78,14 +95,6 @@ class Pusher:
             except (ValueError, KeyError, TypeError):
                 return None, "the tracker answered %d without a run id" % response.status_code
         return None, "HTTP %d: %s" % (response.status_code, _message(response))
-
-
-def _message(response):
-    try:
-        body = response.json()
-        return "%s%s" % (body.get("message", ""), " %s" % body["errors"] if body.get("errors") else "")
-    except (ValueError, AttributeError):
-        return response.text[:200]
 
 
 

@@ -62,6 +62,9 @@ def run_pollers(names, push_url=None, token=None, settings=None, actor=POLLER_AC
     settings = settings or poller_config.load()
     started = _now()
     pusher = Pusher(push_url, token, settings.push_concurrency) if push_url else None
+    tracker_version, version_note = pusher.version_note() if pusher else (None, None)
+    if version_note:
+        log.warning("%s", version_note)
     reports = []
     for poller in pollers:
         if not settings.configured(poller):  # not an error: a deployment watches what it has
@@ -70,8 +73,11 @@ def run_pollers(names, push_url=None, token=None, settings=None, actor=POLLER_AC
         reports.append(_run_one(poller, settings, pusher, actor))
     statuses = {r["status"] for r in reports}
     status = "failed" if "failed" in statuses else "partial" if "partial" in statuses else "ok"
-    return {"status": status, "mode": "push" if pusher else "local", "push_url": push_url,
-            "pollers_file": settings.source, "started_at": started, "finished_at": _now(), "pollers": reports}
+    summary = {"status": status, "mode": "push" if pusher else "local", "push_url": push_url,
+               "pollers_file": settings.source, "started_at": started, "finished_at": _now(), "pollers": reports}
+    if pusher:
+        summary.update(tracker_version=tracker_version, version_note=version_note)
+    return summary
 
 
 def _run_one(poller, settings, pusher, actor):

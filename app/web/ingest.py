@@ -16,15 +16,18 @@ from app.web import form_input
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
 INBOX_PAGE = 50
 
+# The mapping each kind starts from. The generic one reads the body of docs/webhooks.md's signed example (a deploy
+# tool's {"deploy": {...}}); tests/docs/test_webhooks_doc.py holds the two together.
 MAPPING_EXAMPLES = {
     "jenkins": {"jobs": [{"pattern": "infra/deploy-*", "type": "deployment", "agents_parameter": "AGENTS"},
                          {"pattern": "maintenance/*", "type": "maintenance", "severity": "low"}],
                 "record_failures": False},
     "registry": {"repositories": ["library/*", "ci/build-images/*"], "actions": ["push", "delete"]},
-    "generic": {"fields": {"title": "deployment.title", "agents": "deployment.hosts",
-                           "occurred_at": "deployment.finished_at"},
-                "templates": {"description": "{deployment.service} {deployment.version} by {deployment.user}"},
-                "defaults": {"type": "deployment", "severity": "info"}},
+    "generic": {"fields": {"agents": "deploy.hosts", "occurred_at": "deploy.at"},
+                "templates": {"title": "Deploy {deploy.service} {deploy.version} to {deploy.environment}",
+                              "description": "{deploy.service} {deploy.version} deployed by {deploy.user}",
+                              "dedupe_key": "{deploy.service}-{deploy.version}-{deploy.environment}"},
+                "defaults": {"type": "deployment", "severity": "info", "tags": ["deploy"]}},
 }
 
 
@@ -68,6 +71,14 @@ def sources_page():
 @bp.post("/sources")
 def create_source():
     form, data, errors = _form_input()
+    kind = form["kind"] if form["kind"] in MAPPING_EXAMPLES else "jenkins"
+    if request.form.get("action") == "example":  # "Fill in the example for this kind": nothing is saved
+        return _sources_page(form=dict(form, mapping=json.dumps(MAPPING_EXAMPLES[kind], indent=2)))
+    if data is not None and _other_example(kind, data["mapping"]):
+        return _sources_page({"mapping": [
+            "That was the %s example; the %s example is filled in instead: adjust it to what the sender posts, then "
+            "add the source." % (_other_example(kind, data["mapping"]), kind)]},
+            dict(form, mapping=json.dumps(MAPPING_EXAMPLES[kind], indent=2)), 422)
     if errors:
         return _sources_page(errors, form, 422)
     try:
@@ -78,6 +89,11 @@ def create_source():
         return _sources_page(exc.errors, form, 409)
     flash("Created %s source %s. Point the sender at %s." % (source.kind, source.name, _receive_url(source)), "info")
     return redirect(url_for("ingest.sources_page"))
+
+
+def _other_example(kind, mapping):
+    """The kind whose example ``mapping`` is, when that is not ``kind`` (the form's default left as it was)."""
+    return next((other for other, example in MAPPING_EXAMPLES.items() if other != kind and mapping == example), None)
 
 
 def _edit_page(source, errors=None, form=None, status=200):

@@ -4,8 +4,9 @@
  * Describes a Declarative Jenkinsfile as JSON, without Jenkins, by running it with every directive and step
  * recorded instead of executed:
  *
- *   groovy jenkins-shared-library/test/describeJenkinsfile.groovy Jenkinsfile
+ *   groovy jenkins-shared-library/test/describeJenkinsfile.groovy Jenkinsfile [NAME=value ...]
  *
+ * with env holding the NAME=value pairs given (a job's environment variables, which a Jenkinsfile may branch on).
  * prints one line: JENKINSFILE {"step": "pipeline", "args": [], "body": [{"step": "agent", ...}, ...]}
  * Each call is {"step": name, "args": [...]} with "body" when it takes a block; a call used as another's
  * argument (logRotator(...) in buildDiscarder(...), string(...) in withCredentials([...])) appears only there.
@@ -15,9 +16,14 @@ import groovy.json.JsonOutput
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.customizers.ImportCustomizer
 
-if (args.length != 1) {
-    System.err.println 'usage: describeJenkinsfile.groovy JENKINSFILE'
+if (args.length < 1) {
+    System.err.println 'usage: describeJenkinsfile.groovy JENKINSFILE [NAME=value ...]'
     System.exit(2)
+}
+Map<String, String> environment = [:]
+for (String pair : (args as List).drop(1)) {
+    List<String> parts = pair.split('=', 2) as List
+    environment[parts[0]] = parts.size() > 1 ? parts[1] : ''
 }
 CompilerConfiguration compiler = new CompilerConfiguration()
 compiler.scriptBaseClass = DescribedPipeline.name
@@ -26,7 +32,7 @@ compiler.addCompilationCustomizers(new ImportCustomizer().addStarImports('org.je
 File testDir = new File(getClass().protectionDomain.codeSource.location.toURI()).parentFile.canonicalFile
 GroovyClassLoader loader = new GroovyClassLoader(DescribedPipeline.classLoader)
 loader.addClasspath(new File(testDir, 'stubs').path)
-GroovyShell shell = new GroovyShell(loader, new Binding([env: [:]]), compiler)
+GroovyShell shell = new GroovyShell(loader, new Binding([env: environment]), compiler)
 DescribedPipeline pipeline = (DescribedPipeline) shell.parse(new File(args[0]).getText('UTF-8'), 'Jenkinsfile')
 pipeline.run()
 List<Map> top = pipeline.root.body

@@ -5,7 +5,7 @@
  *
  *   groovy jenkins-shared-library/test/runPipeline.groovy CONTEXT.json PIPELINE.groovy
  *
- * CONTEXT.json: {"env": {"BUILD_URL": ..., "CHANGE_TRACKER_URL": ...}, "credentials": {"change-tracker-token": ...},
+ * CONTEXT.json: {"env": {"BUILD_URL": ..., "CHANGETRACKER_URL": ...}, "credentials": {"change-tracker-token": ...},
  *                "badgePlugin": true, "httpRequestPlugin": true, "realSleep": true,
  *                "agent": {"name": "linux-07", "labels": "linux docker"}, "workspace": "/path/to/workspace",
  *                "previousSuccessfulBuild": {"number": 127, "startTimeInMillis": ...}}

@@ -1,5 +1,6 @@
 import io.changetracker.ApiRequest
 import io.changetracker.CurlCommand
+import io.changetracker.LibraryVersion
 import io.changetracker.StepParameters
 import io.changetracker.TrackerLinks
 
@@ -22,10 +23,10 @@ def call(Map config = [:]) {
         path         : null,
         // The request's JSON: text, or a map or list to send as JSON. None by default.
         body         : null,
-        // A "Secret text" credential holding a Change Tracker API token (read scope to read, write to record).
+        // A "Secret text" credential holding a Change Tracker API token (read scope to read, record to record).
         credentialsId: 'change-tracker-token',
         // The tracker's base URL, e.g. https://changes.example.com.
-        url          : env.CHANGE_TRACKER_URL,
+        url          : env.CHANGETRACKER_URL,
         // Seconds the request may take.
         timeout      : 10,
     ]
@@ -36,7 +37,7 @@ def call(Map config = [:]) {
     }
     Map answer = null
     try {
-        withCredentials([string(credentialsId: request.credentialsId, variable: 'CHANGE_TRACKER_TOKEN')]) {
+        withCredentials([string(credentialsId: request.credentialsId, variable: 'CHANGETRACKER_TOKEN')]) {
             answer = send(request)
         }
     } catch (InterruptedException e) {
@@ -53,8 +54,9 @@ Map send(ApiRequest request) {
         def response = httpRequest(url: request.url, httpMode: request.method, contentType: request.contentType,
             acceptType: 'APPLICATION_JSON', requestBody: request.body ?: '',
             // Built by a @NonCPS method, never interpolated: the secret stays out of GStrings, locals and the console.
-            customHeaders: [[name: 'Authorization', value: TrackerLinks.authorization(env.CHANGE_TRACKER_TOKEN),
-                             maskValue: true]],
+            customHeaders: [[name: 'Authorization', value: TrackerLinks.authorization(env.CHANGETRACKER_TOKEN),
+                             maskValue: true],
+                            [name: 'User-Agent', value: LibraryVersion.USER_AGENT, maskValue: true]],
             validResponseCodes: '100:599', timeout: request.timeout, quiet: true)
         return ApiRequest.answered(response.status as int, response.content as String, 'httpRequest')
     } catch (InterruptedException e) {
@@ -64,7 +66,7 @@ Map send(ApiRequest request) {
         return sendWithCurl(request)
     } catch (Exception e) {  // groovylint-disable-line CatchException
         // Whatever httpRequest throws (connection refused, timeout, TLS) means no answer; the caller may retry.
-        return request.unreachable(e, env.CHANGE_TRACKER_TOKEN)
+        return request.unreachable(e, env.CHANGETRACKER_TOKEN)
     }
 }
 
@@ -93,7 +95,7 @@ Map sendWithCurl(ApiRequest request) {
     } catch (Exception e) {  // groovylint-disable-line CatchException
         // sh itself failed (no workspace, no shell): no answer, and no retry will bring one.
         return ApiRequest.failed(plugin + ', and curl could not run on ' + env.NODE_NAME + ' (' +
-            e.getClass().simpleName + (e.message ? ': ' + TrackerLinks.redact(e.message, env.CHANGE_TRACKER_TOKEN) :
+            e.getClass().simpleName + (e.message ? ': ' + TrackerLinks.redact(e.message, env.CHANGETRACKER_TOKEN) :
             '') + ')', false)
     }
 }

@@ -35,10 +35,10 @@ def call(Map config = [:], Closure body = null) {
         metadata     : [:],
         // Events with the same key within the tracker's dedupe window fold into one (count + 1).
         dedupeKey    : null,
-        // A "Secret text" credential holding a Change Tracker API token with the write scope.
+        // A "Secret text" credential holding a Change Tracker API token with the record scope (append-only).
         credentialsId: 'change-tracker-token',
         // The tracker's base URL, e.g. https://changes.example.com.
-        url          : env.CHANGE_TRACKER_URL,
+        url          : env.CHANGETRACKER_URL,
         // false: a tracker that is down or refuses the event only prints a warning; the build goes on.
         failOnError  : false,
         // Seconds each HTTP attempt may take.

@@ -31,7 +31,7 @@ def call(Map config = [:]) {
         // A "Secret text" credential holding a Change Tracker API token with the read scope.
         credentialsId: 'change-tracker-token',
         // The tracker's base URL, e.g. https://changes.example.com.
-        url          : env.CHANGE_TRACKER_URL,
+        url          : env.CHANGETRACKER_URL,
         // Seconds the tracker may take to answer.
         timeout      : 10,
     ]

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from app.http.rules import IdConverter
-from app.accounts.access import ADMIN, PUBLIC, READ, RULES, WRITE
+from app.accounts.access import ADMIN, PUBLIC, READ, RECORD, RULES, WRITE
 
 IDENTITIES = {
     # name: (how, role or scope, level)
@@ -17,6 +17,7 @@ IDENTITIES = {
     "editor": ("session", "editor", WRITE),
     "admin": ("session", "admin", ADMIN),
     "read-token": ("token", "read", READ),
+    "record-token": ("token", "record", RECORD),  # what pipelines and pollers hold: append-only
     "write-token": ("token", "write", WRITE),
     "admin-token": ("token", "admin", ADMIN),
 }
@@ -69,7 +70,7 @@ def test_rbac_matrix(app, auth, identity):
         auth.client = client
         assert auth.login(identity, role=grant).status_code == 302
     elif how == "token":
-        role = {"read": "viewer", "write": "editor", "admin": "admin"}[grant]
+        role = {"read": "viewer", "record": "editor", "write": "editor", "admin": "admin"}[grant]
         headers = {"Authorization": "Bearer " + auth.token(role=role, scope=grant, username=role + "-tok")}
     csrf = auth.csrf_token("/login") if how == "session" else None
 

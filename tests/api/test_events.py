@@ -104,7 +104,7 @@ BAD_INPUT = [
     ({"title": "x", "metadata": {"blob": "y" * 70000}}, "metadata", "Must be at most 64 KiB"),
     ({"title": "x", "agents": "linux-01"}, "agents", "Not a valid list."),
     ({"title": "x", "agents": [""]}, "agents", "Must be 1 to 200 characters."),
-    # The README's name rules hold for names that events bring in, as for the catalogue's own API.
+    # The name rules (docs/api.md) hold for names that events bring in, as for the catalogue's own API.
     ({"title": "x", "agents": ["a/../b"]}, "agents", "Must not be '.' or '..', nor have them between '/'."),
     ({"title": "x", "tools": ["a//b"]}, "tools", "Must not start or end with '/' or contain '//'"),
     ({"title": "x", "toolchains": ["line\nbreak"]}, "toolchains", "Must contain printable characters only"),
@@ -213,7 +213,7 @@ def test_read_token_cannot_write(client, auth, app):
     assert client.get("/api/v1/events", headers=headers).status_code == 200
     response = client.post("/api/v1/events", json={"title": "x"}, headers=headers)
     assert response.status_code == 403
-    assert "write" in response.json["message"]
+    assert "record" in response.json["message"], "recording needs the record scope (or more)"
     assert count_rows(app) == (0, 0)
 
 

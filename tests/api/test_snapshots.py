@@ -63,7 +63,7 @@ WIDE = ("<slave><name>n</name><nodeProperties><p>" + "<%s>" % TAG * 20 + "<x/>" 
       "observed_at": "0001-01-01T00:30:00+01:00"}, "observed_at", "Out of range: in UTC"),
     ({"collector": "package", "key": "pypi/x", "content": {"version": "1", "size": "\ud800"}}, "content",
      "Must be valid Unicode"),
-    # The README's name rules, as for every other way an agent name comes in.
+    # The name rules (docs/api.md), as for every other way an agent name comes in.
     ({"collector": "jenkins_nodes", "key": "ci", "content": {"agents": ["linux-01", "a/../b"]}}, "content.agents",
      "Must not be '.' or '..'"),
     ({"collector": "jenkins_agent", "key": "ci/x", "content": {"name": "line\nbreak"}}, "content.name",

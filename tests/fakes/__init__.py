@@ -4,10 +4,11 @@ Each runs a ThreadingHTTPServer with HTTP/1.1 keep-alive on a free loopback port
 it got, and can be told to misbehave (latency, 500s, hangs, truncated bodies).
 """
 import base64
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from app.ops.demo_jenkins import LoopbackServer
 
 
 class Reply:
@@ -19,18 +20,17 @@ class Reply:
             self.headers["Content-Type"] = content_type
 
 
-class FakeServer:
+class FakeServer(LoopbackServer):
     """Subclasses implement ``handle(request) -> Reply``; ``request`` has method, path, query, headers."""
 
     latency = 0.0  # seconds added to every request
 
     def __init__(self):
+        super().__init__()
         self.requests = []
         self.hang = {}  # path -> seconds to sleep before answering (a server that times out)
-        self._server = None
 
-    # --- lifecycle
-    def start(self):
+    def handler(self):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,24 +75,7 @@ class FakeServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self.url = "http://127.0.0.1:%d/" % self._server.server_port
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return Handler
 
     def handle(self, request):  # pragma: no cover - subclasses answer
         return Reply(404, "")

@@ -9,53 +9,16 @@ response carries ``X-Jenkins``.
 import copy
 import json
 
+# The same agents, computers and ?tree= filter as the demo controller (changetracker demo) renders; imported from
+# here by the tests.
+from app.ops.demo_jenkins import BUILT_IN, BUILT_IN_URL_NAMES, agent_config, computer, tree_filter  # noqa: F401
 from tests.fakes import FakeServer, Reply
 from tests.fixtures import JENKINS
-
-BUILT_IN_URL_NAMES = {"(built-in)", "(master)", "master", "Built-In Node"}
 
 
 def fixture(name, mode="r"):
     with open(JENKINS / name, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
         return fh.read()
-
-
-def agent_config(name, labels="linux docker", executors=2, tools=None, env=None, declaration="1.1",
-                 launcher='<launcher class="hudson.slaves.JNLPLauncher"><workDirSettings><disabled>false</disabled>'
-                          '</workDirSettings><webSocket>true</webSocket></launcher>'):
-    """A modern config.xml for an agent (the shape of agent-config-jnlp-tools-envvars.xml)."""
-    tools = {"JDK": "/opt/jdk-17.0.8", "Maven": "/opt/apache-maven-3.9.6"} if tools is None else tools
-    env = {"MAVEN_OPTS": "-Xmx1g", "LANG": "C.UTF-8"} if env is None else env
-    descriptors = {"JDK": "hudson.model.JDK$DescriptorImpl", "Maven": "hudson.tasks.Maven$MavenInstallation$DescriptorImpl",
-                   "Git": "hudson.plugins.git.GitTool$DescriptorImpl"}
-    locations = "".join(
-        "<hudson.tools.ToolLocationNodeProperty_-ToolLocation><type>%s</type><name>%s</name><home>%s</home>"
-        "</hudson.tools.ToolLocationNodeProperty_-ToolLocation>" % (descriptors.get(tool, "hudson.model.JDK$DescriptorImpl"),
-                                                                     tool, home)
-        for tool, home in tools.items())
-    pairs = "".join("<string>%s</string><string>%s</string>" % (k, v) for k, v in env.items())
-    return ('<?xml version="%s" encoding="UTF-8"?>\n<slave>\n  <name>%s</name>\n  <description/>\n'
-            '  <remoteFS>/home/jenkins</remoteFS>\n  <numExecutors>%d</numExecutors>\n  <mode>NORMAL</mode>\n'
-            '  <retentionStrategy class="hudson.slaves.RetentionStrategy$Always"/>\n  %s\n  <label>%s</label>\n'
-            '  <nodeProperties>\n    <hudson.tools.ToolLocationNodeProperty><locations>%s</locations>'
-            '</hudson.tools.ToolLocationNodeProperty>\n    <hudson.slaves.EnvironmentVariablesNodeProperty>'
-            '<envVars serialization="custom"><unserializable-parents/><tree-map><default><comparator '
-            'class="java.lang.String$CaseInsensitiveComparator"/></default><int>%d</int>%s</tree-map></envVars>'
-            '</hudson.slaves.EnvironmentVariablesNodeProperty>\n  </nodeProperties>\n</slave>\n') % (
-        declaration, name, executors, launcher, labels, locations, len(env), pairs)
-
-
-def computer(name, executors=2, offline=False, labels=(), os_name="Linux (amd64)"):
-    """One entry of /computer/api/json on a modern Jenkins (with _class)."""
-    return {"_class": "hudson.slaves.SlaveComputer", "displayName": name, "numExecutors": executors,
-            "offline": offline, "offlineCauseReason": "", "temporarilyOffline": False, "idle": True,
-            "assignedLabels": [{"name": label} for label in (name,) + tuple(labels)],
-            "monitorData": {"hudson.node_monitors.ArchitectureMonitor": os_name}}
-
-
-BUILT_IN = {"_class": "hudson.model.Hudson$MasterComputer", "displayName": "Built-In Node", "numExecutors": 2,
-            "offline": False, "offlineCauseReason": "", "temporarilyOffline": False, "idle": True,
-            "assignedLabels": [{"name": "built-in"}], "monitorData": {}}
 
 
 class FakeJenkins(FakeServer):
@@ -129,52 +92,3 @@ class FakeJenkins(FakeServer):
         if self.user is None:
             return True
         return request.basic_auth() == (self.user, self.token)
-
-
-def tree_filter(body, tree):
-    """Jenkins' ``?tree=a,b[c,d[*]]``: only the named properties, at any depth; ``*`` keeps everything."""
-    if not tree:
-        return body
-    return _apply(body, _parse(tree)[0])
-
-
-def _parse(text, pos=0):
-    spec, name = {}, ""
-    while pos < len(text):
-        char = text[pos]
-        if char == "[":
-            inner, pos = _parse(text, pos + 1)
-            spec[name.strip()] = inner
-            name = ""
-        elif char == "]":
-            if name.strip():
-                spec[name.strip()] = None
-            return spec, pos + 1
-        elif char == ",":
-            if name.strip():
-                spec[name.strip()] = None
-            name = ""
-            pos += 1
-            continue
-        else:
-            name += char
-            pos += 1
-            continue
-        if pos < len(text) and text[pos] == ",":
-            pos += 1
-    if name.strip():
-        spec[name.strip()] = None
-    return spec, pos
-
-
-def _apply(value, spec):
-    if spec is None or "*" in spec:
-        return value
-    if isinstance(value, list):
-        return [_apply(item, spec) for item in value]
-    if isinstance(value, dict):
-        kept = {key: _apply(value[key], sub) for key, sub in spec.items() if key in value}
-        if "_class" in value:
-            kept.setdefault("_class", value["_class"])  # Jenkins adds _class to every object it serialises
-        return kept
-    return value

@@ -86,7 +86,7 @@ def test_gunicorn_logs_no_secret_for_any_request_it_or_the_service_answers(tmp_p
     assert secrets["secret-0-xyzzy"].startswith(b"HTTP/1.1 401")  # a wrong secret, but a secret all the same
     assert secrets["secret-3-xyzzy"].startswith(b"HTTP/1.1 400")  # NUL in the query: refused by the service
     assert secrets["secret-bad-line-xyzzy"].startswith(b"HTTP/1.1 400")
-    # gunicorn's own limit (limit_request_line, 4094 bytes) answers before the service: an HTML 414 (README).
+    # gunicorn's own limit (limit_request_line, 4094 bytes) answers before the service: an HTML 414 (docs/security.md).
     assert secrets["secret-too-long-xyzzy"].startswith(b"HTTP/1.1 414")
     assert "[redacted]" in log and "Invalid request from ip=" in log
     assert "xyzzy" not in log, log

@@ -1,5 +1,5 @@
-"""Debian's prometheus (2.42): `promtool check metrics` on a real scrape, `promtool check rules` on the README's
-alert rules, and a real Prometheus server scraping /metrics with the README's scrape configuration (a bearer
+"""Debian's prometheus (2.42): `promtool check metrics` on a real scrape, `promtool check rules` on the alert rules
+of docs/operations.md, and a real Prometheus server scraping /metrics with its scrape configuration (a bearer
 token read from a file)."""
 import json
 import os
@@ -20,14 +20,14 @@ pytestmark = pytest.mark.interop
 
 
 def readme_yaml(after, first_key):
-    """The first ```yaml block of README.md after the text ``after`` whose first key is ``first_key``."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
+    """The first ```yaml block of docs/operations.md after the text ``after`` whose first key is ``first_key``."""
+    with open(os.path.join(ROOT, "docs", "operations.md"), encoding="utf-8") as fh:
         readme = fh.read()
     for block in re.findall(r"```yaml\n(.*?)```", readme[readme.index(after):], re.S):
         document = yaml.safe_load(textwrap.dedent(block))
         if isinstance(document, dict) and first_key in document:
             return document
-    raise AssertionError("no YAML block with %r after %r in the README" % (first_key, after))
+    raise AssertionError("no YAML block with %r after %r in docs/operations.md" % (first_key, after))
 
 
 def promtool(*args, stdin=None):

@@ -1,5 +1,5 @@
 """Debian's docker-registry (2.8, the code of the registry:2 image) with its notifications pointed at a live
-service, exactly as the README configures it; images built here as OCI layouts and pushed, re-tagged, pulled and
+service, exactly as docs/webhooks.md configures it; images built here as OCI layouts and pushed, re-tagged, pulled and
 deleted with skopeo; the registry poller against the same registry.
 
 One event per push or delete with its before/after digests, none per pull, retried deliveries never doubled, and
@@ -29,11 +29,11 @@ pytestmark = pytest.mark.interop
 
 
 def readme_registry_config():
-    """The registry `config.yml` lines of the README's webhook section, parsed."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
-        readme = fh.read()
-    start = readme.index("*Docker Registry (distribution 2.x and 3.x)*")
-    block = re.search(r"```yaml\n(.*?)```", readme[start:], re.S).group(1)
+    """The registry `config.yml` lines of docs/webhooks.md, parsed."""
+    with open(os.path.join(ROOT, "docs", "webhooks.md"), encoding="utf-8") as fh:
+        doc = fh.read()
+    start = doc.index("### Docker Registry (distribution 2.x and 3.x)")
+    block = re.search(r"```yaml\n(.*?)```", doc[start:], re.S).group(1)
     return yaml.safe_load(textwrap.dedent(block))
 
 

@@ -38,7 +38,7 @@ def run_pipeline(groovy, live_server, tmp_path):
     workspace.mkdir()
 
     def run(script, credentials, env=None, **context_extra):
-        build_env = {**BUILD_ENV, "WORKSPACE": str(workspace), "CHANGE_TRACKER_URL": live_server.url, **(env or {})}
+        build_env = {**BUILD_ENV, "WORKSPACE": str(workspace), "CHANGETRACKER_URL": live_server.url, **(env or {})}
         context = tmp_path / "context.json"
         context.write_text(json.dumps({
             "env": {key: value for key, value in build_env.items() if value is not None},

@@ -1,8 +1,9 @@
-"""Links from Jenkins to the tracker, and the README's Jenkins section.
+"""Links from Jenkins to the tracker, and docs/jenkins.md.
 
 The Sidebar Link plugin's configuration-as-code snippet has the plugin's own keys (taken from the plugin's
-round-trip file in tests/fixtures/jenkins), the README shows that very snippet, and the README's Jenkinsfile
-examples are pipelines whose steps and options take the parameters the library and the plugin accept. The deep
+round-trip file in tests/fixtures/jenkins), the docs show that very snippet, the complete configuration as code names
+what the library, the steps and the nightly job use, and the docs' Jenkinsfile examples are pipelines whose steps and
+options take the parameters the library and the plugin accept. The deep
 links, as the library builds them (io.changetracker.TrackerLinks) and prints them, open tracker pages that answer.
 """
 import json
@@ -12,13 +13,15 @@ from urllib.parse import quote, urlsplit
 import pytest
 import yaml
 
+from app import __version__
+from tests.docs import blocks
 from tests.fixtures import JENKINS
 from tests.jenkins.conftest import echoed
 from tests.jenkins.jvm import LIBRARY, ROOT, output
 from tests.jenkins.jvm import run as run_jvm
 
 RESOURCE = LIBRARY / "resources" / "io" / "changetracker" / "sidebar-link-jcasc.yml"
-README = ROOT / "README.md"
+JENKINS_DOC = ROOT / "docs" / "jenkins.md"
 
 
 def _plugin_link_keys():
@@ -30,13 +33,11 @@ def _plugin_link_keys():
 
 
 def _jenkins_section():
-    text = README.read_text(encoding="utf-8")
-    start = text.index("\n## Jenkins\n")
-    return text[start:text.index("\n## ", start + 1)]
+    return JENKINS_DOC.read_text(encoding="utf-8")
 
 
 def _blocks(section, language):
-    return re.findall(r"```%s\n(.*?)```" % language, section, re.S)
+    return blocks(section, language)
 
 
 def test_plugin_keys_are_the_documented_ones():
@@ -58,9 +59,39 @@ def test_jcasc_snippet_parses_and_has_the_plugins_keys():
 
 
 def test_readme_shows_the_jcasc_snippet_of_the_library():
-    [snippet] = _blocks(_jenkins_section(), "yaml")
+    [snippet] = [block for block in _blocks(_jenkins_section(), "yaml") if "globalLibraries" not in block]
 
     assert yaml.safe_load(snippet) == yaml.safe_load(RESOURCE.read_text(encoding="utf-8"))
+
+
+def test_the_complete_configuration_as_code_names_what_the_library_and_the_nightly_job_use():
+    """docs/jenkins.md, "Configuration as code": the library at this release's tag, the URL variable and the
+    credentials the steps and the Jenkinsfile read, and the sidebar link."""
+    [block] = [block for block in _blocks(_jenkins_section(), "yaml") if "globalLibraries" in block]
+    casc = yaml.safe_load(block)
+
+    [library] = casc["unclassified"]["globalLibraries"]["libraries"]
+    assert library["name"] == "change-tracker", "what @Library('change-tracker') loads"
+    assert library["defaultVersion"] == "v" + __version__, "pinned to this release's tag"
+    retriever = library["retriever"]["modernSCM"]
+    assert retriever["libraryPath"] == "jenkins-shared-library/"
+    assert "gitTagDiscovery" in retriever["scm"]["git"]["traits"], "a tag is a version the library can be loaded at"
+    [variables] = [p["envVars"]["env"] for p in casc["jenkins"]["globalNodeProperties"]]
+    assert [v["key"] for v in variables] == ["CHANGETRACKER_URL"]
+    credentials = {kind: spec for item in casc["credentials"]["system"]["domainCredentials"][0]["credentials"]
+                   for kind, spec in item.items()}
+    assert credentials["string"]["id"] == "change-tracker-token"
+    assert credentials["usernamePassword"]["id"] == "change-tracker-jenkins-api"
+    assert all(spec["scope"] == "GLOBAL" for spec in credentials.values())
+    assert credentials["string"]["secret"].startswith("${"), "secrets come from the environment, not the file"
+    assert credentials["usernamePassword"]["password"].startswith("${")
+    for step in ("recordChange", "suspectChanges", "callChangeTracker"):
+        source = (LIBRARY / "vars" / (step + ".groovy")).read_text(encoding="utf-8")
+        assert "credentialsId: 'change-tracker-token'" in source and "env.CHANGETRACKER_URL" in source, step
+    jenkinsfile = (ROOT / "Jenkinsfile").read_text(encoding="utf-8")
+    assert "'change-tracker-token'" in jenkinsfile and "'change-tracker-jenkins-api'" in jenkinsfile
+    assert casc["unclassified"]["sidebarGlobalLink"] == yaml.safe_load(RESOURCE.read_text(encoding="utf-8"))[
+        "unclassified"]["sidebarGlobalLink"]
 
 
 def test_readme_links_into_the_tracker_pages_that_jenkins_users_need():
@@ -69,7 +100,7 @@ def test_readme_links_into_the_tracker_pages_that_jenkins_users_need():
     for page in ("`/agents/<name>`", "`/events?agent=<name>`", "`/suspects?build_url=<BUILD_URL>`", "`/events/<id>`"):
         assert page in section
     for credential in ("`change-tracker-token`", "`change-tracker-jenkins-api`", "`CHANGETRACKER_TOKEN`",
-                       "`CHANGETRACKER_JENKINS_USER`", "`CHANGETRACKER_JENKINS_TOKEN`", "`CHANGE_TRACKER_URL`"):
+                       "`CHANGETRACKER_JENKINS_USER`", "`CHANGETRACKER_JENKINS_TOKEN`", "`CHANGETRACKER_URL`"):
         assert credential in section, "the nightly job's credentials are documented"
 
 
@@ -141,10 +172,10 @@ def test_the_deep_links_jenkins_shows_open_tracker_pages_that_answer(run_pipelin
         def agent = %s
         def id = recordChange(title: 'Xcode 16.1 on ' + agent, type: 'tool_update', agents: [agent], tools: ['xcode'])
         suspectChanges(agents: [agent])
-        TrackerLinks links = new TrackerLinks(env.CHANGE_TRACKER_URL)
+        TrackerLinks links = new TrackerLinks(env.CHANGETRACKER_URL)
         return [event: links.event(id), agent: links.agent(agent), eventsOnAgent: links.eventsOnAgent(agent),
                 buildSuspects: links.suspectsOfBuild(env.BUILD_URL)]
-    """ % json.dumps(agent), {"change-tracker-token": auth.token(role="editor", scope="write")},
+    """ % json.dumps(agent), {"change-tracker-token": auth.token(role="editor", scope="record")},
         env={"BUILD_URL": build_url})
     assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
     links = result["value"]

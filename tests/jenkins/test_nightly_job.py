@@ -26,14 +26,30 @@ JENKINS_USER, JENKINS_TOKEN = "change-tracker", "11f0c0ffee2bad5eed"
 INSTALL_TIMEOUT = 900  # seconds: the first run builds a virtualenv with pip (about 20 s with a warm pip cache)
 
 
-@pytest.fixture(scope="module")
-def jenkinsfile(groovy):
-    """The Jenkinsfile as a tree of {step, args, body}, as describeJenkinsfile.groovy records it."""
+# What a job sets (as its own or global environment variables) to take a pollers file and secrets from Jenkins.
+JOB_FILES = {"CHANGETRACKER_POLLERS_FILE_ID": "change-tracker-pollers",
+             "CHANGETRACKER_POLLER_SECRETS_ID": "change-tracker-poller-secrets"}
+
+
+def _describe(groovy, environment=None):
+    """The Jenkinsfile as a tree of {step, args, body}, as describeJenkinsfile.groovy records it in a job whose
+    environment is ``environment``."""
+    pairs = ["%s=%s" % item for item in (environment or {}).items()]
     proc = run_jvm([groovy, str(ROOT / "jenkins-shared-library" / "test" / "describeJenkinsfile.groovy"),
-                    str(JENKINSFILE)])
+                    str(JENKINSFILE), *pairs])
     assert proc.returncode == 0, output(proc)
     [line] = [line for line in proc.stdout.splitlines() if line.startswith("JENKINSFILE ")]
     return json.loads(line[len("JENKINSFILE "):])
+
+
+@pytest.fixture(scope="module")
+def jenkinsfile(groovy):
+    return _describe(groovy)
+
+
+@pytest.fixture(scope="module")
+def jenkinsfile_with_files(groovy):
+    return _describe(groovy, JOB_FILES)
 
 
 def _calls(node, name):
@@ -80,11 +96,24 @@ def test_jenkinsfile_is_the_nightly_poller_job(jenkinsfile):
     ]]
     assert [call["args"] for call in _calls(jenkinsfile, "sh")] == [["ci/nightly-poll.sh"]]
     assert _calls(credentials, "sh"), "the script runs inside withCredentials"
+    assert not _calls(jenkinsfile, "configFileProvider"), "no pollers file unless the job names one"
 
     post = _section(jenkinsfile, "post")
     assert [call["step"] for call in post["body"]] == ["always"]
     assert _calls(post, "archiveArtifacts")[0]["args"] == [{"artifacts": "poll-summary.json",
                                                              "allowEmptyArchive": True}]
+
+
+def test_a_job_that_names_a_pollers_file_and_secrets_gets_them_bound(jenkinsfile_with_files):
+    """docs/jenkins.md: set CHANGETRACKER_POLLERS_FILE_ID and CHANGETRACKER_POLLER_SECRETS_ID on the job (or
+    globally); the Jenkinsfile itself is never edited."""
+    [credentials] = _calls(jenkinsfile_with_files, "withCredentials")
+    assert credentials["args"][0][2] == {"step": "file", "args": [{
+        "credentialsId": "change-tracker-poller-secrets", "variable": "CHANGETRACKER_POLLER_SECRETS"}]}
+    [provider] = _calls(credentials, "configFileProvider")
+    assert provider["args"] == [[{"step": "configFile", "args": [{
+        "fileId": "change-tracker-pollers", "variable": "CHANGETRACKER_POLLERS_FILE"}]}]]
+    assert [call["args"] for call in _calls(provider, "sh")] == [["ci/nightly-poll.sh"]]
 
 
 def test_jenkinsfile_never_puts_a_secret_into_a_groovy_string():
@@ -100,10 +129,22 @@ def test_nightly_script_is_executable_and_refuses_to_run_without_the_tracker(tmp
 
     proc = subprocess.run([str(SCRIPT)], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode != 0
-    assert "set CHANGE_TRACKER_URL to the tracker" in proc.stderr
+    assert "set CHANGETRACKER_URL to the tracker" in proc.stderr
+
+    proc = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=60, env=dict(
+        env, CHANGETRACKER_URL="http://127.0.0.1:9", CHANGETRACKER_TOKEN="ct_x", PYTHON="python3.10"))
+    assert proc.returncode == 2
+    assert "nightly-poll: Change Tracker needs Python 3.11 or newer; python3.10: " in proc.stderr
+    assert "Set PYTHON in the job's environment, e.g. PYTHON=python3.12" in proc.stderr
+
+    proc = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=60, env=dict(
+        env, CHANGETRACKER_URL="http://127.0.0.1:9", CHANGETRACKER_TOKEN="ct_x",
+        CHANGETRACKER_POLLERS_FILE="nope.toml"))
+    assert proc.returncode == 2
+    assert "nightly-poll: pollers file nope.toml does not exist (CHANGETRACKER_POLLERS_FILE)" in proc.stderr
 
     proc = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=60,
-                          env=dict(env, CHANGE_TRACKER_URL="http://127.0.0.1:9"))
+                          env=dict(env, CHANGETRACKER_URL="http://127.0.0.1:9"))
     assert proc.returncode == 2
     assert "no tracker token: bind the 'change-tracker-token' credential to CHANGETRACKER_TOKEN" in proc.stderr
 
@@ -131,31 +172,46 @@ def workspace(fake_jenkins, tmp_path_factory):
 
 
 @pytest.fixture
-def night(jenkinsfile, workspace, live_server, auth):
-    """Runs the Jenkinsfile's sh command as one build: (process, summary or None)."""
-    [command] = _calls(jenkinsfile, "sh")[0]["args"]
-    [binding] = _calls(jenkinsfile, "withCredentials")
-    tracker_token = auth.token(role="editor", scope="write", username="nightly")
+def night(jenkinsfile, workspace, live_server, auth, tmp_path):
+    """Runs the Jenkinsfile's sh command as one build: (process, summary or None). ``files`` (a job that names
+    them, as described by ``jenkinsfile_with_files``): the Config File Provider file and Secret file contents by ID."""
+    tracker_token = auth.token(role="editor", scope="record", username="nightly")
     secrets = {"change-tracker-token": tracker_token,
                "change-tracker-jenkins-api": (JENKINS_USER, JENKINS_TOKEN)}
 
-    def run(jenkins, jenkins_token=JENKINS_TOKEN):
+    def run(jenkins, jenkins_token=JENKINS_TOKEN, described=jenkinsfile, files=None, hidden=()):
+        [command] = _calls(described, "sh")[0]["args"]
+        [binding] = _calls(described, "withCredentials")
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(("CHANGETRACKER_", "CHANGE_TRACKER", "VIRTUAL_ENV"))}
-        # What Jenkins sets, then what withCredentials binds.
+        # What Jenkins sets, then what withCredentials and configFileProvider bind (files in a temporary folder).
         env.update(JENKINS_URL=jenkins.url, WORKSPACE=str(workspace), BUILD_NUMBER="7",
-                   CHANGE_TRACKER_URL=live_server.url)
+                   CHANGETRACKER_URL=live_server.url)
+        if files:
+            env.update(JOB_FILES)
+
+        def provided(file_id):
+            path = tmp_path / ("provided-" + file_id)
+            path.write_text(files[file_id], encoding="utf-8")
+            return str(path)
+
         for credential in binding["args"][0]:
             spec = credential["args"][0]
             if credential["step"] == "string":
                 env[spec["variable"]] = secrets[spec["credentialsId"]]
+            elif credential["step"] == "file":
+                env[spec["variable"]] = provided(spec["credentialsId"])
             else:
                 user, _ = secrets[spec["credentialsId"]]
                 env[spec["usernameVariable"]] = user
                 env[spec["passwordVariable"]] = jenkins_token
+        for provider in _calls(described, "configFileProvider"):
+            for config_file in provider["args"][0]:
+                spec = config_file["args"][0]
+                env[spec["variable"]] = provided(spec["fileId"])
         proc = subprocess.run(["sh", "-xe", "-c", command], cwd=workspace, env=env, capture_output=True, text=True,
                               timeout=INSTALL_TIMEOUT)
-        for secret in (tracker_token, JENKINS_TOKEN, jenkins_token):
+        for secret in (tracker_token, JENKINS_TOKEN, jenkins_token, *hidden):
             assert secret not in proc.stdout and secret not in proc.stderr, "a secret reached the build log"
         summary_file = workspace / "poll-summary.json"
         summary = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.exists() else None
@@ -201,3 +257,43 @@ def test_nightly_job_fails_with_the_pollers_error_in_the_log(night, fake_jenkins
     assert summary["status"] != "ok", "the archived summary says so too"
     [report] = [report for report in summary["pollers"] if report["poller"] == "jenkins"]
     assert report["status"] == "failed" and report["errors"]
+
+
+def test_nightly_job_takes_its_pollers_file_and_secrets_from_jenkins(night, jenkinsfile_with_files, fake_jenkins,
+                                                                     app):
+    """A second controller, named in a Config File Provider pollers file, whose API token comes from the Secret file
+    of NAME=value lines: the job sees both controllers, and neither secret reaches the log."""
+    second_token = "7a1e $(touch pwned) \"quoted\" ;|&"  # exported as it is, never evaluated
+    pollers = ('[[jenkins]]\nname = "ci-second"\nurl = "{url}"\nuser = "poller"\ntoken_env = "CI_SECOND_TOKEN"\n')
+    with fake_jenkins.from_fixtures(user=JENKINS_USER, token=JENKINS_TOKEN) as jenkins, \
+            fake_jenkins.from_fixtures(user="poller", token=second_token) as second:
+        proc, summary = night(jenkins, described=jenkinsfile_with_files, hidden=(second_token,), files={
+            "change-tracker-pollers": pollers.format(url=second.url),
+            "change-tracker-poller-secrets": "# for the pollers file\nCI_SECOND_TOKEN=%s\r\n" % second_token})
+
+    assert proc.returncode == 0, output(proc)
+    assert "nightly-poll: poller secrets: CI_SECOND_TOKEN" in proc.stdout
+    assert summary["pollers_file"].endswith("provided-change-tracker-pollers")
+    [report] = [report for report in summary["pollers"] if report["poller"] == "jenkins"]
+    assert report["seen"] == {"controllers": 2, "agents": 18} and report["errors"] == [], report["errors"]
+    assert not (ROOT / "pwned").exists()
+    with connected(app):
+        keys = {s.key.split("/")[0] for s in Snapshot.select().where(Snapshot.collector == "jenkins_nodes")}
+    assert len(keys) == 2 and "ci-second" in keys
+
+
+@pytest.mark.parametrize("secrets, message", [
+    ("CI_SECOND_TOKEN\n", "poller secrets line 1 is not NAME=value"),
+    ("\nexport X=1\n", "poller secrets line 2 is not NAME=value"),
+    ("PATH=/tmp/evil\n", "poller secrets line 1 sets PATH, which the job sets itself"),
+    ("CHANGETRACKER_URL=https://elsewhere.example.com\n", "sets CHANGETRACKER_URL, which the job sets itself"),
+])
+def test_a_bad_poller_secrets_file_stops_the_job_before_anything_runs(night, jenkinsfile_with_files, fake_jenkins,
+                                                                      secrets, message):
+    with fake_jenkins.from_fixtures(user=JENKINS_USER, token=JENKINS_TOKEN) as jenkins:
+        proc, summary = night(jenkins, described=jenkinsfile_with_files, files={
+            "change-tracker-pollers": "", "change-tracker-poller-secrets": secrets})
+
+    assert proc.returncode == 2 and summary is None
+    assert "nightly-poll: " + message in proc.stderr or message in proc.stderr, output(proc)
+    assert "/tmp/evil" not in proc.stderr

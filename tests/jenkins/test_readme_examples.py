@@ -1,10 +1,10 @@
-"""The READMEs' pipeline examples, cut out of the READMEs themselves, run as Jenkinsfiles against a live tracker.
+"""The docs' pipeline examples, cut out of the docs themselves, run as Jenkinsfiles against a live tracker.
 
 Issue 5 is done when "a pipeline author can copy the README's three-line example into a Jenkinsfile and it works".
-So each example is taken from README.md (section "Jenkins") and jenkins-shared-library/README.md as it is printed
-there, and the harness runs it as one build: on an agent labelled linux, its sh steps for real in a workspace that
+So each example is taken from docs/jenkins.md (section "Pipeline steps") and jenkins-shared-library/README.md as it
+is printed there, and the harness runs it as one build: on an agent labelled linux, its sh steps for real in a workspace that
 holds the scripts they call, its steps talking to the live tracker with a token of the one credential the README
-asks for (change-tracker-token, write scope).
+asks for (change-tracker-token, record scope).
 """
 import re
 import stat
@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.docs import blocks, section
 from tests.jenkins.conftest import echoed
 from tests.jenkins.jvm import LIBRARY, ROOT, output
 
@@ -23,22 +24,13 @@ AGENT = {"name": "linux-agent-07", "labels": "linux docker"}
 NO_AGENT_YET = {"NODE_NAME": None, "NODE_LABELS": None, "WORKSPACE": None}
 
 
-def _section(path, heading):
-    """The text under ``heading`` (e.g. "## Jenkins" or "### Pipeline steps") up to the next heading of its level."""
-    text = path.read_text(encoding="utf-8")
-    level = heading.split(" ")[0]
-    start = text.index("\n%s\n" % heading)
-    following = re.search(r"\n#{1,%d} " % len(level), text[start + len(heading) + 2:])
-    return text[start:start + len(heading) + 2 + following.start()] if following else text[start:]
-
-
-def _groovy_blocks(section):
-    return re.findall(r"```groovy\n(.*?)```", section, re.S)
+def _groovy_blocks(text):
+    return blocks(text, "groovy")
 
 
 def _readme_example():
-    """README.md, "Jenkins" › "Pipeline steps": the example whose three lines are the point."""
-    [example] = [block for block in _groovy_blocks(_section(ROOT / "README.md", "### Pipeline steps"))
+    """docs/jenkins.md, "Pipeline steps": the example whose three lines are the point."""
+    [example] = [block for block in _groovy_blocks(section(ROOT / "docs" / "jenkins.md", "## Pipeline steps"))
                  if "pipeline {" in block]
     return example
 
@@ -64,7 +56,7 @@ def test_the_readme_example_has_the_three_lines_it_promises():
 def test_the_readme_example_records_the_change_then_explains_the_next_failure(run_pipeline, live_server, auth,
                                                                             client):
     example = _readme_example()
-    credentials = {"change-tracker-token": auth.token(role="editor", scope="write", username="ci-bot")}
+    credentials = {"change-tracker-token": auth.token(role="editor", scope="record", username="ci-bot")}
     job_url = "https://jenkins.example.test/job/platform/job/docker-upgrade/"
     _executable(run_pipeline.workspace, "upgrade-docker.sh", 'echo "upgrading Docker to $1"')
     started = datetime.now(timezone.utc).replace(microsecond=0)
@@ -127,7 +119,7 @@ def test_the_readme_example_works_without_the_http_request_plugin(run_pipeline, 
     """The documented fallback: curl on the agent, against the live tracker."""
     _executable(run_pipeline.workspace, "upgrade-docker.sh", "true")
 
-    proc, result = run_pipeline(_readme_example(), {"change-tracker-token": auth.token(role="editor", scope="write")},
+    proc, result = run_pipeline(_readme_example(), {"change-tracker-token": auth.token(role="editor", scope="record")},
                                 agent=AGENT, httpRequestPlugin=False, env=NO_AGENT_YET)
 
     assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
@@ -138,8 +130,8 @@ def test_the_readme_example_works_without_the_http_request_plugin(run_pipeline, 
 
 def test_the_library_readme_examples_work(run_pipeline, live_server, auth, client):
     """jenkins-shared-library/README.md, "Using it": the scripted recordChange, then the Declarative suspectChanges."""
-    recording, explaining = _groovy_blocks(_section(LIBRARY / "README.md", "## Using it"))
-    credentials = {"change-tracker-token": auth.token(role="editor", scope="write", username="ci-bot")}
+    recording, explaining = _groovy_blocks(section(LIBRARY / "README.md", "## Using it"))
+    credentials = {"change-tracker-token": auth.token(role="editor", scope="record", username="ci-bot")}
     before = datetime.now(timezone.utc) - timedelta(minutes=5)
 
     proc, result = run_pipeline(recording, credentials, agent=AGENT, env=NO_AGENT_YET)

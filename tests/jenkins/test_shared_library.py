@@ -57,7 +57,7 @@ def test_groovy_unit_tests_pass(groovy):
 
 
 def test_record_change_lands_in_the_live_tracker(run_pipeline, live_server, auth, client):
-    token = auth.token(role="editor", scope="write")
+    token = auth.token(role="editor", scope="record")
 
     proc, result = run_pipeline("""
         def id = recordChange(title: 'Temurin 17.0.12 on linux-agent-07', type: 'tool_update', severity: 'medium',
@@ -114,7 +114,7 @@ def test_without_the_http_request_plugin_curl_records_a_block_and_finds_it(run_p
             echo 'block failed: ' + err.message
         }
         return suspectChanges()
-    """ % _groovy_string(title), credentials={"change-tracker-token": auth.token(role="editor", scope="write")},
+    """ % _groovy_string(title), credentials={"change-tracker-token": auth.token(role="editor", scope="record")},
         httpRequestPlugin=False)
 
     assert proc.returncode == 0 and result["result"] == "SUCCESS", output(proc)
@@ -130,7 +130,7 @@ def test_without_the_http_request_plugin_curl_records_a_block_and_finds_it(run_p
 
 
 def test_refused_or_rejected_changes_only_warn(run_pipeline, auth, client):
-    good = auth.token(role="editor", scope="write")
+    good = auth.token(role="editor", scope="record")
     wrong = "ct_" + "0" * 40
 
     proc, result = run_pipeline("""
@@ -193,7 +193,7 @@ def test_suspect_changes_lists_what_record_change_recorded_ranked(run_pipeline, 
         def unrelated = recordChange(title: 'Docker 27.3 on linux-agent-09', type: 'tool_update',
                                      agents: ['linux-agent-09'], tools: ['docker'])
         return [onAgent, sibling, outage, unrelated]
-    """, credentials={"change-tracker-token": auth.token(role="editor", scope="write")},
+    """, credentials={"change-tracker-token": auth.token(role="editor", scope="record")},
         env={"JOB_NAME": "platform/jdk-rollout",
              "BUILD_URL": "https://jenkins.example.test/job/platform/job/jdk-rollout/9/"})
     assert recorded["result"] == "SUCCESS", output(proc)
@@ -287,7 +287,7 @@ def test_suspect_changes_only_warns_when_the_tracker_cannot_answer(run_pipeline,
 def test_recorded_change_shows_on_the_timeline(run_pipeline, auth, page):
     title = "Temurin 17.0.12 on linux-agent-07 \u2014 \"security\" release"
     proc, result = run_pipeline("recordChange(title: %s, type: 'tool_update', tools: ['jdk17'])" % json.dumps(title),
-                                credentials={"change-tracker-token": auth.token(role="editor", scope="write")})
+                                credentials={"change-tracker-token": auth.token(role="editor", scope="record")})
     assert result["result"] == "SUCCESS" and isinstance(result["value"], int), output(proc)
 
     auth.user("viewer", "viewer")

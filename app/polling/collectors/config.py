@@ -4,7 +4,7 @@ The file is ``CHANGETRACKER_POLLERS_FILE`` (default ``instance/pollers.toml``; a
 means "nothing configured"). ``CHANGETRACKER_JENKINS_URL``/``_USER``/``_TOKEN`` add one controller
 without a file. Secrets belong in the environment: ``token_env``/``password_env`` name the variable
 that holds them (a literal ``token``/``password`` in the file works too; keep the file mode 0600).
-Unknown keys are refused, so a typo is an error rather than a silently ignored setting. See README.
+Unknown keys are refused, so a typo is an error rather than a silently ignored setting. See docs/pollers.md.
 """
 import os
 import tomllib
@@ -136,9 +136,16 @@ def default_path(environ=None, instance_path=None):
     if environ.get(PREFIX + "POLLERS_FILE"):
         return environ[PREFIX + "POLLERS_FILE"], True
     if instance_path is None:
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        instance_path = environ.get(PREFIX + "INSTANCE_PATH") or os.path.join(root, "instance")
+        instance_path = environ.get(PREFIX + "INSTANCE_PATH") or default_instance_path()
     return os.path.join(instance_path, "pollers.toml"), False
+
+
+def default_instance_path(package_file=__file__):
+    """The app's default instance folder: ``instance`` in the source tree the package runs from (make run), else in
+    the working directory (an install with ``pip install .`` puts the package in site-packages, where no pollers
+    file belongs)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(package_file)))))
+    return os.path.join(root if os.path.exists(os.path.join(root, "setup.cfg")) else os.getcwd(), "instance")
 
 
 def load(path=None, environ=None, instance_path=None, snapshot_history=None):

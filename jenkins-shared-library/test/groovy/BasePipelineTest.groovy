@@ -1,4 +1,5 @@
 import groovy.json.JsonSlurperClassic
+import io.changetracker.LibraryVersion
 
 /**
  * Shared set-up for step tests: a harness with a realistic build environment, a token credential, and a fake
@@ -15,7 +16,7 @@ abstract class BasePipelineTest extends GroovyTestCase {
         BUILD_URL         : 'https://jenkins.example.test/job/platform/job/agent-images/job/main/128/',
         NODE_NAME         : 'linux-07',
         NODE_LABELS       : 'linux docker jdk17 linux-07',
-        CHANGE_TRACKER_URL: TRACKER,
+        CHANGETRACKER_URL: TRACKER,
     ].asImmutable()
 
     PipelineHarness harness
@@ -110,6 +111,12 @@ abstract class BasePipelineTest extends GroovyTestCase {
                 URLDecoder.decode(parts.size() > 1 ? parts[1] : '', 'UTF-8')
         }
         return parameters
+    }
+
+    /** The headers of every request to the tracker: the token (masked in the log) and the library's release. */
+    static List<Map> headers() {
+        return [[name: 'Authorization', value: 'Bearer ' + TOKEN, maskValue: true],
+                [name: 'User-Agent', value: 'changetracker-jenkins-library/' + LibraryVersion.VERSION, maskValue: true]]
     }
 
     /** The failure message of an error step (or of any other throw) in {@code code}, logged as Jenkins would. */

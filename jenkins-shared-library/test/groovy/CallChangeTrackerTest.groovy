@@ -1,5 +1,6 @@
 import io.changetracker.ApiRequest
 import io.changetracker.CurlCommand
+import io.changetracker.LibraryVersion
 
 import java.nio.file.Files
 
@@ -30,8 +31,7 @@ class CallChangeTrackerTest extends BasePipelineTest {
         assert harness.httpRequests == [[url               : TRACKER + '/api/v1/events?agent=linux-07&limit=5',
                                          httpMode          : 'GET', contentType: 'NOT_SET',
                                          acceptType        : 'APPLICATION_JSON', requestBody: '',
-                                         customHeaders     : [[name: 'Authorization', value: 'Bearer ' + TOKEN,
-                                                               maskValue: true]],
+                                         customHeaders     : headers(),
                                          validResponseCodes: '100:599', timeout: 10, quiet: true]]
     }
 
@@ -183,7 +183,7 @@ class CallChangeTrackerTest extends BasePipelineTest {
         harness.httpRequestPluginInstalled = false
         Map seen = [:]
         harness.shell = { Map args ->
-            seen.putAll(harness.env.findAll { it.key.startsWith('CT_') || it.key == 'CHANGE_TRACKER_TOKEN' })
+            seen.putAll(harness.env.findAll { it.key.startsWith('CT_') || it.key == 'CHANGETRACKER_TOKEN' })
             seen.body = new File(harness.env.CT_BODY_FILE).getText('UTF-8')
             seen.args = args
             return '{"id": 3}\n201\n0\n'
@@ -194,9 +194,10 @@ class CallChangeTrackerTest extends BasePipelineTest {
         assert answer == [status: 201, content: '{"id": 3}', transport: 'curl']
         assert seen.args == [script: CurlCommand.SCRIPT, returnStdout: true]
         assert seen.CT_METHOD == 'POST' && seen.CT_URL == TRACKER + '/api/v1/events' && seen.CT_TIMEOUT == '10'
+        assert seen.CT_USER_AGENT == 'changetracker-jenkins-library/' + LibraryVersion.VERSION
         assert seen.CT_BODY_FILE.startsWith(harness.workspaceDir().path + '@tmp/change-tracker-')
         assert seen.body == '{"title": "x"}'
-        assert seen.CHANGE_TRACKER_TOKEN == TOKEN: 'bound by withCredentials, for the script to read'
+        assert seen.CHANGETRACKER_TOKEN == TOKEN: 'bound by withCredentials, for the script to read'
         assert !CurlCommand.SCRIPT.contains(TOKEN)
         assert !harness.env.keySet().any { it.startsWith('CT_') }: 'withEnv put env back'
     }

@@ -38,7 +38,7 @@ class RecordChangeTest extends BasePipelineTest {
         assert request.validResponseCodes == '100:599'
         assert request.timeout == 30
         assert request.quiet == true
-        assert request.customHeaders == [[name: 'Authorization', value: 'Bearer ' + TOKEN, maskValue: true]]
+        assert request.customHeaders == headers()
         assertLogContains('recordChange: recorded event https://tracker.example.test/events/42')
         assert harness.badges == [[icon: 'info.gif', text: 'Change Tracker: JDK 17.0.12 on linux agents',
                                    link: 'https://tracker.example.test/events/42']]
@@ -101,7 +101,7 @@ class RecordChangeTest extends BasePipelineTest {
             ['title must be at most 200 characters', { recordChange(title: 'x' * 201) }],
             ["type 'upgrade' is not one of: agent_config", { recordChange(title: 't', type: 'upgrade') }],
             ["severity 'urgent' is not one of: info", { recordChange(title: 't', severity: 'urgent') }],
-            ['url is required', { harness.env.remove('CHANGE_TRACKER_URL'); recordChange(title: 't') }],
+            ['url is required', { harness.env.remove('CHANGETRACKER_URL'); recordChange(title: 't') }],
             ['url must start with http:// or https://', { recordChange(title: 't', url: 'changes.example.test') }],
             ["unknown parameter 'serverity'", { recordChange(title: 't', serverity: 'high') }],
             ['timeout must be a whole number of seconds', { recordChange(title: 't', timeout: -1) }],
@@ -206,8 +206,7 @@ class RecordChangeTest extends BasePipelineTest {
         3.times { answers << new IllegalArgumentException(quoting) }
 
         assert recordChange(title: 'Agent relabelled') == null
-        assert harness.httpRequests*.customHeaders.unique() == [[[name: 'Authorization', value: 'Bearer ' + TOKEN,
-                                                                  maskValue: true]]]
+        assert harness.httpRequests*.customHeaders.unique() == [headers()]
         assertLogContains('(IllegalArgumentException: Illegal character(s) in message header value: Bearer ****)')
         assertNoSecretEchoed()
     }
@@ -216,7 +215,7 @@ class RecordChangeTest extends BasePipelineTest {
         answer(403, [code: 403, message: 'Forbidden.', errors: [:]])
 
         assert recordChange(title: 'Agent relabelled') == null
-        assertLogContains('it needs the write scope')
+        assertLogContains('it needs the record scope')
     }
 
     void testMissingCredentialWarnsOrFails() {
@@ -240,7 +239,7 @@ class RecordChangeTest extends BasePipelineTest {
             assert !(request.requestBody as String).contains(TOKEN)
             assert request.customHeaders.every { it.maskValue == true }
         }
-        assert !harness.env.containsKey('CHANGE_TRACKER_TOKEN'): 'withCredentials must not leak the variable'
+        assert !harness.env.containsKey('CHANGETRACKER_TOKEN'): 'withCredentials must not leak the variable'
         assertNoSecretEchoed()
     }
 

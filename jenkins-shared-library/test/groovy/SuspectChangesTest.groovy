@@ -50,7 +50,7 @@ class SuspectChangesTest extends BasePipelineTest {
         assert request.validResponseCodes == '100:599'
         assert request.timeout == 10
         assert request.quiet == true
-        assert request.customHeaders == [[name: 'Authorization', value: 'Bearer ' + TOKEN, maskValue: true]]
+        assert request.customHeaders == headers()
         Map<String, List<String>> query = queryOf()
         assert query.keySet() == ['agent', 'build_url', 'before', 'since', 'last_success', 'limit'] as Set
         assert query.agent == ['linux-07']

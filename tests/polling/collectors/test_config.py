@@ -1,4 +1,6 @@
 """The pollers file (TOML) and the one-controller environment variables."""
+import os
+
 import pytest
 
 from app.polling.collectors.config import PollerConfigError, load, load_for_app
@@ -111,3 +113,23 @@ def test_the_documented_example_file_loads():
     assert settings.jenkins[0].concurrency == 16 and settings.jenkins[1].timeout == 30
     assert [r.name for r in settings.registries] == ["dockerhub", "internal"]
     assert [p.index for p in settings.packages] == ["pypi", "npm", "json"]
+
+
+def test_the_default_pollers_file_is_in_the_source_trees_instance_folder_or_the_working_directorys(tmp_path,
+                                                                                                  monkeypatch):
+    """Installed with `pip install .` (the nightly job), the package is in site-packages: its default pollers file
+    must not be looked up there (issue 17: `pollers_file: null`, registry and package pollers skipped)."""
+    from app import ROOT
+    from app.polling.collectors import config
+
+    assert config.default_instance_path() == os.path.join(ROOT, "instance")
+    installed = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "app" / "polling" / "collectors"
+    installed.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert config.default_instance_path(str(installed / "config.py")) == str(tmp_path / "instance")
+
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "pollers.toml").write_text('[[package]]\nindex = "pypi"\nname = "requests"\n')
+    monkeypatch.setattr(config, "default_instance_path", lambda: str(tmp_path / "instance"))
+    settings = config.load(environ={})
+    assert settings.source == str(tmp_path / "instance" / "pollers.toml") and settings.packages

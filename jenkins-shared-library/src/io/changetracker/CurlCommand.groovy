@@ -17,12 +17,12 @@ class CurlCommand implements Serializable {
     static final String SCRIPT = '''set +x
 # Change Tracker without the HTTP Request plugin (jenkins-shared-library: io.changetracker.CurlCommand).
 set -- --silent --show-error --config - --request "$CT_METHOD" --max-time "$CT_TIMEOUT" \\
-    --header 'Accept: application/json' --write-out '\\n%{http_code}'
+    --user-agent "$CT_USER_AGENT" --header 'Accept: application/json' --write-out '\\n%{http_code}'
 if [ -n "$CT_BODY_FILE" ]; then
     set -- "$@" --header 'Content-Type: application/json; charset=UTF-8' --data-binary "@$CT_BODY_FILE"
 fi
 ct_status=0
-ct_answer=$(printf '%s' "$CHANGE_TRACKER_TOKEN" | tr -d ' \\t\\r\\n' |
+ct_answer=$(printf '%s' "$CHANGETRACKER_TOKEN" | tr -d ' \\t\\r\\n' |
     sed 's/[\\\\"]/\\\\&/g; s/^/header = "Authorization: Bearer /; s/$/"/' | curl "$@" "$CT_URL") || ct_status=$?
 if [ -n "$CT_BODY_FILE" ]; then
     rm -f "$CT_BODY_FILE"
@@ -49,7 +49,7 @@ printf '%s\\n%s\\n' "$ct_answer" "$ct_status"
     @NonCPS
     static List<String> environment(ApiRequest request, String bodyFile) {
         return ['CT_METHOD=' + request.method, 'CT_URL=' + request.url, 'CT_TIMEOUT=' + request.timeout,
-                'CT_BODY_FILE=' + (bodyFile ?: '')]
+                'CT_BODY_FILE=' + (bodyFile ?: ''), 'CT_USER_AGENT=' + LibraryVersion.USER_AGENT]
     }
 
     /** Where the body goes: the workspace's temporary folder, a name of its own per request. */

@@ -48,7 +48,7 @@ class StepParameters implements Serializable {
         List<String> problems = []
         def url = config.url
         if (url == null || !url.toString().trim()) {
-            problems << 'url is required: pass url: or set the CHANGE_TRACKER_URL environment variable'
+            problems << 'url is required: pass url: or set the CHANGETRACKER_URL environment variable'
         } else if (!(url.toString().trim() ==~ /(?i)https?:\/\/[^\s\/]+.*/)) {
             problems << "url must start with http:// or https:// (got '${url}')".toString()
         }

@@ -62,7 +62,7 @@ class TrackerResponse implements Serializable {
         }
         if (status == 403) {
             return new TrackerResponse(status, null, null, ("the token in credentials '${credentialsId}' may not " +
-                "record events (${answered}); it needs the write scope and an editor or admin user").toString(), false)
+                "record events (${answered}); it needs the record scope and an editor or admin user").toString(), false)
         }
         if (status == 422) {
             return new TrackerResponse(status, null, null,
