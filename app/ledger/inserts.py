@@ -26,7 +26,7 @@ LINKS = (
 LINK_KEYS = tuple(key for _, _, _, key in LINKS)
 EVENT_COLUMNS = ("title", "description", "type", "severity", "source", "occurred_at", "ended_at", "changes", "links",
                  "build_url", "metadata", "dedupe_key", "count", "first_seen", "last_seen", "reverts_id",
-                 "created_by", "created_at", "updated_at", "unplanned")
+                 "created_by", "created_at", "updated_at", "fleet_wide", "unplanned")
 OCCURRED_AT = EVENT_COLUMNS.index("occurred_at")
 UNPLANNED = EVENT_COLUMNS.index("unplanned")  # the last column
 # Rows per statement, under SQLite's and PostgreSQL's bound-parameter limits.
@@ -76,11 +76,13 @@ def unique(names):
 
 def event_values(data, actor, now):
     """The database values of a new event's row (EVENT_COLUMNS) from validated ``data``; not unplanned until
-    ``with_unplanned`` says so, in the write transaction."""
+    ``with_unplanned`` says so, in the write transaction. ``fleet_wide`` is written as its links will leave it, so
+    the event_agent trigger of migration 0006 finds nothing to change: on PostgreSQL, its UPDATE wrote a second
+    version of each new event naming an agent, in every index of the table."""
     return (data["title"], data["description"], data["type"], data["severity"], data["source"],
             to_db_time(data["occurred_at"]) if data["occurred_at"] else now, to_db_time(data["ended_at"]),
             _to_json(data["changes"]), _to_json(data["links"]), data["build_url"], _to_json(data["metadata"]),
-            data["dedupe_key"], 1, now, now, data["reverts"], actor.name, now, now, False)
+            data["dedupe_key"], 1, now, now, data["reverts"], actor.name, now, now, not unique(data["agents"]), False)
 
 
 def with_unplanned(rows, datas, names):
