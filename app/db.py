@@ -27,6 +27,14 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+def chunks(items, size=500):
+    """``items`` in lists of ``size`` at most (e.g. for IN lists), by slicing. peewee's ``chunked`` pads every chunk
+    to ``size`` before trimming it, about 0.1 ms per call even for a short list, which recording paid several
+    times per event."""
+    items = items if isinstance(items, (list, tuple)) else list(items)
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
 def utcnow():
     """Naive UTC: every timestamp column holds UTC without an offset."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

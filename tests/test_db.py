@@ -7,7 +7,7 @@ from playhouse.pool import PooledDatabase
 
 from app import create_app
 from app.cli import main
-from app.db import database, open_database
+from app.db import chunks, database, open_database
 from app.models import User
 from tests.conftest import PG_URL, connected
 
@@ -98,3 +98,9 @@ def test_open_database_keeps_an_explicit_pool_scheme(database_url):
     scheme, rest = database_url.split("://", 1)
     db = open_database("%s+pool://%s" % (scheme, rest), pool_size=3)
     assert isinstance(db, PooledDatabase) and db._max_connections == 3
+
+
+def test_chunks_slices_a_sequence_or_an_iterable():
+    assert chunks(list(range(1001))) == [list(range(500)), list(range(500, 1000)), [1000]]
+    assert chunks((n for n in "abc"), 2) == [["a", "b"], ["c"]]
+    assert chunks([]) == []

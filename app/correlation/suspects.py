@@ -9,11 +9,11 @@ import heapq
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from peewee import SQL, chunked, fn
+from peewee import SQL, fn
 
 from app.correlation import evidence
 from app.correlation.windows import shift as _shift
-from app.db import database, to_db_time
+from app.db import chunks, database, to_db_time
 from app.fields import NAME, HttpUrl, Integer, Text, UtcDateTime
 from app.ledger.events import with_links
 from app.ledger.schemas import EventSchema
@@ -377,7 +377,7 @@ def _tools_of(event_ids):
     named = {}
     for noun, junction, column in (("tool", EventTool, EventTool.tool),
                                    ("toolchain", EventToolchain, EventToolchain.toolchain)):
-        for chunk in chunked(event_ids, 500):
+        for chunk in chunks(event_ids):
             for event_id, entity_id in database.execute(junction.select(junction.event, column)
                                                         .where(junction.event.in_(chunk))).fetchall():
                 named.setdefault(event_id, set()).add((noun, entity_id))

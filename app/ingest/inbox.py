@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from peewee import chunked, fn
+from peewee import fn
 
 from app import config as app_config
 from app import dialect
 from app.accounts import audit
-from app.db import database, from_db_time, utcnow
+from app.db import chunks, database, from_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import Conflict, NotFound
 from app.fields import MAX_ID, Integer, Text, loads_json, without_surrogates
@@ -227,7 +227,7 @@ def _recorded_keys(loaded, dedupe_window):
              if fingerprints.is_fingerprint(data["dedupe_key"])]
     keys = {data["dedupe_key"] for data in loaded} - {key for key, _ in moves}
     found = fingerprints.recorded(moves, dedupe_window)
-    for chunk in chunked(sorted(keys), 500):
+    for chunk in chunks(sorted(keys)):
         found.update(Event.select(Event.dedupe_key, fn.MIN(Event.id)).where(Event.dedupe_key.in_(chunk))
                      .group_by(Event.dedupe_key).tuples())
     return found

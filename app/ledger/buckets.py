@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from peewee import JOIN, SQL, Select, chunked, fn
+from peewee import JOIN, SQL, Select, fn
 
 from app import dialect
-from app.db import database, from_db_time, to_db_time
+from app.db import chunks, database, from_db_time, to_db_time
 from app.ledger import filters as event_filters
 from app.models import Agent, Event, EventAgent, TimelineCount, TimelineCountDelta
 
@@ -260,7 +260,7 @@ def _merged(buckets):
 
 def _agent_names(ids):
     names = {}
-    for chunk in chunked(sorted(ids), 500):
+    for chunk in chunks(sorted(ids)):
         names.update(Agent.select(Agent.id, Agent.name).where(Agent.id.in_(chunk)).tuples())
     return names
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 from marshmallow import ValidationError
-from peewee import SQL, chunked
+from peewee import SQL
 
 from app import dialect
 from app.accounts import audit
-from app.db import database, from_db_time, to_db_time, utcnow
+from app.db import chunks, database, from_db_time, to_db_time, utcnow
 from app.dialect import write_transaction
 from app.errors import NotFound
 from app.ledger import dedupe, filters, inserts, unplanned
@@ -220,7 +220,7 @@ def batch_errors(batch):
     refs = Counter(ref for _, ref in batch if ref is not None)
     outside = sorted({data["reverts"] for data, _ in batch if data["reverts"] not in refs} - {None})
     existing = set()
-    for ids in chunked(outside, 500):
+    for ids in chunks(outside):
         existing.update(i for (i,) in Event.select(Event.id).where(Event.id.in_(ids)).tuples())
     errors = {}
     for index, (data, ref) in enumerate(batch):

@@ -10,9 +10,7 @@ than that for the two ways to meet.
 """
 import hashlib
 
-from peewee import chunked
-
-from app.db import from_db_time
+from app.db import chunks, from_db_time
 from app.models import Event
 
 PREFIX = "image:"
@@ -39,7 +37,7 @@ def recorded(pairs, window):
     for key, occurred_at in pairs:
         wanted.setdefault(key, []).append(occurred_at)
     found = {}
-    for chunk in chunked(sorted(wanted), 500):
+    for chunk in chunks(sorted(wanted)):
         rows = (Event.select(Event.id, Event.dedupe_key, Event.occurred_at)
                 .where(Event.dedupe_key.in_(chunk)).order_by(Event.id).tuples())
         for event_id, key, occurred in rows:

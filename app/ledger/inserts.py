@@ -9,10 +9,9 @@ statement inserts fewer rows than asked, and the missing names are added and lin
 """
 import threading
 
-from peewee import chunked
 
 from app import dialect
-from app.db import to_db_time
+from app.db import chunks, to_db_time
 from app.ledger import unplanned
 from app.models import Agent, Event, EventAgent, EventTag, EventTool, EventToolchain, Tag, Tool, Toolchain
 
@@ -96,7 +95,7 @@ def with_unplanned(rows, datas, names):
 def insert_events(rows):
     """INSERT event rows (``event_values``); their new ids in order."""
     ids = []
-    for chunk in _chunks(rows, EVENT_CHUNK):
+    for chunk in chunks(rows, EVENT_CHUNK):
         ids.extend(dialect.insert_values("event", EVENT_COLUMNS, chunk, returning_id=True))
     return ids
 
@@ -128,7 +127,7 @@ def insert_links(ids, names, occurred):
 
 def _link(junction, columns, table, links, only_missing=False):
     return sum(dialect.link_by_name(junction._meta.table_name, columns, table, chunk, only_missing)
-               for chunk in _chunks(links, LINK_CHUNK))
+               for chunk in chunks(links, LINK_CHUNK))
 
 
 def add_names(catalogue, names):
@@ -138,10 +137,7 @@ def add_names(catalogue, names):
                 if field.name not in ("id", "name") and field.default is not None]
     columns = ("name",) + tuple(column for column, _ in defaults)
     values = tuple(value for _, value in defaults)
-    for chunk in _chunks(names, EVENT_CHUNK):
+    for chunk in chunks(names, EVENT_CHUNK):
         dialect.insert_missing(catalogue._meta.table_name, columns, [(name,) + values for name in chunk])
 
-
-def _chunks(items, size):
-    return chunked(items, size) if len(items) > size else (items,)
 

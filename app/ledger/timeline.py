@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
-from peewee import SQL, chunked, fn
+from peewee import SQL, fn
 
 from app import dialect
-from app.db import from_db_time, to_db_time
+from app.db import chunks, from_db_time, to_db_time
 from app.ledger import buckets
 from app.ledger import filters as event_filters
 from app.ledger.events import with_links
@@ -142,7 +142,7 @@ def _summaries(query):
     rows = list(query.select(*(getattr(Event, name) for name in SUMMARY_COLUMNS)).dicts())
     agents = {}
     ids = [row["id"] for row in rows]
-    for chunk in chunked(ids, 500):
+    for chunk in chunks(ids):
         for event_id, name in (EventAgent.select(EventAgent.event, Agent.name)
                                .join(Agent, on=(Agent.id == EventAgent.agent))
                                .where(EventAgent.event.in_(chunk)).order_by(Agent.name).tuples()):

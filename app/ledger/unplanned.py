@@ -14,10 +14,10 @@ poller records on that tool.
 from bisect import bisect_left, insort
 from datetime import datetime, timedelta
 
-from peewee import SQL, chunked
+from peewee import SQL
 
 from app import dialect
-from app.db import to_db_time
+from app.db import chunks, database, to_db_time
 from app.models import Agent, Event, EventAgent, EventTool, EventToolchain, Tool, Toolchain
 
 DETECTED_SOURCES = ("poller", "webhook")
@@ -90,12 +90,12 @@ def settle_delete(event):
 def _refresh(ids):
     """Recompute the flag of the detected changes among ``ids`` from the ledger as it is."""
     rows = {}
-    for chunk in chunked(sorted(ids), 500):
+    for chunk in chunks(sorted(ids)):
         query = (Event.select(Event.id, Event.source, Event.type, Event.occurred_at, Event.unplanned)
                  .where(Event.id.in_(chunk)).tuples())
         rows.update((row[0], dict(zip(("id", "source", "type", "occurred_at", "unplanned"), row))) for row in query)
     for key, junction, column, catalogue in KINDS:
-        for chunk in chunked(sorted(rows), 500):
+        for chunk in chunks(sorted(rows)):
             query = (junction.select(junction.event, catalogue.name).join(catalogue, on=(catalogue.id == column))
                      .where(junction.event.in_(chunk)).tuples())
             for event_id, name in query:
@@ -136,22 +136,9 @@ def _changes_after(intents, unplanned_only):
 def _linked_times(events, lo, hi):
     """{(key, name): sorted occurred_at} of intents in [lo, hi] naming a name of ``events``: one query (a UNION ALL
     over the agent, tool and toolchain links) for the usual handful of names."""
-    parts = []
-    for key, junction, column, catalogue in KINDS:
-        names = sorted({name for event in events for name in event.get(key, ())})
-        for chunk in chunked(names, 500):
-            parts.append(junction.select(SQL("'%s'" % key), catalogue.name, junction.occurred_at)
-                         .join(catalogue, on=(catalogue.id == column))
-                         .switch(junction).join(Event, on=(Event.id == junction.event))
-                         .where(catalogue.name.in_(chunk), junction.occurred_at >= lo, junction.occurred_at <= hi,
-                                Event.source.in_(INTENT_SOURCES)))
     found = {}
-    if parts:
-        query = parts[0]
-        for part in parts[1:]:
-            query = query + part  # UNION ALL
-        for key, name, at in query.tuples():
-            found.setdefault((key, name), []).append(_naive(_moment(at)))
+    for key, name, at in _linked(_intents_union, events, lo, hi, INTENT_SOURCES):
+        found.setdefault((key, name), []).append(_naive(_moment(at)))
     for times in found.values():
         times.sort()
     return found
@@ -160,24 +147,58 @@ def _linked_times(events, lo, hi):
 def _linked_changes(events, lo, hi, unplanned_only):
     """{(key, name): [(event id, occurred_at)]} of detected changes in [lo, hi] naming a name of ``events``: one
     query, as _linked_times."""
-    parts = []
-    for key, junction, column, catalogue in KINDS:
-        names = sorted({name for event in events for name in event.get(key, ())})
-        for chunk in chunked(names, 500):
-            part = (junction.select(SQL("'%s'" % key), catalogue.name, junction.event, junction.occurred_at)
-                    .join(catalogue, on=(catalogue.id == column))
-                    .switch(junction).join(Event, on=(Event.id == junction.event))
-                    .where(catalogue.name.in_(chunk), junction.occurred_at >= lo, junction.occurred_at <= hi,
-                           Event.source.in_(DETECTED_SOURCES), Event.type.not_in(NOT_CHANGES)))
-            parts.append(part.where(Event.unplanned) if unplanned_only else part)
     found = {}
-    if parts:
-        query = parts[0]
-        for part in parts[1:]:
-            query = query + part  # UNION ALL
-        for key, name, event_id, at in query.tuples():
-            found.setdefault((key, name), []).append((event_id, _naive(_moment(at))))
+    for key, name, event_id, at in _linked(_changes_union, events, lo, hi, DETECTED_SOURCES + NOT_CHANGES,
+                                           unplanned_only):
+        found.setdefault((key, name), []).append((event_id, _naive(_moment(at))))
     return found
+
+
+def _linked(build, events, lo, hi, constants, *options):
+    """Rows of the UNION ALL ``build`` makes for the names of ``events``, 500 names per part at most. Its text is
+    rendered once per shape (the number of names of each kind; dialect.statement): recording runs it for every
+    event, and building it through peewee cost more than the rest of recording."""
+    shape, parameters = [], []
+    for index, (key, _, column, _) in enumerate(KINDS):
+        names = sorted({name for event in events for name in event.get(key, ())})
+        for chunk in chunks(names):
+            shape.append((index, len(chunk)))
+            parameters += [*chunk, column.db_value(lo), column.db_value(hi), *constants]
+    if not shape:
+        return []
+    return database.execute_sql(dialect.statement(build, tuple(shape), *options), parameters).fetchall()
+
+
+def _intents_union(shape):
+    """Intents naming a name in [lo, hi]; parameters per part: the names, lo, hi, then INTENT_SOURCES."""
+    return _union(_part(KINDS[index], count).where(Event.source.in_(INTENT_SOURCES)) for index, count in shape)
+
+
+def _changes_union(shape, unplanned_only):
+    """Detected changes naming a name in [lo, hi] (only flagged ones with ``unplanned_only``); parameters per
+    part: the names, lo, hi, DETECTED_SOURCES, then NOT_CHANGES."""
+    parts = (_part(KINDS[index], count, Event.id)
+             .where(Event.source.in_(DETECTED_SOURCES), Event.type.not_in(NOT_CHANGES)) for index, count in shape)
+    return _union(part.where(Event.unplanned) if unplanned_only else part for part in parts)
+
+
+def _part(kind, count, *columns):
+    key, junction, column, catalogue = kind
+    return (junction.select(SQL("'%s'" % key), catalogue.name, *columns, junction.occurred_at)
+            .join(catalogue, on=(catalogue.id == column))
+            .switch(junction).join(Event, on=(Event.id == junction.event))
+            .where(catalogue.name.in_(["name"] * count), junction.occurred_at >= _ANY_TIME,
+                   junction.occurred_at <= _ANY_TIME))
+
+
+def _union(parts):
+    query = None
+    for part in parts:
+        query = part if query is None else query + part  # UNION ALL
+    return query
+
+
+_ANY_TIME = datetime(2000, 1, 1)
 
 
 def _any_between(ordered, lo, hi):
@@ -186,7 +207,7 @@ def _any_between(ordered, lo, hi):
 
 
 def _set(ids, flag):
-    for chunk in chunked(ids, 500):
+    for chunk in chunks(ids):
         Event.update(unplanned=flag).where(Event.id.in_(chunk)).execute()
 
 

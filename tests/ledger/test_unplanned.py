@@ -81,6 +81,22 @@ def test_an_intent_recorded_later_clears_the_flag(client, auth):
     assert [get(client, auth, e["id"])["unplanned"] for e in (detected, other, later)] == [False, True, True]
 
 
+def test_events_naming_more_names_than_one_query_part_holds(client, auth):
+    """The look-ups go 500 names per part of one UNION: a change on the 700th agent and one on the 3rd tool of
+    events naming 900 agents and 600 tools are matched like those of events naming one."""
+    fleet = ["fleet-%03d" % n for n in range(900)]
+    tools = ["plugin-%03d" % n for n in range(600)]
+    on_the_700th = post(client, auth, dict(DETECTED, agents=[fleet[700]]))
+    on_a_tool = post(client, auth, dict(DETECTED, agents=[], tools=[tools[2]], type="plugin_update"))
+    post(client, auth, intent("2026-11-20T11:59:00Z", agents=fleet, tools=tools))
+    assert get(client, auth, on_the_700th["id"])["unplanned"] is False
+    assert get(client, auth, on_a_tool["id"])["unplanned"] is False
+    later = dict(DETECTED, occurred_at="2026-11-20T13:00:00Z")
+    assert post(client, auth, dict(later, agents=fleet[::-1]))["unplanned"] is False
+    assert post(client, auth, dict(later, agents=["fleet-900"] + fleet[:1], tools=tools))["unplanned"] is False
+    assert post(client, auth, dict(later, agents=["fleet-900", "fleet-901"]))["unplanned"] is True
+
+
 def test_edits_and_deletions_of_an_intent_settle_the_flags_again(client, auth):
     announced = post(client, auth, intent("2026-11-20T11:00:00Z", agents=["linux-07"]))
     detected = post(client, auth, DETECTED)
