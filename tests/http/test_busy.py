@@ -1,6 +1,9 @@
 """A database too busy to answer in time: every write is answered 503 with Retry-After (never 500), writes
 nothing, and is counted on /metrics; the same request succeeds once the database is free."""
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -11,7 +14,7 @@ from app.http.extensions import limiter
 from app.models import Event, InboxItem
 from tests.conftest import PG_URL, AuthActions, connected
 from tests.http.test_metrics import scrape, value
-from tests.webhook_support import deliver, fixture_bytes, make_source
+from tests.webhook_support import ROOT, deliver, fixture_bytes, make_source
 
 EVENT = {"title": "Upgrade JDK on linux-07", "agents": ["linux-07"]}
 
@@ -92,3 +95,35 @@ def test_a_write_lock_held_past_the_wait_answers_503_and_writes_nothing(busy_app
         other.close()
     assert _unchanged(busy_app) == (0, 0)
     assert client.post("/api/v1/events", json=EVENT, headers=writer).status_code == 201
+
+
+HOLD_A_WRITE = """
+import sys
+from app import dialect
+from app.db import database, open_database
+database.initialize(open_database(sys.argv[1]))
+with dialect.write_transaction():
+    print("writing", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's one write lock; PostgreSQL writers lock rows, not the database")
+def test_writers_wait_their_turn_behind_another_service_process_then_get_503(busy_app, database_url, tmp_path):
+    """Change Tracker's processes take turns to write (app.dialect: an flock beside the file, so the next writer
+    starts as soon as one commits): one writing past the wait leaves the others a 503, not a hang."""
+    client = busy_app.test_client()
+    writer = AuthActions(busy_app, client).headers("editor", "write")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_A_WRITE, database_url], cwd=ROOT, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == "writing\n"
+        _refused(client.post("/api/v1/events", json=EVENT, headers=writer))
+        _refused(client.post("/api/v1/events/import", data=b"title\nfrom a file\n", headers=writer,
+                             content_type="text/csv"))
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert holder.returncode == 0
+    assert _unchanged(busy_app) == (0, 0)
+    assert client.post("/api/v1/events", json=EVENT, headers=writer).status_code == 201
+    assert os.path.exists(database_url[len("sqlite:///"):] + "-writer")
