@@ -116,8 +116,8 @@ def _write(recordings):
     ids = {}
     if new:
         batch = [recordings[live[i]] for i in new]
-        rows = [inserts.event_values(r.data, r.actor, now) for r in batch]
         names = [{key: unique(r.data[key]) for key in LINK_KEYS} for r in batch]
+        rows = [inserts.event_values(r.data, item, r.actor, now) for r, item in zip(batch, names)]
         rows = inserts.with_unplanned(rows, [r.data for r in batch], names)
         event_ids = inserts.insert_events(rows)
         inserts.insert_links(event_ids, names, [row[inserts.OCCURRED_AT] for row in rows])
@@ -180,9 +180,9 @@ def record_events(batch, actor=audit.SYSTEM, action="import"):
     # Reverted items of the same batch get their ids only on insert: link them afterwards.
     internal = {index: refs[data["reverts"]] for index, (data, _) in enumerate(batch)
                 if data["reverts"] is not None and data["reverts"] in refs}
-    rows = [inserts.event_values(dict(data, reverts=None) if index in internal else data, actor, now)
-            for index, (data, _) in enumerate(batch)]
     names = [{key: unique(data[key]) for key in LINK_KEYS} for data, _ in batch]
+    rows = [inserts.event_values(dict(data, reverts=None) if index in internal else data, item, actor, now)
+            for index, ((data, _), item) in enumerate(zip(batch, names))]
     results = [new_event_dict(0, data, row, item) for (data, _), row, item in zip(batch, rows, names)]
     # Each audit entry's text but for the event's id, which comes first and which the INSERT gives.
     tails = [_audit_tail(result) for result in results]

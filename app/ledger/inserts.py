@@ -9,7 +9,6 @@ statement inserts fewer rows than asked, and the missing names are added and lin
 """
 import threading
 
-
 from app import dialect
 from app.db import chunks, to_db_time
 from app.ledger import unplanned
@@ -73,15 +72,16 @@ def unique(names):
     return list(seen)
 
 
-def event_values(data, actor, now):
-    """The database values of a new event's row (EVENT_COLUMNS) from validated ``data``; not unplanned until
+def event_values(data, names, actor, now):
+    """The database values of a new event's row (EVENT_COLUMNS) from validated ``data`` and its link ``names``
+    (``unique`` of each of data's lists, as the links are inserted); not unplanned until
     ``with_unplanned`` says so, in the write transaction. ``fleet_wide`` is written as its links will leave it, so
     the event_agent trigger of migration 0006 finds nothing to change: on PostgreSQL, its UPDATE wrote a second
     version of each new event naming an agent, in every index of the table."""
     return (data["title"], data["description"], data["type"], data["severity"], data["source"],
             to_db_time(data["occurred_at"]) if data["occurred_at"] else now, to_db_time(data["ended_at"]),
             _to_json(data["changes"]), _to_json(data["links"]), data["build_url"], _to_json(data["metadata"]),
-            data["dedupe_key"], 1, now, now, data["reverts"], actor.name, now, now, not unique(data["agents"]), False)
+            data["dedupe_key"], 1, now, now, data["reverts"], actor.name, now, now, not names["agents"], False)
 
 
 def with_unplanned(rows, datas, names):
@@ -139,5 +139,3 @@ def add_names(catalogue, names):
     values = tuple(value for _, value in defaults)
     for chunk in chunks(names, EVENT_CHUNK):
         dialect.insert_missing(catalogue._meta.table_name, columns, [(name,) + values for name in chunk])
-
-
