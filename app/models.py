@@ -171,11 +171,13 @@ Event.add_index(Event.index(Event.occurred_at, name="event_open_interval").where
 
 
 # Junctions copy occurred_at so "events on agent X in [from, to)" is one index range scan.
+# Their two indexes serve every lookup: by event, the primary key's first column; by agent (tool, ...), the
+# (agent, occurred_at) index's. So the foreign keys get no index of their own (migration 0013).
 # Deleting an event removes its links; deleting a referenced agent/tool/toolchain is refused
 # by the database (RESTRICT) so history is only ever unlinked deliberately.
 class EventAgent(BaseModel):
-    event = ForeignKeyField(Event, on_delete="CASCADE")
-    agent = ForeignKeyField(Agent, on_delete="RESTRICT")
+    event = ForeignKeyField(Event, on_delete="CASCADE", index=False)
+    agent = ForeignKeyField(Agent, on_delete="RESTRICT", index=False)
     occurred_at = DateTimeField()
 
     class Meta:
@@ -215,8 +217,8 @@ class TimelineCountDelta(TimelineCount):
 
 
 class EventTool(BaseModel):
-    event = ForeignKeyField(Event, on_delete="CASCADE")
-    tool = ForeignKeyField(Tool, on_delete="RESTRICT")
+    event = ForeignKeyField(Event, on_delete="CASCADE", index=False)
+    tool = ForeignKeyField(Tool, on_delete="RESTRICT", index=False)
     occurred_at = DateTimeField()
 
     class Meta:
@@ -225,8 +227,8 @@ class EventTool(BaseModel):
 
 
 class EventToolchain(BaseModel):
-    event = ForeignKeyField(Event, on_delete="CASCADE")
-    toolchain = ForeignKeyField(Toolchain, on_delete="RESTRICT")
+    event = ForeignKeyField(Event, on_delete="CASCADE", index=False)
+    toolchain = ForeignKeyField(Toolchain, on_delete="RESTRICT", index=False)
     occurred_at = DateTimeField()
 
     class Meta:
@@ -240,8 +242,8 @@ class Tag(BaseModel):
 
 
 class EventTag(BaseModel):
-    event = ForeignKeyField(Event, on_delete="CASCADE")
-    tag = ForeignKeyField(Tag, on_delete="CASCADE")
+    event = ForeignKeyField(Event, on_delete="CASCADE", index=False)
+    tag = ForeignKeyField(Tag, on_delete="CASCADE", index=False)
     occurred_at = DateTimeField()
 
     class Meta:

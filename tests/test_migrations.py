@@ -54,6 +54,30 @@ def test_indexes_serve_the_timeline_queries(db):
     assert ("tag_id", "occurred_at") in indexed("event_tag")
 
 
+JUNCTIONS = (("event_agent", "agent_id"), ("event_tool", "tool_id"), ("event_toolchain", "toolchain_id"),
+             ("event_tag", "tag_id"))
+
+
+@pytest.mark.parametrize("table, entity", JUNCTIONS)
+def test_links_have_two_indexes_and_every_lookup_uses_one(db, table, entity):
+    """Migration 0013: the primary key serves lookups by event, the (entity, occurred_at) index those by entity
+    (the timeline, the foreign key's check when an agent, tool, toolchain or tag goes); nothing else is kept."""
+    indexes = {tuple(i.columns) for i in db.get_indexes(table)}
+    assert indexes == {("event_id", entity), (entity, "occurred_at")}
+    postgresql = db.param == "%s"
+    if postgresql:  # a few rows: the planner would read the table whatever indexes it has
+        db.execute_sql("SET enable_seqscan = off")
+    try:
+        for column in ("event_id", entity):
+            sql = "SELECT occurred_at FROM %s WHERE %s = %s" % (table, column, db.param)
+            plan = " ".join(str(row) for row in db.execute_sql(
+                ("EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN ") + sql, (1,)).fetchall())
+            assert ("Index" in plan) if postgresql else ("USING" in plan and "INDEX" in plan), plan
+    finally:
+        if postgresql:
+            db.execute_sql("RESET enable_seqscan")
+
+
 def test_foreign_keys_are_enforced_with_their_cascade_rules(app, client, auth):
     from peewee import IntegrityError
 
