@@ -48,9 +48,18 @@ def to_db_time(value):
 
 
 def from_db_time(value):
+    """A column's naive-UTC time as an aware datetime. SQLite's driver hands back the stored text (for the raw
+    statements of app.ledger, and for expressions such as MAX()): read with "+00:00" appended, in one call instead
+    of reading it and then setting the zone (a page of 50 events reads 300 of them)."""
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite hands back text for expressions such as MAX()
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value + "+00:00")
+        except ValueError:  # not the naive text the columns hold (e.g. it has an offset)
+            moment = None
+        if moment is not None and moment.tzinfo is not None:  # a date alone reads as naive
+            return moment
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=timezone.utc)
 

@@ -1,5 +1,6 @@
 """app.db: one pooled database per process; every request, CLI command and worker unit hands its connection back."""
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import requests
 from peewee import PostgresqlDatabase, SqliteDatabase
@@ -7,7 +8,7 @@ from playhouse.pool import PooledDatabase
 
 from app import create_app
 from app.cli import main
-from app.db import chunks, database, open_database
+from app.db import chunks, database, from_db_time, open_database
 from app.models import User
 from tests.conftest import PG_URL, connected
 
@@ -104,3 +105,13 @@ def test_chunks_slices_a_sequence_or_an_iterable():
     assert chunks(list(range(1001))) == [list(range(500)), list(range(500, 1000)), [1000]]
     assert chunks((n for n in "abc"), 2) == [["a", "b"], ["c"]]
     assert chunks([]) == []
+
+
+def test_from_db_time_reads_the_stored_text_and_the_drivers_datetimes_as_utc():
+    utc = timezone.utc
+    assert from_db_time("2026-03-04 05:06:07.089000") == datetime(2026, 3, 4, 5, 6, 7, 89000, tzinfo=utc)
+    assert from_db_time("2026-03-04 05:06:07") == datetime(2026, 3, 4, 5, 6, 7, tzinfo=utc)
+    assert from_db_time("2026-03-04") == datetime(2026, 3, 4, tzinfo=utc)  # SQLite's date(): no time to append to
+    assert from_db_time(datetime(2026, 3, 4, 5, 6)) == datetime(2026, 3, 4, 5, 6, tzinfo=utc)  # PostgreSQL's driver
+    assert from_db_time(None) is None
+    assert from_db_time("2026-03-04 05:06:07").utcoffset().total_seconds() == 0
