@@ -10,7 +10,7 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The release (semantic versioning; tagged vX.Y.Z, what changed in CHANGELOG.md): setup.cfg, /healthz, the API docs,
 # /metrics, the pollers' User-Agent and the shared library's (io.changetracker.LibraryVersion) all say this one.
-__version__ = "0.2.1"
+__version__ = "0.2.2"
 
 
 def create_app(test_config=None):

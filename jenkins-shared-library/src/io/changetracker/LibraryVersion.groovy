@@ -8,6 +8,6 @@ package io.changetracker
 class LibraryVersion implements Serializable {
     private static final long serialVersionUID = 1L
 
-    static final String VERSION = '0.2.1'
+    static final String VERSION = '0.2.2'
     static final String USER_AGENT = 'changetracker-jenkins-library/' + VERSION
 }
