@@ -1,9 +1,7 @@
 """The audit trail: who changed what, written in the same transaction as the change."""
 from dataclasses import dataclass
 
-from peewee import chunked
-
-from app.db import from_db_time
+from app.db import chunks, from_db_time
 from app.dialect import insert_rows, insert_values
 from app.models import AuditEntry
 
@@ -30,7 +28,7 @@ def record(actor, action, entity_type, entity_id, before=None, after=None):
 
 def record_many(entries):
     """Append ``entry`` dicts (one per changed object, e.g. a CSV import's events) in a few bulk INSERTs."""
-    for chunk in chunked(entries, 500):
+    for chunk in chunks(entries):
         insert_rows(AuditEntry, chunk)
 
 
@@ -46,7 +44,7 @@ def values(actor, action, entity_type, entity_id, at, before_json=None, after_js
 
 def record_values(rows):
     """Append entries given as ``values``, 500 to a statement."""
-    for chunk in chunked(rows, 500) if len(rows) > 500 else (rows,):
+    for chunk in chunks(rows):
         insert_values(AuditEntry._meta.table_name, COLUMNS, chunk)
 
 
