@@ -1,6 +1,6 @@
 """Migrations: upgrade → downgrade → upgrade on the suite's database, and the result matches the models."""
 import pytest
-from peewee import IntegrityError
+from peewee import IntegrityError, PostgresqlDatabase
 
 from app import migrations
 from app.db import open_database
@@ -64,7 +64,7 @@ def test_links_have_two_indexes_and_every_lookup_uses_one(db, table, entity):
     (the timeline, the foreign key's check when an agent, tool, toolchain or tag goes); nothing else is kept."""
     indexes = {tuple(i.columns) for i in db.get_indexes(table)}
     assert indexes == {("event_id", entity), (entity, "occurred_at")}
-    postgresql = db.param == "%s"
+    postgresql = isinstance(db, PostgresqlDatabase)
     if postgresql:  # a few rows: the planner would read the table whatever indexes it has
         db.execute_sql("SET enable_seqscan = off")
     try:

@@ -5,8 +5,8 @@ and its (<entity>_id, occurred_at) index, an index on event_id alone and one on 
 for a foreign key). A lookup by event_id uses the primary key's leading column, one by <entity>_id (the timeline,
 the catalogue pages, the foreign keys' RESTRICT check when an agent is deleted) the other index's, on SQLite and
 PostgreSQL alike. The two extra indexes were written by every link and read by nothing: recording an event on 5
-agents and 3 tools paid for 16 index entries more, each on its own page of the commit (bench.record: record_event
-``wide`` 0.87 -> 0.69 ms). Never edit; add a new migration.
+agents and 3 tools paid for 16 index entries more, each on its own page of the commit (bench.record row b.:
+record_event ``wide`` 0.64 -> 0.46 ms). Never edit; add a new migration.
 """
 
 # (table, index, column)
