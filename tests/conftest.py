@@ -116,7 +116,7 @@ def _postgres_template():
     try:
         yield fresh
     finally:
-        if not database.is_closed():
+        if database.obj is not None and not database.is_closed():  # None when no test here opened the app
             database.close()
         with admin.cursor() as cur:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
