@@ -72,7 +72,8 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.record --database sqlite --database $(BENCH_DATABASE_URL) $(RECORD_ARGS); \
 	record=$$?; exit $$(( ledger || pages || record ))
 
-# The main pages on the 1M-event ledger, as PNGs in test-results/screenshots/1m/ (CI keeps them as artifacts).
+# The main pages on the 1M-event ledger and the fleet pages on 500 agents × 200 tools, as PNGs in
+# test-results/screenshots/1m/ (CI keeps them as artifacts).
 screenshots: $(TEST_STAMP)
 	$(BIN)/python -m bench.screenshots $(BENCH_ARGS)
 

@@ -43,12 +43,12 @@ INTERACTIVE_S = 2.0
 PASSWORD = "bench-viewer-password-1"
 
 
-def app_for(target):
+def app_for(url):
     from app import create_app
     from app.accounts import users
     from app.models import User
 
-    app = create_app({"ENV": "test", "DATABASE_URL": target.url, "SECRET_KEY": "bench-secret-key",
+    app = create_app({"ENV": "test", "DATABASE_URL": url, "SECRET_KEY": "bench-secret-key",
                       "SESSION_COOKIE_SECURE": False, "LOGIN_RATE_LIMIT": "100000 per minute"})
     with app.app_context():
         if not User.select().where(User.username == "bench-viewer").exists():
@@ -266,7 +266,7 @@ def main(argv=None):
     path = dataset.sqlite_ledger(args.events, args.agents, args.days, args.seed)
     load_before = os.getloadavg()[0]
     with Target("sqlite", "sqlite:///%s" % path) as target:
-        app = app_for(target)
+        app = app_for(target.url)
         bare_plotly_page(app)
         client = logged_in(app)
         results = {}
